@@ -1,0 +1,124 @@
+"""What a slice view paints over the image: corner text, orientation letters, measurements."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
+
+from viewer.core.orientation import screen_labels
+from viewer.ui.view_state import ScreenTransform, Tool, ViewKind
+
+if TYPE_CHECKING:
+    from viewer.ui.slice_view import SliceView
+
+TEXT_COLOUR = QColor(235, 235, 200)
+LABEL_COLOUR = QColor(255, 210, 60)
+MEASURE_COLOUR = QColor(255, 200, 0)
+_MARGIN = 6
+_NORMAL_AXIS = {ViewKind.AXIAL: (2, "Z"), ViewKind.CORONAL: (1, "Y"), ViewKind.SAGITTAL: (0, "X")}
+
+
+def _font(size: int, bold: bool = False) -> QFont:
+    font = QFont("DejaVu Sans")
+    font.setPixelSize(size)
+    font.setBold(bold)
+    return font
+
+
+def _text(painter: QPainter, rect: QRectF, flags: Qt.AlignmentFlag, text: str,
+          colour: QColor = TEXT_COLOUR) -> None:
+    """Text with a 1-px dark shadow so that it reads on bright and dark images."""
+    painter.setPen(QColor(0, 0, 0))
+    painter.drawText(rect.translated(1, 1), int(flags), text)
+    painter.setPen(colour)
+    painter.drawText(rect, int(flags), text)
+
+
+def corner_lines(view: SliceView) -> dict[str, list[str]]:
+    """The four corners' text lines (what a radiologist expects, RadiAnt/Horos style)."""
+    model, volume = view.model, view.model.volume
+    info = model.info
+    top_left = [info.get("patient", ""), info.get("study", ""),
+                info.get("series", volume.series_description)]
+    top_right = [volume.modality, f"Im: {view.slice_index + 1}/{view.n_slices}"]
+    if volume.has_geometry and not volume.is_2d:
+        axis, name = _NORMAL_AXIS[view.state.kind]
+        centre = view.mapping.to_voxel(view.slice_index, 0, 0)
+        top_right.append(f"{name}: {volume.index_to_patient(centre)[axis]:.1f} mm")
+    window = model.window
+    transform = view.transform()
+    zoom = transform.sx / view.mapping.pixel_mm[1] * min(view.mapping.pixel_mm) if transform else 1
+    bottom_left = [f"W: {window.width:.0f} L: {window.center:.0f}" + (" (inv)" if model.invert else ""),
+                   f"Zoom: {zoom * 100:.0f}%"]
+    bottom_right = [str(view.state.kind) if not volume.is_2d else "",
+                    *(["resampled to true geometry"] if volume.resampled else [])]
+    return {"top_left": [t for t in top_left if t], "top_right": top_right,
+            "bottom_left": bottom_left, "bottom_right": [t for t in bottom_right if t]}
+
+
+def paint_corner_text(painter: QPainter, view: SliceView) -> None:
+    painter.setFont(_font(12))
+    rect = QRectF(view.rect()).adjusted(_MARGIN, _MARGIN, -_MARGIN, -_MARGIN)
+    align = Qt.AlignmentFlag
+    lines = corner_lines(view)
+    _text(painter, rect, align.AlignLeft | align.AlignTop, "\n".join(lines["top_left"]))
+    _text(painter, rect, align.AlignRight | align.AlignTop, "\n".join(lines["top_right"]))
+    _text(painter, rect, align.AlignLeft | align.AlignBottom, "\n".join(lines["bottom_left"]))
+    _text(painter, rect, align.AlignRight | align.AlignBottom, "\n".join(lines["bottom_right"]))
+
+
+def edge_labels(view: SliceView) -> dict[str, str]:
+    """Orientation letters at the top/bottom/left/right edges, from the direction cosines."""
+    volume = view.model.volume
+    if volume is None or not volume.has_geometry:
+        return {"top": "", "bottom": "", "left": "", "right": ""}
+    return screen_labels(volume.direction, str(view.state.kind)).as_dict()
+
+
+def paint_orientation_labels(painter: QPainter, view: SliceView) -> None:
+    labels = edge_labels(view)
+    painter.setFont(_font(16, bold=True))
+    w, h, box = view.width(), view.height(), 40
+    align = Qt.AlignmentFlag
+    places = {
+        "top": QRectF(w / 2 - box / 2, _MARGIN, box, 22),
+        "bottom": QRectF(w / 2 - box / 2, h - 22 - _MARGIN, box, 22),
+        "left": QRectF(_MARGIN, h / 2 - 11, box, 22),
+        "right": QRectF(w - box - _MARGIN, h / 2 - 11, box, 22),
+    }
+    flags = {"top": align.AlignHCenter, "bottom": align.AlignHCenter, "left": align.AlignLeft,
+             "right": align.AlignRight}
+    for edge, rect in places.items():
+        if labels[edge]:
+            _text(painter, rect, flags[edge] | align.AlignVCenter, labels[edge], LABEL_COLOUR)
+
+
+def paint_empty(painter: QPainter, view: SliceView) -> None:
+    painter.setFont(_font(14))
+    _text(painter, QRectF(view.rect()), Qt.AlignmentFlag.AlignCenter,
+          "No series loaded\nFile › Open folder, or drop a folder here")
+
+
+def paint_measurement(painter: QPainter, transform: ScreenTransform, kind: Tool,
+                      points: list[tuple[float, float]], label: str) -> None:
+    """A measurement given in plane (row, col) points, with its label."""
+    screen = [QPointF(*transform.to_screen(r, c)) for r, c in points]
+    painter.setPen(QPen(MEASURE_COLOUR, 1.5))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    if kind in (Tool.ELLIPSE, Tool.RECTANGLE) and len(screen) == 2:
+        rect = QRectF(screen[0], screen[1]).normalized()
+        (painter.drawEllipse if kind == Tool.ELLIPSE else painter.drawRect)(rect)
+        anchor = QPointF(rect.right() + 6, rect.top())
+    else:
+        for a, b in zip(screen, screen[1:], strict=False):
+            painter.drawLine(a, b)
+        for p in screen:
+            painter.drawEllipse(p, 2.5, 2.5)
+        anchor = screen[-1] + QPointF(8, -4)
+    if label:
+        painter.setFont(_font(12))
+        box = QRectF(anchor.x(), anchor.y() - 14, 220, 60)
+        _text(painter, box, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, label, MEASURE_COLOUR)
+
