@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 TEXT_COLOUR = QColor(235, 235, 200)
 LABEL_COLOUR = QColor(255, 210, 60)
 MEASURE_COLOUR = QColor(255, 200, 0)
+SELECTED_COLOUR = QColor(0, 255, 255)
 _MARGIN = 6
 _NORMAL_AXIS = {ViewKind.AXIAL: (2, "Z"), ViewKind.CORONAL: (1, "Y"), ViewKind.SAGITTAL: (0, "X")}
 
@@ -45,14 +46,16 @@ def corner_lines(view: SliceView) -> dict[str, list[str]]:
     top_right = [volume.modality, f"Im: {view.slice_index + 1}/{view.n_slices}"]
     if volume.has_geometry and not volume.is_2d:
         axis, name = _NORMAL_AXIS[view.state.kind]
-        centre = view.mapping.to_voxel(view.slice_index, 0, 0)
-        top_right.append(f"{name}: {volume.index_to_patient(centre)[axis]:.1f} mm")
+        centre = view.geometry.slice_center(view.slice_index)
+        top_right.append(f"{name}: {centre[axis]:.1f} mm")
     window = model.window
     transform = view.transform()
-    zoom = transform.sx / view.mapping.pixel_mm[1] * min(view.mapping.pixel_mm) if transform else 1
+    pixel_mm = view.geometry.pixel_spacing
+    zoom = transform.sx / pixel_mm[1] * min(pixel_mm) if transform else 1
     bottom_left = [f"W: {window.width:.0f} L: {window.center:.0f}" + (" (inv)" if model.invert else ""),
                    f"Zoom: {zoom * 100:.0f}%"]
-    bottom_right = [str(view.state.kind) if not volume.is_2d else "",
+    slab = f"{model.slab_mode.upper()} {model.slab_mm:g} mm" if model.slab_mode and not volume.is_2d else ""
+    bottom_right = [slab, str(view.state.kind) if not volume.is_2d else "",
                     *(["resampled to true geometry"] if volume.resampled else [])]
     return {"top_left": [t for t in top_left if t], "top_right": top_right,
             "bottom_left": bottom_left, "bottom_right": [t for t in bottom_right if t]}
@@ -102,10 +105,10 @@ def paint_empty(painter: QPainter, view: SliceView) -> None:
 
 
 def paint_measurement(painter: QPainter, transform: ScreenTransform, kind: Tool,
-                      points: list[tuple[float, float]], label: str) -> None:
+                      points: list[tuple[float, float]], label: str, selected: bool = False) -> None:
     """A measurement given in plane (row, col) points, with its label."""
     screen = [QPointF(*transform.to_screen(r, c)) for r, c in points]
-    painter.setPen(QPen(MEASURE_COLOUR, 1.5))
+    painter.setPen(QPen(SELECTED_COLOUR if selected else MEASURE_COLOUR, 2.5 if selected else 1.5))
     painter.setBrush(Qt.BrushStyle.NoBrush)
     if kind in (Tool.ELLIPSE, Tool.RECTANGLE) and len(screen) == 2:
         rect = QRectF(screen[0], screen[1]).normalized()

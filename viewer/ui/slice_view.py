@@ -8,8 +8,8 @@ QImage and QPainter.drawImage (bilinear) took 3.9 ms (2.8 ms nearest). Only the 
 the 16 ms target without a GPU, so 2D views paint with QPainter and VTK is kept for 3D. Raster
 painting also makes `QWidget.grab()` and offscreen snapshots exact (no GL read-back).
 
-The plane array is a numpy view of the volume (no copy); the only per-frame allocation is the
-windowed uint8 image.
+Per frame: one plane copy (`viewer.core.reslice.extract_plane`, or a MIP/MinIP/mean slab) and
+the windowed uint8 image that QImage wraps without copying.
 """
 
 from __future__ import annotations
@@ -28,18 +28,11 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QWidget
 
+from viewer.core.measurements import Measurement
+from viewer.core.reslice import PlaneGeometry, extract_plane, extract_slab
 from viewer.core.windowing import Window, apply_window
 from viewer.ui import overlays
-from viewer.ui.view_state import (
-    MeasurementItem,
-    PlaneMapping,
-    ScreenTransform,
-    SliceViewState,
-    Tool,
-    ViewerModel,
-    ViewKind,
-    plane_mapping,
-)
+from viewer.ui.view_state import ScreenTransform, SliceViewState, Tool, ViewerModel, ViewKind
 
 VIEW_COLOURS: dict[ViewKind, QColor] = {
     ViewKind.AXIAL: QColor(255, 70, 70),
@@ -86,12 +79,13 @@ class SliceView(QWidget):
         super().__init__(parent)
         self.model = model
         self.state = SliceViewState(kind)
-        self.mapping: PlaneMapping | None = None
-        self.show_crosshair = False
+        self.geometry: PlaneGeometry | None = None
         self.smooth = True
         self._lut = WindowLut()
         self._image: QImage | None = None
         self._image_key: tuple[object, ...] | None = None
+        self._plane: np.ndarray | None = None
+        self._plane_key: tuple[object, ...] | None = None
         self._data_version = 0
         self._drag: tuple[Qt.MouseButton, QPointF] | None = None
         self._draft: list[tuple[float, float]] = []  # plane (row, col) points of a measurement
@@ -114,9 +108,9 @@ class SliceView(QWidget):
 
     def _on_volume(self) -> None:
         volume = self.model.volume
-        self.mapping = plane_mapping(volume, self.state.kind) if volume is not None else None
+        self.geometry = self.model.geometry(self.state.kind) if volume is not None else None
         self.state.reset()
-        self._image_key = None
+        self._image_key = self._plane_key = None
         self.update()
 
     def _on_data(self) -> None:
@@ -130,31 +124,40 @@ class SliceView(QWidget):
     # --- geometry helpers -----------------------------------------------------------------
     @property
     def slice_index(self) -> int:
-        return int(self.model.cursor[self.mapping.slice_axis]) if self.mapping else 0
+        return int(self.model.cursor[self.geometry.axes.slice_axis]) if self.geometry else 0
 
     @property
     def n_slices(self) -> int:
-        return self.mapping.n_slices if self.mapping else 0
+        return self.geometry.n_slices if self.geometry else 0
 
     def transform(self) -> ScreenTransform | None:
-        if self.mapping is None:
+        if self.geometry is None:
             return None
-        return ScreenTransform.fit(self.mapping.plane_shape, self.mapping.pixel_mm,
+        return ScreenTransform.fit(self.geometry.shape, self.geometry.pixel_spacing,
                                    (self.width(), self.height()), self.state.zoom, self.state.pan)
 
     def plane(self) -> np.ndarray | None:
-        """The current plane's voxel values (rows, cols) as shown (a view, not a copy)."""
-        if self.mapping is None or self.model.volume is None:
+        """The values shown now (rows, cols): the plane, or the slab when one is set."""
+        model = self.model
+        if self.geometry is None or model.volume is None:
             return None
-        return self.mapping.extract(self.model.volume.voxels, self.slice_index)
+        key = (self.slice_index, model.slab_mode, model.slab_mm, self._data_version, id(model.volume))
+        if key != self._plane_key:
+            kind, index = str(self.state.kind), self.slice_index
+            if model.slab_mode and not model.volume.is_2d:
+                plane = extract_slab(model.volume, kind, index, model.slab_mm, model.slab_mode, self.geometry)
+            else:
+                plane = extract_plane(model.volume, kind, index, self.geometry)
+            self._plane, self._plane_key = plane, key
+        return self._plane
 
     def set_slice(self, index: int) -> None:
-        if self.mapping is not None:
-            self.model.set_slice(self.mapping.slice_axis, index)
+        if self.geometry is not None:
+            self.model.set_slice(self.geometry.axes.slice_axis, index)
 
     def step(self, step: int) -> None:
-        if self.mapping is not None:
-            self.model.step_slice(self.mapping.slice_axis, step)
+        if self.geometry is not None:
+            self.model.step_slice(self.geometry.axes.slice_axis, step)
 
     # --- painting -------------------------------------------------------------------------
     def _current_image(self) -> QImage | None:
@@ -162,7 +165,7 @@ class SliceView(QWidget):
         if plane is None:
             return None
         window, invert = self.model.window, self.model.invert
-        key = (self.slice_index, window, invert, self._data_version, id(self.model.volume))
+        key = (self._plane_key, window, invert)
         if key != self._image_key:
             grey = np.ascontiguousarray(self._lut.apply(plane, window, invert))
             rows, cols = grey.shape
@@ -176,12 +179,12 @@ class SliceView(QWidget):
         painter.fillRect(self.rect(), Qt.GlobalColor.black)
         image, transform = self._current_image(), self.transform()
         if image is not None and transform is not None:
-            rows, cols = self.mapping.plane_shape
+            rows, cols = self.geometry.shape
             target = QRectF(transform.x0, transform.y0, cols * transform.sx, rows * transform.sy)
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth)
             painter.drawImage(target, image)
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-            if self.show_crosshair and not self.model.volume.is_2d:
+            if self.model.show_crosshair and not self.model.volume.is_2d:
                 self._paint_crosshair(painter, transform)
             self._paint_measurements(painter, transform)
             overlays.paint_corner_text(painter, self)
@@ -194,22 +197,23 @@ class SliceView(QWidget):
         painter.end()
 
     def _paint_crosshair(self, painter: QPainter, transform: ScreenTransform) -> None:
-        _, row, col = self.mapping.to_plane(self.model.cursor)
-        x, y = transform.to_screen(row, col)
-        others = [k for k in ViewKind if k != self.state.kind]
-        for kind in others:
-            other_axis = plane_mapping(self.model.volume, kind).slice_axis
+        row, col, _ = self.geometry.from_index(self.model.cursor)
+        x, y = transform.to_screen(float(row), float(col))
+        axes = self.geometry.axes
+        for kind in (k for k in ViewKind if k != self.state.kind):
+            other_axis = self.model.geometry(kind).axes.slice_axis
             painter.setPen(QPen(VIEW_COLOURS[kind], 1))
-            if other_axis == self.mapping.row_axis:
+            if other_axis == axes.row_axis:
                 painter.drawLine(QPointF(0, y), QPointF(self.width(), y))
-            elif other_axis == self.mapping.col_axis:
+            elif other_axis == axes.col_axis:
                 painter.drawLine(QPointF(x, 0), QPointF(x, self.height()))
 
     def _paint_measurements(self, painter: QPainter, transform: ScreenTransform) -> None:
-        for item in self.model.measurements:
-            if item.view == self.state.kind and item.slice_index == self.slice_index:
-                points = [self.mapping.to_plane(p)[1:] for p in item.points]
-                overlays.paint_measurement(painter, transform, item.kind, points, item.label)
+        selected = self.model.measurements.selected_id
+        for item in self.model.measurements.for_plane(str(self.state.kind), self.slice_index):
+            overlays.paint_measurement(painter, transform, Tool(item.kind), list(item.points),
+                                       _label(item),
+                                       selected=item.id == selected)
         if self._draft:
             overlays.paint_measurement(painter, transform, self.model.tool, self._draft, "")
 
@@ -218,7 +222,7 @@ class SliceView(QWidget):
         self.setFocus()
         self.activated.emit(self)
         self._drag = (event.button(), event.position())
-        if event.button() == Qt.MouseButton.LeftButton and self.mapping is not None:
+        if event.button() == Qt.MouseButton.LeftButton and self.geometry is not None:
             self._tool_press(event.position())
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
@@ -297,14 +301,11 @@ class SliceView(QWidget):
         self.model.set_window(self.model.window.moved(dy * scale, dx * scale))
 
     def _move_cursor(self, point: tuple[float, float]) -> None:
-        self.model.set_cursor(self.mapping.to_voxel(self.slice_index, *point))
+        self.model.set_cursor(self.geometry.to_index(point[0], point[1], self.slice_index))
 
-    def add_measurement(self, tool: Tool, points: list[tuple[float, float]]) -> MeasurementItem:
+    def add_measurement(self, tool: Tool, points: list[tuple[float, float]]) -> Measurement:
         """Record a measurement drawn on the current plane (points are plane (row, col))."""
-        voxels = [self.mapping.to_voxel(self.slice_index, r, c) for r, c in points]
-        item = self.model.measure(tool, self.state.kind, self.slice_index, voxels, self.plane(),
-                                  [tuple(p) for p in points], self.mapping.pixel_mm)
-        return item
+        return self.model.measure(tool, self.state.kind, self.slice_index, points, self.plane())
 
     # --- keys -----------------------------------------------------------------------------
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
@@ -353,3 +354,8 @@ class SliceView(QWidget):
         self.render(image)
         return image
 
+
+
+def _label(item: Measurement) -> str:
+    """The measurement's result, one value per line for ROIs."""
+    return item.result.summary().replace(", ", "\n") if item.result is not None else ""
