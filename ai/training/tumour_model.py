@@ -1,0 +1,76 @@
+"""Tumour network: EfficientNet-Lite0 trunk, a stride-16 fused map feeding a GAP → linear type head
+(so the CAM is 14×14 at 224²) and a soft-argmax box head. Input: (N, 1, H, W) in [0, 1]."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ai.training.common import GRAY_MEAN, GRAY_STD, Lite0Features
+
+FUSED = 256
+
+
+class TumourNet(nn.Module):
+    def __init__(self, n_classes: int = 3, image_size: int = 224) -> None:
+        super().__init__()
+        self.trunk = Lite0Features(image_size)
+        self.lat_mid = nn.Conv2d(112, FUSED, 1, bias=False)
+        self.lat_top = nn.Conv2d(1280, FUSED, 1, bias=False)
+        self.fuse_bn = nn.BatchNorm2d(FUSED)
+        self.dropout = nn.Dropout(0.2)
+        self.fc = nn.Linear(FUSED, n_classes)
+        self.box_head = nn.Sequential(
+            nn.Conv2d(FUSED, 128, 3, padding=1), nn.ReLU(), nn.Conv2d(128, 5, 1)
+        )
+
+    def features(self, image: torch.Tensor) -> torch.Tensor:
+        mid, top = self.trunk((image - GRAY_MEAN) / GRAY_STD)
+        up = F.interpolate(self.lat_top(top), scale_factor=2.0, mode="nearest")
+        return F.relu6(self.fuse_bn(self.lat_mid(mid) + up))
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        fmap = self.features(image)
+        logits = self.fc(self.dropout(fmap.mean(dim=(2, 3))))
+        h, w = fmap.shape[-2:]
+        cam = torch.einsum("kc,nchw->nkhw", self.fc.weight, fmap) / (h * w)
+        box, heat = self.box(fmap)
+        return logits, cam, box, heat
+
+    def box(self, fmap: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Soft-argmax over a centre heat map; offsets and sizes averaged with the same weights."""
+        out = self.box_head(fmap)
+        n, _, h, w = out.shape
+        heat = out[:, 0].reshape(n, h * w)
+        p = torch.softmax(heat, dim=1).reshape(n, h, w)
+        gy = (torch.arange(h, dtype=out.dtype).reshape(1, h, 1) + 0.5) / h
+        gx = (torch.arange(w, dtype=out.dtype).reshape(1, 1, w) + 0.5) / w
+        cx = gx + torch.tanh(out[:, 1]) * (1.5 / w)
+        cy = gy + torch.tanh(out[:, 2]) * (1.5 / h)
+        bw, bh = torch.sigmoid(out[:, 3]), torch.sigmoid(out[:, 4])
+        box = torch.stack([(p * v).sum(dim=(1, 2)) for v in (cx, cy, bw, bh)], dim=1)
+        return box, heat
+
+
+class TumourExport(nn.Module):
+    """What ships: ``logits``, ``cam``, ``box`` (normalised cx, cy, w, h)."""
+
+    def __init__(self, net: TumourNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        logits, cam, box, _ = self.net(image)
+        return logits, cam, box
+
+
+def giou_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """1 − generalised IoU for (cx, cy, w, h) boxes, mean over the batch."""
+    p0, p1 = pred[:, :2] - pred[:, 2:] / 2, pred[:, :2] + pred[:, 2:] / 2
+    t0, t1 = target[:, :2] - target[:, 2:] / 2, target[:, :2] + target[:, 2:] / 2
+    inter = (torch.minimum(p1, t1) - torch.maximum(p0, t0)).clamp(min=0).prod(1)
+    union = pred[:, 2:].prod(1) + target[:, 2:].prod(1) - inter
+    hull = (torch.maximum(p1, t1) - torch.minimum(p0, t0)).prod(1)
+    iou = inter / union.clamp(min=1e-6)
+    return (1 - (iou - (hull - union) / hull.clamp(min=1e-6))).mean()
