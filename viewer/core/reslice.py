@@ -320,18 +320,25 @@ def _view_directions(view: str) -> tuple[np.ndarray, np.ndarray]:
     return np.eye(3)[row_p] * row_s, np.eye(3)[col_p] * col_s
 
 
+def _count(extent: float, step: float) -> int:
+    """Grid points needed to cover ``extent`` with ``step`` (both ends included)."""
+    return int(math.ceil(extent / step - 1e-6)) + 1
+
+
 def anatomical_plane(volume: Volume, view: str, point: np.ndarray | tuple[float, float, float],
-                     pixel_mm: float | None = None) -> ObliquePlane:
+                     pixel_mm: float | tuple[float, float] | None = None) -> ObliquePlane:
     """True patient-space axial/coronal/sagittal plane through LPS ``point``, large enough to
-    cover the volume, with square pixels of ``pixel_mm`` (default: the finest volume spacing)."""
+    cover the volume. ``pixel_mm``: one size (square pixels) or (row_mm, col_mm); default the
+    finest volume spacing."""
     row_dir, col_dir = _view_directions(view)
     pixel = pixel_mm or min(volume.spacing)
+    row_mm, col_mm = (pixel, pixel) if np.isscalar(pixel) else pixel  # type: ignore[misc]
     rel = _volume_corners(volume) - np.asarray(point, dtype=float)
     r_lo, r_hi = (rel @ row_dir).min(), (rel @ row_dir).max()
     c_lo, c_hi = (rel @ col_dir).min(), (rel @ col_dir).max()
-    shape = (int(math.ceil((r_hi - r_lo) / pixel)) + 1, int(math.ceil((c_hi - c_lo) / pixel)) + 1)
+    shape = (_count(r_hi - r_lo, row_mm), _count(c_hi - c_lo, col_mm))
     center = np.asarray(point, dtype=float) + (r_lo + r_hi) / 2 * row_dir + (c_lo + c_hi) / 2 * col_dir
-    return reslice_oblique(volume, center, row_dir, col_dir, shape, (pixel, pixel))
+    return reslice_oblique(volume, center, row_dir, col_dir, shape, (float(row_mm), float(col_mm)))
 
 
 def _deshear_direction(volume: Volume) -> np.ndarray:
@@ -361,7 +368,7 @@ def resample_volume(volume: Volume, direction: np.ndarray | None = None,
     dk, dj, di = spacing
     rel = _volume_corners(volume) @ new_dir  # coordinates along the new axes
     lo, hi = rel.min(axis=0), rel.max(axis=0)
-    size = [int(math.ceil((hi[a] - lo[a]) / step - 1e-6)) + 1 for a, step in enumerate((di, dj, dk))]
+    size = [_count(hi[a] - lo[a], step) for a, step in enumerate((di, dj, dk))]
     origin = new_dir @ lo
     image = sitk.GetImageFromArray(np.ascontiguousarray(volume.voxels))  # physical = index (i, j, k)
     inverse = np.linalg.inv(volume.affine)
