@@ -1,0 +1,288 @@
+"""Reading one DICOM file's header into `Frame` records — one per image frame.
+
+A classic single-frame image (CT, MR, CR…) gives one `Frame`; an enhanced multi-frame image
+(PS3.3 C.7.6.16, Per-frame and Shared Functional Groups) gives one per frame, each with its
+own ImagePositionPatient, orientation, pixel spacing and rescale. Pixel data are *not* read
+here: for native (uncompressed) little-endian files the byte offset of the pixel data is kept
+so `pixel_reader` can read them straight into the destination array.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+#: Media Storage Directory Storage (the DICOMDIR itself, PS3.10 / PS3.3 F).
+MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
+NATIVE_LITTLE_ENDIAN = {ImplicitVRLittleEndian, ExplicitVRLittleEndian}
+PIXEL_DATA_TAG = 0x7FE00010
+
+
+# Tags read for every file, by keyword → (tag, VR). Reading these straight from the raw
+# little-endian bytes is ~10× faster than pydicom's generic value conversion and validation.
+_TAGS: dict[str, tuple[int, str]] = {
+    "SOPClassUID": (0x00080016, "UI"), "SOPInstanceUID": (0x00080018, "UI"),
+    "Modality": (0x00080060, "CS"), "StudyInstanceUID": (0x0020000D, "UI"),
+    "SeriesInstanceUID": (0x0020000E, "UI"), "InstanceNumber": (0x00200013, "IS"),
+    "ImagePositionPatient": (0x00200032, "DS"), "ImageOrientationPatient": (0x00200037, "DS"),
+    "SamplesPerPixel": (0x00280002, "US"), "PhotometricInterpretation": (0x00280004, "CS"),
+    "NumberOfFrames": (0x00280008, "IS"), "Rows": (0x00280010, "US"), "Columns": (0x00280011, "US"),
+    "PixelSpacing": (0x00280030, "DS"), "ImagerPixelSpacing": (0x00181164, "DS"),
+    "BitsAllocated": (0x00280100, "US"), "BitsStored": (0x00280101, "US"),
+    "PixelRepresentation": (0x00280103, "US"), "WindowCenter": (0x00281050, "DS"),
+    "WindowWidth": (0x00281051, "DS"), "RescaleIntercept": (0x00281052, "DS"),
+    "RescaleSlope": (0x00281053, "DS"), "SliceThickness": (0x00180050, "DS"),
+    "SpacingBetweenSlices": (0x00180088, "DS"),
+}
+
+
+class _Header:
+    """Reads `_TAGS` values from a dataset, from raw bytes when possible, else via pydicom."""
+
+    def __init__(self, ds: Dataset) -> None:
+        self.ds = ds
+        encoding = getattr(ds, "original_encoding", (None, None))
+        self.little_endian = encoding[1] is True
+
+    def get(self, keyword: str) -> object:
+        tag, vr = _TAGS[keyword]
+        elem = self.ds.get_item(tag)
+        if elem is None:
+            return None
+        raw = getattr(elem, "value", None)
+        if not isinstance(raw, bytes) or not self.little_endian or elem.VR not in (None, vr):
+            return self.ds.get(keyword)
+        if vr == "US":
+            return int.from_bytes(raw[:2], "little") if len(raw) >= 2 else None
+        text = raw.decode("latin-1").strip(" \x00")
+        if vr in ("DS", "IS"):
+            parts = [p.strip() for p in text.split("\\")]
+            return parts if len(parts) > 1 else (parts[0] or None)
+        return text
+
+
+class NotAnImageError(Exception):
+    """The file is readable but holds no image (or is not DICOM at all)."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One 2D image frame and everything needed to place it and decode it."""
+
+    path: Path
+    frame_index: int  # 0-based frame within the file
+    number_of_frames: int
+    sop_instance_uid: str
+    series_instance_uid: str
+    study_instance_uid: str
+    modality: str
+    rows: int
+    columns: int
+    position: tuple[float, float, float] | None  # ImagePositionPatient (0020,0032)
+    orientation: tuple[float, ...] | None  # ImageOrientationPatient (0020,0037), 6 values
+    pixel_spacing: tuple[float, float] | None  # (row spacing, column spacing) mm
+    rescale_slope: float
+    rescale_intercept: float
+    window_center: float | None
+    window_width: float | None
+    instance_number: int | None
+    photometric_interpretation: str
+    samples_per_pixel: int
+    bits_allocated: int
+    bits_stored: int
+    pixel_representation: int
+    transfer_syntax_uid: str
+    pixel_offset: int | None  # byte offset of the native pixel data, None when encapsulated
+    slice_thickness: float | None = None
+    spacing_between_slices: float | None = None
+    imager_pixel_spacing: tuple[float, float] | None = None
+
+    @property
+    def is_native_little_endian(self) -> bool:
+        return self.pixel_offset is not None
+
+    @property
+    def is_multiframe(self) -> bool:
+        return self.number_of_frames > 1
+
+
+def read_dataset(path: Path) -> Dataset:
+    """Read a DICOM header (pixel data deferred). Raises `NotAnImageError` with a reason."""
+    try:
+        return pydicom.dcmread(path, defer_size=2048)
+    except InvalidDicomError:
+        pass
+    except (OSError, EOFError, ValueError, KeyError, TypeError) as exc:
+        raise NotAnImageError(f"unreadable DICOM header ({exc.__class__.__name__}: {exc})") from exc
+    if not _looks_like_raw_dataset(path):
+        raise NotAnImageError("not a DICOM file (no 'DICM' prefix)")
+    try:
+        return pydicom.dcmread(path, defer_size=2048, force=True)
+    except Exception as exc:  # noqa: BLE001 - pydicom raises many types on garbage input
+        raise NotAnImageError(f"unreadable DICOM data without file meta ({exc})") from exc
+
+
+def _looks_like_raw_dataset(path: Path) -> bool:
+    """A DICOM data set written without preamble/meta starts with a group 0x0008 element."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    return len(head) == 4 and head[:2] in (b"\x08\x00", b"\x00\x08")
+
+
+def frames_from_dataset(path: Path, ds: Dataset) -> list[Frame]:
+    """All image frames of one dataset. Raises `NotAnImageError` for a non-image object."""
+    header = _Header(ds)
+    if str(header.get("SOPClassUID") or "") == MEDIA_STORAGE_DIRECTORY:
+        raise NotAnImageError("DICOMDIR (media directory, holds no image itself)")
+    if PIXEL_DATA_TAG not in ds:
+        raise NotAnImageError(f"no pixel data ({_sop_class_name(ds)})")
+    for keyword in ("Rows", "Columns", "BitsAllocated"):
+        if header.get(keyword) in (None, ""):
+            raise NotAnImageError(f"pixel data without {keyword}")
+    common = _common_fields(path, ds, header)
+    n_frames = _int_or_none(header.get("NumberOfFrames")) or 1
+    if "PerFrameFunctionalGroupsSequence" in ds:
+        return _enhanced_frames(ds, common, n_frames)
+    geometry = _classic_geometry(header)
+    return [
+        Frame(frame_index=i, number_of_frames=n_frames, **common, **geometry)
+        for i in range(n_frames)
+    ]
+
+
+def _sop_class_name(ds: Dataset) -> str:
+    uid = ds.get("SOPClassUID")
+    return getattr(uid, "name", None) or str(uid or "unknown object")
+
+
+def _common_fields(path: Path, ds: Dataset, header: _Header) -> dict:
+    ts = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "") or "")
+    if not ts:  # no file meta: pydicom tells how it decoded the data set
+        ts = ImplicitVRLittleEndian if ds.is_implicit_VR else ExplicitVRLittleEndian
+    raw = ds.get_item(PIXEL_DATA_TAG, keep_deferred=True)
+    offset = None
+    deferred = raw is not None and hasattr(raw, "value_tell") and raw.value is None
+    if ts in NATIVE_LITTLE_ENDIAN and deferred and raw.length not in (None, 0xFFFFFFFF):
+        offset = int(raw.value_tell)
+    get = header.get
+    bits_allocated = int(get("BitsAllocated"))  # type: ignore[arg-type]
+    return {
+        "path": path,
+        "sop_instance_uid": str(get("SOPInstanceUID") or ""),
+        "series_instance_uid": str(get("SeriesInstanceUID") or ""),
+        "study_instance_uid": str(get("StudyInstanceUID") or ""),
+        "modality": str(get("Modality") or "OT"),
+        "rows": int(get("Rows")),  # type: ignore[arg-type]
+        "columns": int(get("Columns")),  # type: ignore[arg-type]
+        "instance_number": _int_or_none(get("InstanceNumber")),
+        "photometric_interpretation": str(get("PhotometricInterpretation") or "MONOCHROME2"),
+        "samples_per_pixel": _int_or_none(get("SamplesPerPixel")) or 1,
+        "bits_allocated": bits_allocated,
+        "bits_stored": _int_or_none(get("BitsStored")) or bits_allocated,
+        "pixel_representation": _int_or_none(get("PixelRepresentation")) or 0,
+        "transfer_syntax_uid": ts,
+        "pixel_offset": offset,
+    }
+
+
+def _classic_geometry(header: _Header) -> dict:
+    get = header.get
+    return {
+        "position": _floats(get("ImagePositionPatient"), 3),
+        "orientation": _floats(get("ImageOrientationPatient"), 6),
+        "pixel_spacing": _floats(get("PixelSpacing"), 2),
+        "imager_pixel_spacing": _floats(get("ImagerPixelSpacing"), 2),
+        "rescale_slope": _float_or(get("RescaleSlope"), 1.0),
+        "rescale_intercept": _float_or(get("RescaleIntercept"), 0.0),
+        "window_center": _first_float(get("WindowCenter")),
+        "window_width": _first_float(get("WindowWidth")),
+        "slice_thickness": _first_float(get("SliceThickness")),
+        "spacing_between_slices": _first_float(get("SpacingBetweenSlices")),
+    }
+
+
+def _enhanced_frames(ds: Dataset, common: dict, n_frames: int) -> list[Frame]:
+    shared = ds.get("SharedFunctionalGroupsSequence")
+    shared_item = shared[0] if shared else Dataset()
+    per_frame = ds.PerFrameFunctionalGroupsSequence
+    if len(per_frame) != n_frames:
+        raise NotAnImageError(
+            f"enhanced image lists {len(per_frame)} per-frame groups for {n_frames} frames"
+        )
+    return [
+        Frame(frame_index=i, number_of_frames=n_frames, **common,
+              **_functional_group_geometry(per_frame[i], shared_item))
+        for i in range(n_frames)
+    ]
+
+
+def _group_item(per_frame: Dataset, shared: Dataset, sequence: str) -> Dataset | None:
+    """The functional group macro for one frame: per-frame first, then shared (PS3.3 C.7.6.16)."""
+    for source in (per_frame, shared):
+        seq = source.get(sequence)
+        if seq:
+            return seq[0]
+    return None
+
+
+def _functional_group_geometry(per_frame: Dataset, shared: Dataset) -> dict:
+    position = _group_item(per_frame, shared, "PlanePositionSequence")
+    orientation = _group_item(per_frame, shared, "PlaneOrientationSequence")
+    measures = _group_item(per_frame, shared, "PixelMeasuresSequence")
+    rescale = _group_item(per_frame, shared, "PixelValueTransformationSequence")
+    voi = _group_item(per_frame, shared, "FrameVOILUTSequence")
+    empty = Dataset()
+    measures = measures or empty
+    return {
+        "position": _floats((position or empty).get("ImagePositionPatient"), 3),
+        "orientation": _floats((orientation or empty).get("ImageOrientationPatient"), 6),
+        "pixel_spacing": _floats(measures.get("PixelSpacing"), 2),
+        "imager_pixel_spacing": None,
+        "rescale_slope": _float_or((rescale or empty).get("RescaleSlope"), 1.0),
+        "rescale_intercept": _float_or((rescale or empty).get("RescaleIntercept"), 0.0),
+        "window_center": _first_float((voi or empty).get("WindowCenter")),
+        "window_width": _first_float((voi or empty).get("WindowWidth")),
+        "slice_thickness": _first_float(measures.get("SliceThickness")),
+        "spacing_between_slices": _first_float(measures.get("SpacingBetweenSlices")),
+    }
+
+
+def _floats(value: object, n: int) -> tuple[float, ...] | None:
+    if value is None or value == "" or isinstance(value, str):
+        return None
+    try:
+        values = tuple(float(v) for v in value)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return None
+    if len(values) != n or not np.all(np.isfinite(values)):
+        return None
+    return values
+
+
+def _first_float(value: object) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, (list, tuple, pydicom.multival.MultiValue)):
+        value = value[0] if len(value) else None
+    return _float_or(value, None)
+
+
+def _float_or(value: object, default: float | None) -> float | None:  # type: ignore[misc]
+    try:
+        result = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return default
+    return result if np.isfinite(result) else default
+
+
+def _int_or_none(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None

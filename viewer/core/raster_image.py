@@ -1,0 +1,46 @@
+"""Plain PNG/JPEG images (referral pictures, labelled data sets) as 2D volumes without geometry.
+
+Such an image has no pixel spacing: its `Volume` has ``has_geometry=False`` and spacing
+(1, 1, 1) in *pixels*, so no length is ever shown in mm for it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from viewer.core.volume import Volume
+from viewer.core.windowing import Window
+
+RASTER_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
+
+
+class RasterImageError(Exception):
+    """The file could not be decoded as an image."""
+
+
+def read_raster_image(path: Path) -> np.ndarray:
+    """Greyscale pixel values as float32 (colour images are converted to luminance)."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            grey = image.convert("I;16" if image.mode.startswith("I;16") else "L")
+            return np.asarray(grey, dtype=np.float32)
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise RasterImageError(f"cannot decode image: {exc}") from exc
+
+
+def load_raster_volume(path: Path) -> Volume:
+    pixels = read_raster_image(path)
+    maximum = 65535.0 if pixels.max() > 255 else 255.0
+    return Volume(
+        voxels=pixels[np.newaxis],
+        spacing=(1.0, 1.0, 1.0),
+        modality="OT",
+        has_geometry=False,
+        default_window=Window(maximum / 2, maximum, "full range"),
+        series_description=path.name,
+        warnings=("plain image without DICOM geometry: sizes are in pixels, not mm",),
+    )

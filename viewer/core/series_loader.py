@@ -1,0 +1,222 @@
+"""Loading one series (one stack) into a `Volume`, progressively, reporting every problem.
+
+Flow: index (headers only) → sort along the slice normal and analyse spacing/tilt
+(`slice_geometry`) → allocate the volume → ``on_geometry(volume)`` → decode each slice straight
+into it, calling ``on_slice(k, done, total)`` as it lands → resample onto a regular grid when
+the acquired one is not (`regular_grid`), saying so in ``volume.warnings``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from viewer.core.dicom_frames import Frame
+from viewer.core.dicom_index import DicomIndex, SeriesRecord, index_path
+from viewer.core.pixel_reader import output_dtype, read_stack
+from viewer.core.problems import DicomLoadError, FileProblem
+from viewer.core.raster_image import RasterImageError, load_raster_volume
+from viewer.core.regular_grid import resample_to_regular_grid
+from viewer.core.slice_geometry import StackGeometry, analyse_stack
+from viewer.core.volume import Volume
+from viewer.core.windowing import Window, auto_window
+
+GeometryCallback = Callable[[Volume], None]
+SliceCallback = Callable[[int, int, int], None]
+
+
+class LoadCancelled(Exception):
+    """The caller's cancel event was set during loading."""
+
+
+@dataclass
+class LoadResult:
+    """A loaded volume and everything that went wrong on the way.
+
+    ``volume`` is what callers should display and measure: on a regular grid. When the acquired
+    slices were irregular or tilted, ``volume.resampled`` is True and ``acquired`` holds the
+    slices as acquired (its k axis is then *not* evenly spaced: don't measure across slices).
+    """
+
+    volume: Volume
+    series: SeriesRecord | None
+    problems: list[FileProblem] = field(default_factory=list)
+    acquired: Volume | None = None
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.volume.warnings
+
+
+def load_series(
+    source: str | os.PathLike[str] | SeriesRecord,
+    *,
+    series_key: str | None = None,
+    resample: bool = True,
+    on_geometry: GeometryCallback | None = None,
+    on_slice: SliceCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> LoadResult:
+    """Load a series from a path (file, folder, DICOMDIR) or an indexed `SeriesRecord`.
+
+    With a path holding several series, ``series_key`` picks one (`SeriesRecord.key` or its
+    SeriesInstanceUID); without it the series with most images is loaded and a warning names
+    the others. Raises `DicomLoadError` (one-line reason) when nothing loadable is found.
+    """
+    problems: list[FileProblem] = []
+    if isinstance(source, SeriesRecord):
+        series = source
+    else:
+        index = index_path(source)
+        problems.extend(index.problems)
+        series = _choose_series(index, series_key, problems)
+    if series.raster_path is not None:
+        return _load_raster(series, problems)
+    return _SeriesReader(series, problems, on_geometry, on_slice, cancel).read(resample)
+
+
+def _choose_series(index: DicomIndex, key: str | None, problems: list[FileProblem]) -> SeriesRecord:
+    if key is not None:
+        try:
+            return index.find_series(key)
+        except KeyError as exc:
+            raise DicomLoadError(str(exc.args[0])) from None
+    if not index.series:
+        raise DicomLoadError(_nothing_found(index))
+    chosen = max(index.series, key=lambda s: s.frame_count)
+    others = [s for s in index.series if s is not chosen]
+    if others:
+        problems.append(FileProblem(
+            index.root, f"{len(others) + 1} series found; loaded the largest ({chosen.key}, "
+            f"{chosen.frame_count} images); pick another with its key", "warning"))
+    return chosen
+
+
+def _nothing_found(index: DicomIndex) -> str:
+    errors = [p for p in index.problems if p.severity == "error"]
+    if errors:
+        return f"no loadable image in {index.root} ({len(errors)} unreadable file(s), e.g. {errors[0]})"
+    return f"no DICOM or image file found in {index.root}"
+
+
+def _load_raster(series: SeriesRecord, problems: list[FileProblem]) -> LoadResult:
+    try:
+        volume = load_raster_volume(series.raster_path)  # type: ignore[arg-type]
+    except RasterImageError as exc:
+        raise DicomLoadError(f"{series.raster_path}: {exc}") from None
+    return LoadResult(volume, series, problems)
+
+
+class _SeriesReader:
+    """Reads one positioned or unpositioned stack of frames."""
+
+    def __init__(self, series: SeriesRecord, problems: list[FileProblem],
+                 on_geometry: GeometryCallback | None, on_slice: SliceCallback | None,
+                 cancel: threading.Event | None) -> None:
+        self.series = series
+        self.problems = problems
+        self.on_geometry = on_geometry
+        self.on_slice = on_slice
+        self.cancel = cancel
+        self.warnings: list[str] = []
+
+    def read(self, resample: bool) -> LoadResult:
+        geometry = analyse_stack(self.series.frames) if self.series.has_geometry else None
+        frames = self.series.frames
+        if geometry is not None:
+            frames = [frames[i] for i in geometry.order]
+            self.warnings.extend(geometry.warnings())
+        volume = self._allocate(frames, geometry)
+        if self.on_geometry:
+            self.on_geometry(volume)
+        self._read_pixels(frames, volume)
+        volume = replace(volume, default_window=_default_window(frames, volume.voxels),
+                         warnings=tuple(self.warnings))
+        if geometry is not None and not geometry.is_regular and resample:
+            return LoadResult(self._regularised(volume, geometry), self.series, self.problems, volume)
+        return LoadResult(volume, self.series, self.problems)
+
+    def _allocate(self, frames: list[Frame], geometry: StackGeometry | None) -> Volume:
+        first = frames[0]
+        voxels = np.empty((len(frames), first.rows, first.columns), dtype=output_dtype(frames))
+        common = dict(
+            voxels=voxels, modality=first.modality,
+            sop_instance_uids=tuple(f.sop_instance_uid for f in frames),
+            series_instance_uid=first.series_instance_uid,
+            study_instance_uid=first.study_instance_uid,
+            series_description=self.series.descriptor.series_description,
+            photometric_interpretation=first.photometric_interpretation,
+        )
+        if geometry is None:
+            return Volume(**common, **self._unpositioned_geometry(first, len(frames)))
+        direction = np.column_stack([geometry.row_direction, geometry.column_direction,
+                                     geometry.normal])
+        dj, di = geometry.pixel_spacing
+        return Volume(**common, spacing=(geometry.nominal_spacing_mm, dj, di),
+                      origin=tuple(geometry.positions[0]), direction=direction)
+
+    def _unpositioned_geometry(self, first: Frame, n_frames: int) -> dict:
+        spacing = first.pixel_spacing or first.imager_pixel_spacing
+        if n_frames > 1:
+            self.warnings.append("frames carry no patient position: shown in file order; "
+                                 "distances across frames are not meaningful")
+        if spacing is None:
+            self.warnings.append("no pixel spacing: sizes are in pixels, not mm")
+            return {"spacing": (1.0, 1.0, 1.0), "has_geometry": False}
+        if first.pixel_spacing is None:
+            self.warnings.append("sizes use Imager Pixel Spacing (at the detector): "
+                                 "not corrected for magnification")
+        return {"spacing": (1.0, spacing[0], spacing[1]), "has_geometry": True}
+
+    def _read_pixels(self, frames: list[Frame], volume: Volume) -> None:
+        total = len(frames)
+        failed = []
+        for done, (k, error) in enumerate(read_stack(frames, volume.voxels), 1):
+            if self.cancel is not None and self.cancel.is_set():
+                raise LoadCancelled("loading cancelled")
+            if error is not None:
+                failed.append(k)
+                self.problems.append(FileProblem(frames[k].path, f"{error}; slice {k + 1} of "
+                                                 f"{total} left blank", "error"))
+            if self.on_slice:
+                self.on_slice(k, done, total)
+        if failed:
+            _blank(volume.voxels, failed)
+            self.warnings.append(f"{len(failed)} slice(s) could not be decoded and are shown "
+                                 "blank: " + ", ".join(str(k + 1) for k in failed[:10]))
+        if len(failed) == total:
+            raise DicomLoadError(f"none of the {total} images of the series could be decoded "
+                                 f"({self.problems[-1].message})")
+
+    def _regularised(self, acquired: Volume, geometry: StackGeometry) -> Volume:
+        grid = resample_to_regular_grid(acquired.voxels, geometry)
+        notes = [f"resampled onto a regular {grid.spacing[0]:.2f} mm grid "
+                 f"({grid.voxels.shape[0]} slices from {acquired.shape[0]} acquired)"]
+        if grid.blank_slices:
+            notes.append(f"{len(grid.blank_slices)} resampled slice(s) fall in gaps and are blank")
+        direction = np.column_stack([geometry.row_direction, geometry.column_direction,
+                                     geometry.normal])
+        return replace(acquired, voxels=grid.voxels, spacing=grid.spacing,
+                       origin=tuple(grid.origin), direction=direction, resampled=True,
+                       sop_instance_uids=(), warnings=acquired.warnings + tuple(notes))
+
+
+def _blank(voxels: np.ndarray, failed: list[int]) -> None:
+    good = np.setdiff1d(np.arange(voxels.shape[0]), failed)
+    voxels[failed] = voxels[good].min() if len(good) else 0
+
+
+def _default_window(frames: list[Frame], voxels: np.ndarray) -> Window:
+    first = frames[0]
+    if first.window_center is not None and first.window_width and first.window_width > 0:
+        return Window(first.window_center, first.window_width, "from DICOM")
+    return auto_window(voxels)
+
+
+def series_files(result: LoadResult) -> list[Path]:
+    return result.series.files if result.series else []
