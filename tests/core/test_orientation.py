@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -123,3 +124,31 @@ def test_oblique_rotation_keeps_dominant_letters() -> None:
 def test_view_name_is_checked() -> None:
     with pytest.raises(ValueError, match="view"):
         view_axes(np.eye(3), "oblique")
+
+
+# --- real data -----------------------------------------------------------------------------
+
+def test_lidc_is_axial_lps(lidc_dir: Path) -> None:
+    from viewer.core.series_loader import load_series
+
+    volume = load_series(lidc_dir).volume
+    assert describe_plane(volume) == "axial, LPS"
+    assert volume.spacing == pytest.approx((1.0, 0.78125, 0.78125))
+    assert screen_labels(volume, "axial").as_dict() == RADIOLOGICAL["axial"]
+
+
+def test_gantry_tilted_head_ct_is_oblique(dicom_data: Path) -> None:
+    from viewer.core.series_loader import load_series
+
+    path = dicom_data / "ge-head-ct-gantry-tilt" / "series"
+    if not path.is_dir():
+        pytest.skip(f"tilted head CT not found at {path}")
+    volume = load_series(path).volume
+    info = acquisition_plane(volume)
+    assert info.plane == "axial" and info.tilt_deg == pytest.approx(18.5, abs=0.05)
+    assert describe_plane(volume) == "oblique (tilted 18.5°)"
+    # rows run posterior and inferior (PI), so the top edge is anterior-superior
+    axial = {"top": "AS", "bottom": "PI", "left": "R", "right": "L"}
+    assert screen_labels(volume, "axial").as_dict() == axial
+    sagittal = {"top": "SP", "bottom": "IA", "left": "AS", "right": "PI"}
+    assert screen_labels(volume, "sagittal").as_dict() == sagittal

@@ -7,8 +7,10 @@ same pixels at the same positions as those of an identity-direction volume of th
 
 from __future__ import annotations
 
+import csv
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -221,3 +223,55 @@ def test_resample_removes_gantry_shear() -> None:
     assert inside.mean() > 0.5
     axial_lps = resample_volume(volume, direction=np.eye(3), spacing=(1.0, 1.0, 1.0))
     assert np.allclose(axial_lps.direction, np.eye(3))
+
+
+# --- real data -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def lidc(lidc_dir: Path) -> Volume:
+    from viewer.core.series_loader import load_series
+
+    return load_series(lidc_dir).volume
+
+
+def nodule_centre_lps(lidc_dir: Path, volume: Volume) -> np.ndarray:
+    """Centre (LPS) of the first radiologist contour on the nodule's middle slice."""
+    with open(lidc_dir.parent / "annotations" / "contours.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    z_values = sorted({float(r["image_z_position"]) for r in rows})
+    middle = z_values[len(z_values) // 2]
+    row = next(r for r in rows if float(r["image_z_position"]) == middle)
+    cols_rows = np.array([[float(v) for v in line.split(",")] for line in row["coords"].split()])
+    col, r = cols_rows.mean(axis=0)
+    slice_z = volume.index_to_patient(np.array([[k, 0, 0] for k in range(volume.shape[0])]))[:, 2]
+    k = int(np.argmin(np.abs(slice_z - middle)))
+    return volume.index_to_patient((k, r, col))
+
+
+def test_lidc_geometry_of_the_three_views(lidc: Volume) -> None:
+    assert lidc.shape == (275, 512, 512)
+    axial, coronal, sagittal = (plane_geometry(lidc, v) for v in ("axial", "coronal", "sagittal"))
+    assert (axial.n_slices, axial.shape, axial.pixel_spacing) == (275, (512, 512), (0.78125, 0.78125))
+    assert axial.slice_spacing == pytest.approx(1.0)
+    assert (coronal.shape, coronal.pixel_spacing) == ((275, 512), (1.0, 0.78125))
+    assert (sagittal.shape, sagittal.pixel_spacing) == ((275, 512), (1.0, 0.78125))
+    # coronal row 0 is the most superior slice, row 274 the most inferior
+    top, bottom = coronal.to_patient(0, 0, 256)[2], coronal.to_patient(274, 0, 256)[2]
+    assert top > bottom and top - bottom == pytest.approx(274.0)
+
+
+def test_lidc_anatomy_lands_on_the_right_screen_side(lidc: Volume, lidc_dir: Path) -> None:
+    nodule = nodule_centre_lps(lidc_dir, lidc)
+    for view in ("axial", "coronal"):
+        geo = plane_geometry(lidc, view)
+        row, col, sl = geo.locate(nodule)
+        assert col < geo.shape[1] / 2, f"right-lung nodule must be on the screen's left in {view}"
+        plane = extract_plane(lidc, view, int(round(sl)))
+        assert plane[int(round(row)), int(round(col))] > -300  # solid nodule, not aerated lung
+    # the spine is posterior: bottom half of the axial view, right half of the sagittal view
+    axial = extract_plane(lidc, "axial", 137)
+    rows, cols = np.nonzero(axial > 400)
+    assert rows.mean() > 256 and abs(cols.mean() - 256) < 60
+    sagittal = extract_plane(lidc, "sagittal", plane_geometry(lidc, "sagittal").slice_for(
+        plane_geometry(lidc, "axial").to_patient(256 + 0.0, cols.mean(), 137)))
+    assert np.nonzero(sagittal > 400)[1].mean() > 256

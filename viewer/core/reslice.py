@@ -139,11 +139,13 @@ class PlaneGeometry:
         return out
 
     def from_index(self, kji: np.ndarray | tuple[float, float, float]) -> tuple:
-        """Volume index ``[k, j, i]`` → (row, col, slice) on this view (floats or arrays)."""
+        """Volume index ``[k, j, i]`` → (row, col, slice) on this view (floats for one point)."""
         kji = np.asarray(kji, dtype=float)
         a = self.axes
         row = self._array_index(kji[..., a.row_axis], a.row_axis, a.row_flip)
         col = self._array_index(kji[..., a.col_axis], a.col_axis, a.col_flip)
+        if kji.ndim == 1:
+            return float(row), float(col), float(kji[a.slice_axis])
         return row, col, kji[..., a.slice_axis]
 
     def to_patient(self, row: float | np.ndarray, col: float | np.ndarray,
