@@ -108,8 +108,10 @@ class SliceView(QWidget):
 
     def _on_volume(self) -> None:
         volume = self.model.volume
+        previous = self.geometry.volume_shape if self.geometry is not None else None
         self.geometry = self.model.geometry(self.state.kind) if volume is not None else None
-        self.state.reset()
+        if self.geometry is None or self.geometry.volume_shape != previous:
+            self.state.reset()
         self._image_key = self._plane_key = None
         self.update()
 

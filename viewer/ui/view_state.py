@@ -148,6 +148,19 @@ class ViewerModel:
         self.measurements.clear()
         self.volume_changed.emit()
 
+    def replace_volume(self, volume: Volume) -> None:
+        """The same series, finished loading: keep cursor, window and measurements if the grid is
+        unchanged (a progressive load ends with the final `Volume`), else start afresh."""
+        if self.volume is None or volume.shape != self.volume.shape:
+            self.set_volume(volume, self.info)
+            return
+        self.volume = volume
+        self.volume_changed.emit()
+
+    def show_measurement(self, item: Measurement) -> None:
+        """Move the cursor to the slice a measurement was drawn on."""
+        self.set_slice(self.geometry(ViewKind(item.view)).axes.slice_axis, item.slice_index)
+
     @staticmethod
     def initial_window(volume: Volume) -> Window:
         if volume.default_window is not None:

@@ -1,0 +1,360 @@
+"""RadSight's main window: study browser, MPR views, tools, measurements, loading, About."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QThread, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QDoubleSpinBox,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QToolBar,
+    QWidget,
+)
+
+from viewer.core.dicom_index import DicomIndex, SeriesRecord
+from viewer.core.series_loader import LoadResult
+from viewer.core.volume import Volume
+from viewer.ui.app import TITLE, resources_dir
+from viewer.ui.measurement_panel import MeasurementPanel
+from viewer.ui.study_browser import StudyBrowser, format_date, series_title
+from viewer.ui.view_grid import LAYOUTS, ViewGrid
+from viewer.ui.view_state import Tool, ViewerModel
+from viewer.ui.workers import IndexWorker, LoadWorker, start_worker
+
+MAX_RECENT = 10
+_TOOL_LABELS = {Tool.WINDOW: "W/L", Tool.CROSSHAIR: "Crosshair", Tool.DISTANCE: "Distance",
+                Tool.ANGLE: "Angle", Tool.ELLIPSE: "Ellipse ROI", Tool.RECTANGLE: "Rectangle ROI"}
+_SLAB_MODES = {"Single slice": None, "MIP": "mip", "MinIP": "minip", "Average": "mean"}
+
+
+def series_info(series: SeriesRecord | None, volume: Volume) -> dict[str, str]:
+    """Display-only corner text (patient name is shown on screen, never logged)."""
+    if series is None:
+        return {"series": volume.series_description}
+    d = series.descriptor
+    study = " ".join(t for t in (format_date(d.study_date), d.study_description) if t)
+    return {"patient": d.patient_name, "study": study, "series": series_title(series)}
+
+
+class MainWindow(QMainWindow):
+    """The reading workstation window. ``settings`` may be given (tests use a private file)."""
+
+    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings or QSettings()
+        self.model = ViewerModel()
+        self.grid = ViewGrid(self.model, self)
+        self.browser = StudyBrowser(self)
+        self.measurement_panel = MeasurementPanel(self.model, self)
+        self.series: SeriesRecord | None = None
+        self.index: DicomIndex | None = None
+        self.result: LoadResult | None = None
+        self.last_error = ""
+        self._threads: dict[QThread, object] = {}
+        self._load_worker: LoadWorker | None = None
+        self.setWindowTitle(TITLE)
+        self.setCentralWidget(self.grid)
+        self.setAcceptDrops(True)
+        self.resize(1280, 900)
+        self._build_docks()
+        self._build_status_bar()
+        self._build_actions()
+        self._connect()
+
+    # --- construction ---------------------------------------------------------------------
+    def _build_docks(self) -> None:
+        for title, widget, area in (("Studies", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea),
+                                    ("Measurements", self.measurement_panel,
+                                     Qt.DockWidgetArea.RightDockWidgetArea)):
+            dock = QDockWidget(title, self)
+            dock.setObjectName(f"dock-{title.lower()}")
+            dock.setWidget(widget)
+            self.addDockWidget(area, dock)
+        self._add_optional_docks()
+
+    def _add_optional_docks(self) -> None:
+        """Plots and the tag browser live in their own modules; add them when present."""
+        try:
+            from viewer.ui.side_panels import optional_panels
+        except ImportError:
+            return
+        for title, widget in optional_panels(self):
+            dock = QDockWidget(title, self)
+            dock.setObjectName(f"dock-{title.lower()}")
+            dock.setWidget(widget)
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+
+    def _build_status_bar(self) -> None:
+        self.status_label = QLabel("Ready", self)
+        self.hover_label = QLabel("", self)
+        self.progress = QProgressBar(self)
+        self.progress.setMaximumWidth(220)
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        bar = self.statusBar()
+        bar.addWidget(self.status_label, 1)
+        bar.addPermanentWidget(self.hover_label)
+        bar.addPermanentWidget(self.progress)
+
+    def _action(self, text: str, slot: object, shortcut: str | None = None,
+                checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setCheckable(checkable)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addAction(self._action("&Open folder…", self.choose_folder, "Ctrl+O"))
+        file_menu.addAction(self._action("Open &file…", self.choose_file, "Ctrl+Shift+O"))
+        self.recent_menu = file_menu.addMenu("&Recent studies")
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("&Quit", self.close, "Ctrl+Q"))
+        self._refresh_recent_menu()
+        toolbar = QToolBar("Main", self)
+        toolbar.setObjectName("toolbar-main")
+        self.addToolBar(toolbar)
+        self._build_layout_actions(menu.addMenu("&View"), toolbar)
+        self._build_tool_actions(menu.addMenu("&Tools"), toolbar)
+        self._build_display_controls(toolbar)
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self._action("&About RadSight", self.show_about))
+
+    def _build_layout_actions(self, view_menu: object, toolbar: QToolBar) -> None:
+        group = QActionGroup(self)
+        self.layout_actions: dict[str, QAction] = {}
+        for name in LAYOUTS:
+            label = f"Layout {name.replace('x', '×')}"
+            action = self._action(label, lambda _=False, n=name: self.set_layout(n), checkable=True)
+            group.addAction(action)
+            view_menu.addAction(action)
+            toolbar.addAction(action)
+            self.layout_actions[name] = action
+        self.layout_actions["1x1"].setChecked(True)
+        view_menu.addSeparator()
+        self.crosshair_action = self._action("Reference lines", self.model.set_show_crosshair, checkable=True)
+        view_menu.addAction(self.crosshair_action)
+        view_menu.addAction(self._action("Reset view", lambda: self.grid.current.reset()))
+        view_menu.addAction(self._action("Invert", lambda: self.model.set_invert(not self.model.invert)))
+        view_menu.addAction(self._action("Cine", lambda: self.grid.current.toggle_cine()))
+
+    def _build_tool_actions(self, tools_menu: object, toolbar: QToolBar) -> None:
+        toolbar.addSeparator()
+        group = QActionGroup(self)
+        self.tool_actions: dict[Tool, QAction] = {}
+        for tool, label in _TOOL_LABELS.items():
+            action = self._action(label, lambda _=False, t=tool: self.model.set_tool(t), checkable=True)
+            group.addAction(action)
+            tools_menu.addAction(action)
+            toolbar.addAction(action)
+            self.tool_actions[tool] = action
+        self.tool_actions[Tool.WINDOW].setChecked(True)
+
+    def _build_display_controls(self, toolbar: QToolBar) -> None:
+        toolbar.addSeparator()
+        self.preset_box = QComboBox(self)
+        self.preset_box.setToolTip("Window preset (number keys 1–9)")
+        self.preset_box.setMinimumContentsLength(22)
+        self.preset_box.activated.connect(lambda n: self.model.apply_preset(n + 1))
+        toolbar.addWidget(self.preset_box)
+        self.slab_box = QComboBox(self)
+        self.slab_box.addItems(list(_SLAB_MODES))
+        self.slab_box.currentTextChanged.connect(self._slab_changed)
+        self.slab_mm = QDoubleSpinBox(self)
+        self.slab_mm.setRange(1, 100)
+        self.slab_mm.setValue(self.model.slab_mm)
+        self.slab_mm.setSuffix(" mm")
+        self.slab_mm.valueChanged.connect(lambda v: self.model.set_slab(self.model.slab_mode, v))
+        toolbar.addWidget(self.slab_box)
+        toolbar.addWidget(self.slab_mm)
+
+    def _connect(self) -> None:
+        self.browser.series_activated.connect(self.load_series)
+        self.measurement_panel.jump_requested.connect(self.model.show_measurement)
+        self.model.volume_changed.connect(self._on_volume_changed)
+        self.model.display_changed.connect(self._sync_crosshair_action)
+        self.model.tool_changed.connect(lambda: self.tool_actions[self.model.tool].setChecked(True))
+        for view in self.grid.views.values():
+            view.hovered.connect(self.hover_label.setText)
+
+    # --- layout / display -----------------------------------------------------------------
+    def set_layout(self, name: str) -> None:
+        self.grid.set_layout(name)
+        self.layout_actions[name].setChecked(True)
+
+    def _sync_crosshair_action(self) -> None:
+        self.crosshair_action.blockSignals(True)
+        self.crosshair_action.setChecked(self.model.show_crosshair)
+        self.crosshair_action.blockSignals(False)
+
+    def _slab_changed(self, text: str) -> None:
+        self.model.set_slab(_SLAB_MODES[text], self.slab_mm.value())
+
+    def _on_volume_changed(self) -> None:
+        from viewer.ui.view_state import presets_for
+
+        self.preset_box.clear()
+        for n, window in enumerate(presets_for(self.model.volume), 1):
+            self.preset_box.addItem(f"{n}: {window.name or 'window'} ({window.width:g}/{window.center:g})")
+
+    # --- opening --------------------------------------------------------------------------
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open DICOM folder")
+        if folder:
+            self.open_path(folder)
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open DICOM or image file")
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str | os.PathLike[str]) -> None:
+        """Index ``path`` in a worker thread, list it in the browser, then load its largest series."""
+        path = Path(path)
+        self._add_recent(path)
+        self._set_busy(f"Reading {path.name or path}…")
+        worker = IndexWorker(path)
+        worker.progress.connect(self._on_progress)
+        worker.finished.connect(self._on_indexed)
+        worker.failed.connect(self._on_failed)
+        self._run(worker)
+
+    def _on_indexed(self, index: DicomIndex) -> None:
+        self.index = index
+        self.browser.set_index(index)
+        if not index.series:
+            errors = [p for p in index.problems if p.severity == "error"]
+            detail = f": {errors[0]}" if errors else ""
+            self._on_failed(f"No image found in {index.root.name}{detail}")
+            return
+        self.load_series(max(index.series, key=lambda s: s.frame_count))
+
+    def load_series(self, series: SeriesRecord) -> None:
+        """Load one series (progressively: the first slices show while the rest is read)."""
+        if self._load_worker is not None:
+            self._load_worker.cancel()
+        self.series = series
+        self._set_busy(f"Loading {series_title(series)}…")
+        worker = LoadWorker(series)
+        worker.geometry_ready.connect(self._on_geometry)
+        worker.progress.connect(self._on_progress)
+        worker.finished.connect(self._on_loaded)
+        worker.failed.connect(self._on_failed)
+        self._load_worker = worker
+        self._run(worker)
+
+    def _run(self, worker: IndexWorker | LoadWorker) -> None:
+        thread = start_worker(worker, self)
+        self._threads[thread] = worker  # keep both alive until the thread ends
+        thread.finished.connect(self._thread_done)
+
+    def _thread_done(self) -> None:
+        self._threads.pop(self.sender(), None)
+
+    def _on_geometry(self, volume: Volume) -> None:
+        if self.sender() is not self._load_worker:
+            return
+        self.model.set_volume(volume, series_info(self.series, volume))
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        if isinstance(self.sender(), LoadWorker):
+            self.model.data_changed.emit()
+
+    def _on_loaded(self, result: LoadResult) -> None:
+        if self.sender() is not self._load_worker:
+            return
+        self.result = result
+        self._load_worker = None
+        self.model.replace_volume(result.volume)
+        self.model.data_changed.emit()
+        self.progress.hide()
+        self.status_label.setText(self._loaded_message(result))
+
+    @staticmethod
+    def _loaded_message(result: LoadResult) -> str:
+        volume = result.volume
+        text = f"Loaded {volume.shape[0]} image(s), {volume.shape[2]}×{volume.shape[1]}"
+        notes = list(volume.warnings) + [str(p) for p in result.problems if p.severity != "ignored"]
+        return text + (" — " + "; ".join(notes) if notes else "")
+
+    def _on_failed(self, message: str) -> None:
+        self.last_error = message
+        self.progress.hide()
+        self.status_label.setText(message)
+        box = QMessageBox(QMessageBox.Icon.Warning, "RadSight", message, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.show()  # not exec(): never blocks the UI (or a test) on a message
+        QTimer.singleShot(0, box.raise_)
+
+    def _set_busy(self, message: str) -> None:
+        self.status_label.setText(message)
+        self.progress.setRange(0, 0)
+        self.progress.show()
+
+    def is_loading(self) -> bool:
+        return bool(self._threads)
+
+    # --- recent studies -------------------------------------------------------------------
+    def recent_paths(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _add_recent(self, path: Path) -> None:
+        entry = str(path.resolve())
+        recent = [entry] + [p for p in self.recent_paths() if p != entry]
+        self.settings.setValue("recent", recent[:MAX_RECENT])
+        self._refresh_recent_menu()
+
+    def _refresh_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for entry in self.recent_paths():
+            self.recent_menu.addAction(self._action(entry, lambda _=False, p=entry: self.open_path(p)))
+        self.recent_menu.setEnabled(bool(self.recent_paths()))
+
+    # --- drag and drop --------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_path(paths[0])
+
+    # --- about / close --------------------------------------------------------------------
+    def about_text(self) -> str:
+        sources = resources_dir() / "about" / "DATA_SOURCES.md"
+        body = sources.read_text(encoding="utf-8") if sources.is_file() else "(data sources file missing)"
+        return ("RadSight — offline radiology workstation with embedded AI.\n\n"
+                "NOT FOR DIAGNOSTIC USE. Research and demonstration software; "
+                "not a medical device.\n\n" + body)
+
+    def show_about(self) -> None:
+        box = QMessageBox(QMessageBox.Icon.Information, "About RadSight — Not for diagnostic use",
+                          self.about_text(), QMessageBox.StandardButton.Ok, self)
+        box.setTextFormat(Qt.TextFormat.MarkdownText)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.show()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self._load_worker is not None:
+            self._load_worker.cancel()
+        for thread in list(self._threads):
+            thread.quit()
+            thread.wait(5000)
+        super().closeEvent(event)

@@ -1,0 +1,85 @@
+"""The central area: MPR slice views (and the 3D view) in a 1×1, 1×2 or 2×2 layout."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
+
+from viewer.ui.slice_view import SliceView
+from viewer.ui.view_state import ViewerModel, ViewKind
+
+#: Layout name → the panes in reading order (row-major); "3d" is the volume rendering.
+LAYOUTS: dict[str, tuple[tuple[str, ...], int]] = {
+    "1x1": (("axial",), 1),
+    "1x2": (("axial", "coronal"), 2),
+    "2x2": (("axial", "coronal", "sagittal", "3d"), 2),
+}
+
+
+def _make_3d_view(model: ViewerModel, parent: QWidget) -> QWidget:
+    """The VTK volume view when it is available; a plain note otherwise (never a crash)."""
+    try:
+        from viewer.ui.volume_view import VolumeView  # imported lazily: VTK start-up is costly
+    except ImportError:
+        label = QLabel("3D view not available in this build", parent)
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        return label
+    view = VolumeView(parent)
+    view.model = model  # type: ignore[attr-defined]
+    return view
+
+
+class ViewGrid(QWidget):
+    """Owns one `SliceView` per plane and places the ones the layout needs."""
+
+    current_changed = Signal(object)  # SliceView that got focus
+
+    def __init__(self, model: ViewerModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.views = {kind: SliceView(model, kind, self) for kind in ViewKind}
+        for view in self.views.values():
+            view.activated.connect(self._on_activated)
+            view.hide()
+        self.view_3d: QWidget | None = None
+        self.current = self.views[ViewKind.AXIAL]
+        self.layout_name = ""
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setSpacing(2)
+        self.set_layout("1x1")
+
+    def set_layout(self, name: str) -> None:
+        panes, columns = LAYOUTS[name]
+        for widget in [*self.views.values(), self.view_3d]:
+            if widget is not None:
+                self._grid.removeWidget(widget)
+                widget.hide()
+        for n, pane in enumerate(panes):
+            widget = self._pane(pane)
+            self._grid.addWidget(widget, n // columns, n % columns)
+            widget.show()
+        for column in range(2):
+            self._grid.setColumnStretch(column, 1 if column < columns else 0)
+        for row in range(2):
+            self._grid.setRowStretch(row, 1 if row < (len(panes) + columns - 1) // columns else 0)
+        self.layout_name = name
+        self.model.set_show_crosshair(len(panes) > 1)
+        if self.current.isHidden():
+            self.current = self.views[ViewKind.AXIAL]
+
+    def _pane(self, pane: str) -> QWidget:
+        if pane != "3d":
+            return self.views[ViewKind(pane)]
+        if self.view_3d is None:
+            self.view_3d = _make_3d_view(self.model, self)
+        return self.view_3d
+
+    def visible_views(self) -> list[SliceView]:
+        return [v for v in self.views.values() if v.isVisible()]
+
+    def _on_activated(self, view: SliceView) -> None:
+        self.current = view
+        self.current_changed.emit(view)
+        for other in self.views.values():
+            other.update()
