@@ -47,7 +47,7 @@ def corner_lines(view: SliceView) -> dict[str, list[str]]:
     if volume.has_geometry and not volume.is_2d:
         axis, name = _NORMAL_AXIS[view.state.kind]
         centre = view.geometry.slice_center(view.slice_index)
-        top_right.append(f"{name}: {centre[axis]:.1f} mm")
+        top_right.append(f"{name}: {centre[axis] + 0.0:.1f} mm")
     window = model.window
     transform = view.transform()
     pixel_mm = view.geometry.pixel_spacing

@@ -1,0 +1,71 @@
+"""`radsight snapshot PATH --out FILE.png`: render what the viewer would show, offscreen."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+VIEWS = ("axial", "coronal", "sagittal", "3d")
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must look like 768x768, got {text!r}") from None
+    if not (16 <= width <= 8192 and 16 <= height <= 8192):
+        raise argparse.ArgumentTypeError("size must be between 16 and 8192 pixels each way")
+    return width, height
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("snapshot", help="render a view of a series to a PNG (offscreen)")
+    parser.add_argument("path", type=Path, help="DICOM folder, file, DICOMDIR or PNG/JPEG")
+    parser.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    parser.add_argument("--series", help="series key or SeriesInstanceUID (default: the largest)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--slice", type=int, help="slice number, 1-based as shown in the view (Im: n/N)")
+    where.add_argument("--z", type=float, metavar="MM",
+                       help="position in mm along the view's axis (z axial, y coronal, x sagittal)")
+    parser.add_argument("--preset", help="window preset: lung, mediastinum, bone, brain, abdomen "
+                        "(CT); 'from DICOM' or auto otherwise")
+    parser.add_argument("--view", choices=VIEWS, default="axial")
+    parser.add_argument("--size", type=_size, default=(768, 768), metavar="WxH")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from viewer.core.problems import DicomLoadError
+    from viewer.core.series_loader import load_series
+
+    try:
+        result = load_series(args.path, series_key=args.series)
+    except (DicomLoadError, FileNotFoundError) as exc:
+        print(f"radsight snapshot: {exc}")
+        return 1
+    try:
+        image = _render(result.volume, args)
+    except (ValueError, KeyError, RuntimeError) as exc:
+        print(f"radsight snapshot: {exc.args[0] if exc.args else exc}")
+        return 2
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if not image.save(str(args.out), "PNG"):
+        print(f"radsight snapshot: could not write {args.out}")
+        return 1
+    print(f"wrote {args.out} ({image.width()}×{image.height()})")
+    return 0
+
+
+def _render(volume: object, args: argparse.Namespace) -> object:
+    from viewer.ui.app import create_app
+
+    create_app()
+    if args.view == "3d":
+        from viewer.ui.volume_render import render_volume_png  # noqa: F401 - provided with the 3D view
+
+        raise RuntimeError("3D snapshots need the 3D view module")
+    from viewer.ui.snapshot_render import render_slice
+    from viewer.ui.view_state import ViewKind
+
+    return render_slice(volume, ViewKind(args.view), slice_number=args.slice, z_mm=args.z,
+                        preset=args.preset, size=args.size)
