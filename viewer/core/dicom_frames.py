@@ -113,26 +113,25 @@ class Frame:
 
 
 def read_dataset(path: Path) -> Dataset:
-    """Read a DICOM header (pixel data deferred). Raises `NotAnImageError` with a reason."""
+    """Read a DICOM header (pixel data deferred). Raises `NotAnImageError` with a reason.
+
+    Files without the PS3.10 preamble and meta header (written by old software) are read as a
+    raw data set when that yields recognisable DICOM elements.
+    """
     try:
         return pydicom.dcmread(path, defer_size=2048)
     except InvalidDicomError:
         pass
     except (OSError, EOFError, ValueError, KeyError, TypeError) as exc:
         raise NotAnImageError(f"unreadable DICOM header ({exc.__class__.__name__}: {exc})") from exc
-    if not _looks_like_raw_dataset(path):
-        raise NotAnImageError("not a DICOM file (no 'DICM' prefix)")
     try:
-        return pydicom.dcmread(path, defer_size=2048, force=True)
-    except Exception as exc:  # noqa: BLE001 - pydicom raises many types on garbage input
-        raise NotAnImageError(f"unreadable DICOM data without file meta ({exc})") from exc
-
-
-def _looks_like_raw_dataset(path: Path) -> bool:
-    """A DICOM data set written without preamble/meta starts with a group 0x0008 element."""
-    with open(path, "rb") as fh:
-        head = fh.read(4)
-    return len(head) == 4 and head[:2] in (b"\x08\x00", b"\x00\x08")
+        ds = pydicom.dcmread(path, defer_size=2048, force=True)
+        recognisable = "SOPClassUID" in ds or PIXEL_DATA_TAG in ds
+    except Exception:  # noqa: BLE001 - pydicom raises many types on non-DICOM input
+        recognisable = False
+    if not recognisable:
+        raise NotAnImageError("not a DICOM file (no 'DICM' prefix)")
+    return ds
 
 
 def frames_from_dataset(path: Path, ds: Dataset) -> list[Frame]:
@@ -196,8 +195,8 @@ def _classic_geometry(header: _Header) -> dict:
     return {
         "position": _floats(get("ImagePositionPatient"), 3),
         "orientation": _floats(get("ImageOrientationPatient"), 6),
-        "pixel_spacing": _floats(get("PixelSpacing"), 2),
-        "imager_pixel_spacing": _floats(get("ImagerPixelSpacing"), 2),
+        "pixel_spacing": _positive(_floats(get("PixelSpacing"), 2)),
+        "imager_pixel_spacing": _positive(_floats(get("ImagerPixelSpacing"), 2)),
         "rescale_slope": _float_or(get("RescaleSlope"), 1.0),
         "rescale_intercept": _float_or(get("RescaleIntercept"), 0.0),
         "window_center": _first_float(get("WindowCenter")),
@@ -242,7 +241,7 @@ def _functional_group_geometry(per_frame: Dataset, shared: Dataset) -> dict:
     return {
         "position": _floats((position or empty).get("ImagePositionPatient"), 3),
         "orientation": _floats((orientation or empty).get("ImageOrientationPatient"), 6),
-        "pixel_spacing": _floats(measures.get("PixelSpacing"), 2),
+        "pixel_spacing": _positive(_floats(measures.get("PixelSpacing"), 2)),
         "imager_pixel_spacing": None,
         "rescale_slope": _float_or((rescale or empty).get("RescaleSlope"), 1.0),
         "rescale_intercept": _float_or((rescale or empty).get("RescaleIntercept"), 0.0),
@@ -263,6 +262,11 @@ def _floats(value: object, n: int) -> tuple[float, ...] | None:
     if len(values) != n or not np.all(np.isfinite(values)):
         return None
     return values
+
+
+def _positive(values: tuple[float, ...] | None) -> tuple[float, ...] | None:
+    """Spacings must be > 0; a zero spacing (seen in the wild) means 'unknown'."""
+    return values if values is not None and min(values) > 0 else None
 
 
 def _first_float(value: object) -> float | None:

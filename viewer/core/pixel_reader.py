@@ -96,18 +96,17 @@ def _rescale_into(stored: np.ndarray, frame: Frame, out: np.ndarray) -> None:
 
 
 def decode_with_pydicom(path: Path) -> np.ndarray:
-    """All frames of a file as (frames, rows, columns[, samples]) stored values."""
+    """All frames of a file as (frames, rows, columns[, samples]) stored values.
+
+    pydicom (3.x) returns colour frames as RGB whatever their YBR encoding.
+    """
     try:
         ds = pydicom.dcmread(path, force=True)
         pixels = ds.pixel_array
     except Exception as exc:  # noqa: BLE001 - decoders raise many types on corrupt data
         raise PixelDecodeError(_decoder_message(exc)) from exc
-    frames = int(ds.get("NumberOfFrames") or 1)
-    samples = int(ds.get("SamplesPerPixel") or 1)
-    if frames == 1:
+    if int(ds.get("NumberOfFrames") or 1) == 1:
         pixels = pixels[np.newaxis]
-    if samples > 1 and str(ds.get("PhotometricInterpretation", "")).startswith("YBR"):
-        pixels = pydicom.pixels.convert_color_space(pixels, ds.PhotometricInterpretation, "RGB")
     return pixels
 
 

@@ -101,6 +101,8 @@ def _nothing_found(index: DicomIndex) -> str:
     errors = [p for p in index.problems if p.severity == "error"]
     if errors:
         return f"no loadable image in {index.root} ({len(errors)} unreadable file(s), e.g. {errors[0]})"
+    if len(index.problems) == 1:  # a single file: say what it is
+        return f"no image in {index.problems[0].path.name}: {index.problems[0].message}"
     return f"no DICOM or image file found in {index.root}"
 
 

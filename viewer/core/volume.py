@@ -74,6 +74,11 @@ class Volume:
         return "mm" if self.has_geometry else "px"
 
     @property
+    def display_inverted(self) -> bool:
+        """MONOCHROME1 (PS3.3 C.7.6.3.1.2): the minimum value is shown white."""
+        return self.photometric_interpretation == "MONOCHROME1"
+
+    @property
     def value_range(self) -> tuple[float, float]:
         return float(self.voxels.min()), float(self.voxels.max())
 
