@@ -257,15 +257,22 @@ def _pooled(outcomes: Sequence[ScanOutcome]) -> tuple[np.ndarray, np.ndarray]:
     return lesions.astype(float), fps.astype(float)
 
 
+def _count_at_least(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """For each threshold, how many values are ``>= threshold``."""
+    ordered = np.sort(values)
+    return ordered.size - np.searchsorted(ordered, thresholds, side="left")
+
+
 def froc_curve(outcomes: Sequence[ScanOutcome]) -> FrocCurve:
     """Sensitivity over all lesions vs mean false positives per scan, one point per distinct score."""
     lesions, fps = _pooled(outcomes)
     scores = np.concatenate([lesions[np.isfinite(lesions)], fps])
     thresholds = np.r_[np.inf, np.unique(scores)[::-1]]
-    n_scans = max(len(outcomes), 1)
-    fp_rate = np.array([np.sum(fps >= t) for t in thresholds]) / n_scans
-    sens = np.array([np.sum(lesions >= t) for t in thresholds]) / lesions.size if lesions.size else \
-        np.full(thresholds.size, np.nan)
+    fp_rate = _count_at_least(fps, thresholds) / max(len(outcomes), 1)
+    if lesions.size:
+        sens = _count_at_least(lesions, thresholds) / lesions.size
+    else:
+        sens = np.full(thresholds.size, np.nan)
     return FrocCurve(fp_per_scan=fp_rate, sensitivity=sens, thresholds=thresholds)
 
 
