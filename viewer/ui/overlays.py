@@ -80,22 +80,29 @@ def edge_labels(view: SliceView) -> dict[str, str]:
     return screen_labels(volume.direction, str(view.state.kind)).as_dict()
 
 
+def label_places(width: int, height: int) -> dict[str, tuple[QRectF, Qt.AlignmentFlag]]:
+    """Where each edge's orientation letters are drawn in a view of ``width`` × ``height``."""
+    box, align = 40, Qt.AlignmentFlag
+    centre_v = align.AlignVCenter
+    bottom = height - 22 - _MARGIN
+    return {
+        "top": (QRectF(width / 2 - box / 2, _MARGIN, box, 22), align.AlignHCenter | centre_v),
+        "bottom": (QRectF(width / 2 - box / 2, bottom, box, 22), align.AlignHCenter | centre_v),
+        "left": (QRectF(_MARGIN, height / 2 - 11, box, 22), align.AlignLeft | centre_v),
+        "right": (QRectF(width - box - _MARGIN, height / 2 - 11, box, 22), align.AlignRight | centre_v),
+    }
+
+
+def paint_label(painter: QPainter, rect: QRectF, flags: Qt.AlignmentFlag, text: str) -> None:
+    painter.setFont(_font(16, bold=True))
+    _text(painter, rect, flags, text, LABEL_COLOUR)
+
+
 def paint_orientation_labels(painter: QPainter, view: SliceView) -> None:
     labels = edge_labels(view)
-    painter.setFont(_font(16, bold=True))
-    w, h, box = view.width(), view.height(), 40
-    align = Qt.AlignmentFlag
-    places = {
-        "top": QRectF(w / 2 - box / 2, _MARGIN, box, 22),
-        "bottom": QRectF(w / 2 - box / 2, h - 22 - _MARGIN, box, 22),
-        "left": QRectF(_MARGIN, h / 2 - 11, box, 22),
-        "right": QRectF(w - box - _MARGIN, h / 2 - 11, box, 22),
-    }
-    flags = {"top": align.AlignHCenter, "bottom": align.AlignHCenter, "left": align.AlignLeft,
-             "right": align.AlignRight}
-    for edge, rect in places.items():
+    for edge, (rect, flags) in label_places(view.width(), view.height()).items():
         if labels[edge]:
-            _text(painter, rect, flags[edge] | align.AlignVCenter, labels[edge], LABEL_COLOUR)
+            paint_label(painter, rect, flags, labels[edge])
 
 
 def paint_empty(painter: QPainter, view: SliceView) -> None:

@@ -200,8 +200,9 @@ class SliceView(QWidget):
 
     def _paint_crosshair(self, painter: QPainter, transform: ScreenTransform) -> None:
         row, col, _ = self.geometry.from_index(self.model.cursor)
-        x, y = transform.to_screen(float(row), float(col))
+        x, y = (round(v) + 0.5 for v in transform.to_screen(float(row), float(col)))
         axes = self.geometry.axes
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # crisp 1-px lines
         for kind in (k for k in ViewKind if k != self.state.kind):
             other_axis = self.model.geometry(kind).axes.slice_axis
             painter.setPen(QPen(VIEW_COLOURS[kind], 1))
@@ -209,6 +210,7 @@ class SliceView(QWidget):
                 painter.drawLine(QPointF(0, y), QPointF(self.width(), y))
             elif other_axis == axes.col_axis:
                 painter.drawLine(QPointF(x, 0), QPointF(x, self.height()))
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
 
     def _paint_measurements(self, painter: QPainter, transform: ScreenTransform) -> None:
         selected = self.model.measurements.selected_id
