@@ -38,6 +38,8 @@ class CaseResult:
 
     - ``subgroups``: breakdown labels (e.g. body regions; a case may be in several).
     - ``group``: resampling unit for the bootstrap (patient, scan); ``None``: the case is its own unit.
+    - ``heatmap_missing``: the model explains its answers but gave no map for this case; a case with
+      boxes then counts as a miss for ``cam_in_box`` (rather than silently leaving the denominator).
     """
 
     id: str
@@ -51,6 +53,7 @@ class CaseResult:
     gt_boxes: np.ndarray = field(default_factory=_no_boxes)
     pred_boxes: np.ndarray | None = None
     heatmap: np.ndarray | None = field(default=None, repr=False)
+    heatmap_missing: bool = False
     outcome: ScanOutcome | None = None
     gt_mask: np.ndarray | None = field(default=None, repr=False)
     pred_mask: np.ndarray | None = field(default=None, repr=False)
@@ -87,7 +90,11 @@ def score_case(case: CaseResult, min_iou: float = 0.5) -> CaseScore:
     boxes_hit = None
     if has_boxes and case.pred_boxes is not None:
         boxes_hit = int(boxes_recalled(case.pred_boxes, case.gt_boxes, min_iou).sum())
-    cam_hit = peak_in_boxes(case.heatmap, case.gt_boxes) if has_boxes and case.heatmap is not None else None
+    cam_hit = None
+    if has_boxes and case.heatmap is not None:
+        cam_hit = peak_in_boxes(case.heatmap, case.gt_boxes)
+    elif has_boxes and case.heatmap_missing:
+        cam_hit = False
     dice_value = hd_value = None
     if case.gt_mask is not None and case.pred_mask is not None:
         dice_value = dice(case.pred_mask, case.gt_mask)

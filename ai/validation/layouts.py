@@ -36,6 +36,7 @@ class Layout:
     target: str
     read: Callable[[Path], list[Record]]
     caveat: str
+    modality: str
 
     def subgroups(self, record: Record) -> tuple[str, ...]:
         """Breakdown labels of a record: body regions on FracAtlas, else the reader's group."""
@@ -44,12 +45,16 @@ class Layout:
         return (record.group,) if record.group else ()
 
 
-FRACATLAS = Layout("fracatlas", "fracture", read_fracatlas,
-                   "no patient IDs: several images may come from one patient, so intervals are optimistic")
-BRAIN_TUMOR = Layout("brain-tumor-mri", "tumour", read_brain_tumor,
-                     "no patient IDs (slices of one patient are correlated) and no tumour-free slices")
-LIDC_VOIS = Layout("lidc-nodule-vois", "nodule", read_lidc_vois,
-                   "nodule crops, not whole scans: false positives are counted per crop")
+FRACATLAS = Layout(
+    "fracatlas", "fracture", read_fracatlas,
+    "no patient IDs: several images may come from one patient, so intervals are optimistic", "DX")
+BRAIN_TUMOR = Layout(
+    "brain-tumor-mri", "tumour", read_brain_tumor,
+    "no patient IDs (slices of one patient are correlated) and no tumour-free slices", "MR")
+LIDC_VOIS = Layout(
+    "lidc-nodule-vois", "nodule", read_lidc_vois,
+    "nodule crops, not whole scans: each crop is scored at its nodule and at up to 4 structure points "
+    "away from it, so fp_per_scan is per crop on those points, not a whole-scan rate", "CT")
 
 
 def detect_layout(root: str | Path) -> Layout:

@@ -1,38 +1,103 @@
-"""Run a model package's pipeline on labelled records and turn its answer into a `CaseResult`.
+"""Run a model package on labelled records and turn its answer into a `CaseResult`.
 
-One adapter per model target; each takes the package and returns ``predict(record) -> CaseResult``.
-The pipelines live in ``ai.pipelines.<target>`` and are called as ``run(session, image)``, the session
-being a cached onnxruntime ``InferenceSession`` of the package's ``model.onnx``.
+2D layouts (FracAtlas, brain MRI): the package's pipeline runs through :func:`ai.analysis.run_pipeline`
+(the ``prepare``/``interpret`` protocol of :mod:`ai.pipelines`) on an :class:`~ai.image.ImageInput`
+built from the file; scope gating is skipped because labelled JPEGs carry no DICOM header (the
+model's target is checked against the layout instead). A pipeline module that predates the protocol
+and offers ``run(session, image)`` is used as such.
+
+Nodule crops: see :mod:`ai.validation.nodule_crops` (candidate patches scored by the CNN).
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from ai.datasets import Record
+from ai.datasets import Loaded, Record
+from ai.image import ImageInput
 from ai.package import ModelPackage
 from ai.validation.cases import CaseResult
 from ai.validation.layouts import Layout
-from ai.validation.metrics import ScanOutcome, centre_hits, scan_outcome
 
 Predictor = Callable[[Record], CaseResult]
 
 
 class PipelineMissing(RuntimeError):
-    """The model's target has no pipeline module (yet)."""
+    """No pipeline can run this package here."""
 
 
-def _pipeline(target: str) -> ModuleType:
-    try:
-        return importlib.import_module(f"ai.pipelines.{target}")
-    except ModuleNotFoundError as exc:
-        missing = f"no pipeline for target '{target}' (ai/pipelines/{target}.py not found)"
-        raise PipelineMissing(missing) from exc
+def _no_boxes() -> np.ndarray:
+    return np.zeros((0, 4))
+
+
+def base_fields(record: Record, layout: Layout) -> dict[str, Any]:
+    """Truth fields every case carries."""
+    boxes = np.asarray(record.boxes, float).reshape(-1, 4) if record.boxes else _no_boxes()
+    return {"id": record.id, "truth": record.label, "subgroups": layout.subgroups(record),
+            "group": record.patient, "gt_boxes": boxes}
+
+
+def image_input(loaded: Loaded, modality: str) -> ImageInput:
+    """A labelled image as the engine's input: 2D arrays become one slice ``[1, H, W]``."""
+    if loaded.array.ndim == 2:
+        return ImageInput(voxels=loaded.array[None], spacing=(1.0, *loaded.spacing), modality=modality,
+                          has_geometry=loaded.has_geometry)
+    return ImageInput(voxels=loaded.array, spacing=tuple(loaded.spacing), modality=modality,
+                      origin=tuple(loaded.origin or (0.0, 0.0, 0.0)), has_geometry=loaded.has_geometry)
+
+
+# --- protocol pipelines (ai.pipelines.get_pipeline + ai.analysis.run_pipeline) --------------------
+
+
+def _xy_box(box_kji: tuple[float, ...]) -> tuple[float, float, float, float]:
+    """``(k0, j0, i0, k1, j1, i1)`` → ``(x0, y0, x1, y1)`` = ``(i0, j0, i1, j1)``."""
+    return (box_kji[2], box_kji[1], box_kji[5], box_kji[4])
+
+
+def _slice_map(result: Any, finding: Any | None) -> np.ndarray | None:
+    """The explanation map of the top finding (else the first map), as a 2D array."""
+    maps = result.maps or {}
+    key = getattr(finding, "explanation", None)
+    chosen = maps.get(key) if key in maps else next(iter(maps.values()), None)
+    return None if chosen is None else np.asarray(chosen).reshape(np.asarray(chosen).shape[-2:])
+
+
+def _protocol_case(record: Record, layout: Layout, package: ModelPackage, result: Any) -> CaseResult:
+    findings = sorted(result.findings, key=lambda f: -f.score)
+    top = findings[0] if findings else None
+    heatmap = _slice_map(result, top)
+    common = {**base_fields(record, layout), "heatmap": heatmap, "heatmap_missing": heatmap is None}
+    positive = package.labels[-1]
+    if layout.target == "fracture":
+        score = result.probabilities.get(positive)
+        if score is None:
+            score = max((f.score for f in findings if f.label == positive), default=0.0)
+        boxes = [_xy_box(f.box_kji) for f in findings if f.passes_operating_point and f.box_kji]
+        return CaseResult(**common, positive=record.label_index == 1, score=float(score),
+                          pred_boxes=np.asarray(boxes, float).reshape(-1, 4) if boxes else None)
+    predicted = result.label or (top.label if top else None)
+    boxes = [_xy_box(top.box_kji)] if top is not None and top.box_kji else []
+    return CaseResult(**common, predicted=predicted, probabilities=dict(result.probabilities) or None,
+                      pred_boxes=np.asarray(boxes, float).reshape(-1, 4))
+
+
+def protocol_predictor(package: ModelPackage, layout: Layout, pipeline: Any) -> Predictor:
+    """Cases from the engine's ``run_pipeline`` with ``pipeline``."""
+    from ai.analysis import run_pipeline
+
+    def predict(record: Record) -> CaseResult:
+        image = image_input(record.load(), layout.modality)
+        result = run_pipeline(package, image, pipeline=pipeline, check_scope=False)
+        return _protocol_case(record, layout, package, result)
+
+    return predict
+
+
+# --- pipeline modules with run(session, image) ----------------------------------------------------
 
 
 def _session(package: ModelPackage) -> Any:
@@ -41,110 +106,61 @@ def _session(package: ModelPackage) -> Any:
     return get_session(package.onnx_path).session
 
 
-def _boxes(value: Any) -> np.ndarray | None:
-    if value is None:
-        return None
-    arr = np.asarray(value, dtype=float)
-    return arr.reshape(-1, arr.shape[-1]) if arr.size else np.zeros((0, 4))
-
-
-def _base(record: Record, layout: Layout) -> dict[str, Any]:
-    return {"id": record.id, "truth": record.label, "subgroups": layout.subgroups(record),
-            "group": record.patient, "gt_boxes": _boxes(record.boxes) if record.boxes else np.zeros((0, 4))}
-
-
-def tumour_predictor(package: ModelPackage, layout: Layout) -> Predictor:
-    """Type (multi-class), box and map of the brain-MRI tumour model on each slice."""
-    pipe, session = _pipeline("tumour"), _session(package)
-
-    def predict(record: Record) -> CaseResult:
-        result = pipe.run(session, record.load().array)
-        return CaseResult(**_base(record, layout), predicted=result.label, probabilities=result.probabilities,
-                          pred_boxes=_boxes([result.box]), heatmap=result.cam)
-
-    return predict
-
-
 def _positive_score(result: Any, positive: str) -> float:
     for name in ("probability", "score"):
-        if isinstance(getattr(result, name, None), float | int | np.floating):
-            return float(getattr(result, name))
+        value = getattr(result, name, None)
+        if isinstance(value, float | int | np.floating):
+            return float(value)
     probabilities = getattr(result, "probabilities", None)
     if isinstance(probabilities, dict) and positive in probabilities:
         return float(probabilities[positive])
     raise TypeError(f"cannot find the '{positive}' score in the pipeline's result {type(result).__name__}")
 
 
-def fracture_predictor(package: ModelPackage, layout: Layout) -> Predictor:
-    """Fracture probability (binary), explanation map and boxes (where given) on each radiograph."""
-    pipe, session = _pipeline("fracture"), _session(package)
-    positive = package.labels[-1]
+def module_predictor(package: ModelPackage, layout: Layout, module: Any) -> Predictor:
+    """Cases from a pipeline module's ``run(session, array)`` (tumour: label/probabilities/box/cam;
+    fracture: probability or probabilities, cam, optional boxes)."""
+    session, positive = _session(package), package.labels[-1]
 
     def predict(record: Record) -> CaseResult:
-        result = pipe.run(session, record.load().array)
-        pred_boxes = getattr(result, "boxes", None)
-        return CaseResult(**_base(record, layout), positive=record.label_index == 1,
-                          score=_positive_score(result, positive), heatmap=getattr(result, "cam", None),
-                          pred_boxes=_boxes(pred_boxes) if pred_boxes is not None else None)
+        result = module.run(session, record.load().array)
+        cam = getattr(result, "cam", None)
+        common = {**base_fields(record, layout), "heatmap": cam, "heatmap_missing": cam is None}
+        if layout.target == "fracture":
+            boxes = getattr(result, "boxes", None)
+            return CaseResult(**common, positive=record.label_index == 1,
+                              score=_positive_score(result, positive),
+                              pred_boxes=None if boxes is None else np.asarray(boxes, float).reshape(-1, 4))
+        box = getattr(result, "box", None)
+        return CaseResult(**common, predicted=result.label,
+                          probabilities=getattr(result, "probabilities", None),
+                          pred_boxes=None if box is None else np.asarray([box], float).reshape(-1, 4))
 
     return predict
 
 
-def _nodule_outcome(findings: list[Any], mask: np.ndarray, spacing: np.ndarray,
-                    radius_mm: float) -> ScanOutcome:
-    """Hit = finding centre within the nodule's radius of the mask's centroid (mm)."""
-    centre = np.argwhere(mask).mean(axis=0) * spacing if mask.any() else np.full(spacing.size, np.nan)
-    det = np.array([np.asarray(f.center_kji, float) * spacing for f in findings]).reshape(-1, spacing.size)
-    scores = np.array([float(f.score) for f in findings])
-    return scan_outcome(scores, centre_hits(det, centre[None], [radius_mm]))
-
-
-def _paint(findings: list[Any], shape: tuple[int, ...]) -> np.ndarray | None:
-    """Union of the findings' masks on the crop grid (None when no finding carries a mask)."""
-    with_masks = [f for f in findings if getattr(f, "mask", None) is not None and f.box_kji is not None]
-    if not with_masks:
+def _module_with_run(package: ModelPackage) -> Any | None:
+    name = package.pipeline or package.target
+    try:
+        module = importlib.import_module(f"ai.pipelines.{name}")
+    except ModuleNotFoundError:
         return None
-    out = np.zeros(shape, bool)
-    for f in with_masks:
-        lo = np.maximum(np.round(np.asarray(f.box_kji[:3], float)).astype(int), 0)
-        hi = np.minimum(lo + np.asarray(f.mask.shape), shape)
-        size = hi - lo
-        out[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] |= f.mask[: size[0], : size[1], : size[2]]
-    return out
-
-
-def nodule_predictor(package: ModelPackage, layout: Layout) -> Predictor:
-    """Findings of the CT nodule pipeline on each crop, scored as detections (FROC) and masks (Dice)."""
-    from ai.image import ImageInput
-
-    pipe, session = _pipeline("nodule"), _session(package)
-    positive = package.labels[-1]
-
-    def predict(record: Record) -> CaseResult:
-        loaded = record.load()
-        image = ImageInput(voxels=loaded.array, spacing=tuple(loaded.spacing), modality="CT",
-                           origin=tuple(loaded.origin or (0.0, 0.0, 0.0)))
-        result = pipe.run(session, image)
-        found = getattr(result, "findings", result)
-        findings = [f for f in found if getattr(f, "label", positive) == positive]
-        spacing = np.asarray(loaded.spacing, float)
-        radius = float(record.extra.get("diameter_mm", "nan")) / 2
-        mask = loaded.mask if loaded.mask is not None else np.zeros(loaded.array.shape, bool)
-        passing = [f for f in findings if f.passes_operating_point]
-        return CaseResult(**_base(record, layout), outcome=_nodule_outcome(findings, mask, spacing, radius),
-                          gt_mask=loaded.mask, pred_mask=_paint(passing, loaded.array.shape),
-                          spacing=tuple(loaded.spacing))
-
-    return predict
-
-
-PREDICTORS: dict[str, Callable[[ModelPackage, Layout], Predictor]] = {
-    "tumour": tumour_predictor,
-    "fracture": fracture_predictor,
-    "nodule": nodule_predictor,
-}
+    return module if callable(getattr(module, "run", None)) else None
 
 
 def predictor_for(package: ModelPackage, layout: Layout) -> Predictor:
-    """The adapter for the package's target (the layout must be for the same target)."""
-    return PREDICTORS[package.target](package, layout)
+    """The way to run this package on this layout's records (raises :class:`PipelineMissing`)."""
+    if layout.target == "nodule":
+        from ai.validation.nodule_crops import nodule_crop_predictor
+
+        return nodule_crop_predictor(package, layout)
+    from ai.pipelines import PipelineMissing as EngineMissing
+    from ai.pipelines import get_pipeline
+
+    try:
+        return protocol_predictor(package, layout, get_pipeline(package))
+    except EngineMissing as exc:
+        module = _module_with_run(package)
+        if module is None:
+            raise PipelineMissing(str(exc)) from exc
+        return module_predictor(package, layout, module)
