@@ -67,10 +67,13 @@ def _slice_map(result: Any, finding: Any | None) -> np.ndarray | None:
 
 
 def _protocol_case(record: Record, layout: Layout, package: ModelPackage, result: Any) -> CaseResult:
+    """Fracture: positive-class probability, boxes of the passing findings (none passing: every true box
+    is missed). Tumour: most probable type and the top finding's box."""
     findings = sorted(result.findings, key=lambda f: -f.score)
     top = findings[0] if findings else None
     heatmap = _slice_map(result, top)
-    common = {**base_fields(record, layout), "heatmap": heatmap, "heatmap_missing": heatmap is None}
+    missing = heatmap is None and package.explanation != "none"
+    common = {**base_fields(record, layout), "heatmap": heatmap, "heatmap_missing": missing}
     positive = package.labels[-1]
     if layout.target == "fracture":
         score = result.probabilities.get(positive)
@@ -78,7 +81,7 @@ def _protocol_case(record: Record, layout: Layout, package: ModelPackage, result
             score = max((f.score for f in findings if f.label == positive), default=0.0)
         boxes = [_xy_box(f.box_kji) for f in findings if f.passes_operating_point and f.box_kji]
         return CaseResult(**common, positive=record.label_index == 1, score=float(score),
-                          pred_boxes=np.asarray(boxes, float).reshape(-1, 4) if boxes else None)
+                          pred_boxes=np.asarray(boxes, float).reshape(-1, 4))
     predicted = result.label or (top.label if top else None)
     boxes = [_xy_box(top.box_kji)] if top is not None and top.box_kji else []
     return CaseResult(**common, predicted=predicted, probabilities=dict(result.probabilities) or None,
@@ -125,7 +128,8 @@ def module_predictor(package: ModelPackage, layout: Layout, module: Any) -> Pred
     def predict(record: Record) -> CaseResult:
         result = module.run(session, record.load().array)
         cam = getattr(result, "cam", None)
-        common = {**base_fields(record, layout), "heatmap": cam, "heatmap_missing": cam is None}
+        missing = cam is None and package.explanation != "none"
+        common = {**base_fields(record, layout), "heatmap": cam, "heatmap_missing": missing}
         if layout.target == "fracture":
             boxes = getattr(result, "boxes", None)
             return CaseResult(**common, positive=record.label_index == 1,

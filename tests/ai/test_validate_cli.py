@@ -268,3 +268,175 @@ def test_validate_shipped_model_on_real_subset(model: str, folder: str, keys: se
     for entry in result["metrics"].values():
         if entry["value"] is not None and entry["ci95"][0] is not None:
             assert entry["ci95"][0] <= entry["value"] <= entry["ci95"][1]
+
+
+# --- the engine's protocol path: generic classification pipeline, binary fracture model ----------
+
+
+def _save_onnx(nodes: list, inputs: list, outputs: list, consts: dict[str, np.ndarray], path: Path) -> None:
+    import onnx
+    from onnx import helper, numpy_helper
+
+    graph = helper.make_graph(nodes, path.stem, inputs, outputs,
+                              [numpy_helper.from_array(v, k) for k, v in consts.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+
+
+def _brightness_fracture_onnx(path: Path) -> None:
+    """logits = [0, mean(image) - 100] on raw 0..255 pixels; cam = 8x8 average pooling of the image."""
+    from onnx import TensorProto, helper
+
+    consts = {"shape_n1": np.array([-1, 1], np.int64), "c100": np.array([100.0], np.float32),
+              "zero_col": np.zeros((1, 1), np.float32)}
+    nodes = [
+        helper.make_node("ReduceMean", ["image"], ["mean"], axes=[1, 2, 3], keepdims=1),
+        helper.make_node("Reshape", ["mean", "shape_n1"], ["mean_n1"]),
+        helper.make_node("Sub", ["mean_n1", "c100"], ["logit1"]),
+        helper.make_node("Mul", ["logit1", "zero_col"], ["logit0"]),
+        helper.make_node("Concat", ["logit0", "logit1"], ["logits"], axis=1),
+        helper.make_node("AveragePool", ["image"], ["pooled"], kernel_shape=[8, 8], strides=[8, 8]),
+        helper.make_node("Concat", ["pooled", "pooled"], ["cam"], axis=1),
+    ]
+    _save_onnx(nodes, [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 64, 64])],
+               [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 2]),
+                helper.make_tensor_value_info("cam", TensorProto.FLOAT, ["N", 2, 8, 8])], consts, path)
+
+
+def _install_brightness_fracture(models_dir: Path, tmp_path: Path) -> None:
+    from ai.package import OperatingPoint
+
+    _brightness_fracture_onnx(tmp_path / "bright.onnx")
+    package = ModelPackage(
+        name="fracture-bright", version="0.0.1", task="classification", target="fracture",
+        scope=Scope(modalities=("DX",), dimensionality="2d"),
+        input=InputSpec(axes="NCHW", channels=1, size=(64, 64), normalization="none"),
+        outputs=(OutputSpec("logits", "(N, 2)"), OutputSpec("cam", "(N, 2, 8, 8)")),
+        labels=("no fracture", "fracture"),
+        operating_points=(OperatingPoint("fracture", 0.5, 0.5, 0.5),), explanation="cam_output",
+        training_data=TrainingData(name="none (brightness test model)", licence="Apache-2.0"),
+        pipeline="classification",
+    )
+    write_package(models_dir / "fracture-bright", tmp_path / "bright.onnx", package)
+
+
+def _synthetic_fracatlas(root: Path) -> None:
+    """64x64 images: a 16x16 square of 250 on a background chosen so the image mean is as listed."""
+    # id: (folder, mean, square top-left (row, col), region)
+    images = {"IMG1": ("Fractured", 150, (8, 40), "hand"), "IMG2": ("Fractured", 120, (8, 40), "leg"),
+              "IMG3": ("Fractured", 80, (40, 8), "leg"), "IMG4": ("Non_fractured", 130, (8, 40), "hand"),
+              "IMG5": ("Non_fractured", 60, (8, 8), "hand"), "IMG6": ("Non_fractured", 40, (40, 40), "leg")}
+    flags = ["image_id,hand,leg,hip,shoulder"]
+    boxes = ["image_id,x0,y0,x1,y1"]
+    for stem, (folder, mean, (r, c), region) in images.items():
+        background = (16 * mean - 250) / 15  # mean = (15 * background + 250) / 16
+        pixels = np.full((64, 64), background)
+        pixels[r:r + 16, c:c + 16] = 250
+        (root / "images" / folder).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pixels.round().astype(np.uint8)).save(root / "images" / folder / f"{stem}.jpg",
+                                                              quality=100)
+        flags.append(f"{stem}.jpg,{int(region == 'hand')},{int(region == 'leg')},0,0")
+        if folder == "Fractured":
+            boxes.append(f"{stem}.jpg,36,4,60,28")  # holds the squares at (8, 40), not the one at (40, 8)
+    (root / "dataset.csv").write_text("\n".join(flags) + "\n")
+    (root / "boxes_staged.csv").write_text("\n".join(boxes) + "\n")
+
+
+def test_validate_binary_model_through_engine_pipeline(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    models, data, out = tmp_path / "models", tmp_path / "frac", tmp_path / "out"
+    _install_brightness_fracture(models, tmp_path)
+    _synthetic_fracatlas(data)
+    monkeypatch.setenv("RADSIGHT_MODELS_DIR", str(models))
+    assert main(["validate", "--model", "fracture-bright", "--data", str(data), "--out", str(out),
+                 "--bootstrap", "200"]) == 0
+    result = json.loads((out / "metrics.json").read_text())
+    # P(fracture) = sigmoid(mean - 100): called positive (threshold 0.5) when the mean is >= 100.
+    #   fractured 150 TP, 120 TP, 80 FN; normal 130 FP, 60 TN, 40 TN.
+    #   -> sensitivity 2/3, specificity 2/3, PPV 2/3, F1 2/3, accuracy 4/6.
+    #   AUC: 150 beats all 3 normals, 120 beats 60 and 40, 80 beats 60 and 40 -> 7/9.
+    # The map peaks on the bright square: inside the box for IMG1, IMG2, outside for IMG3 -> cam_in_box 2/3.
+    values = {k: v["value"] for k, v in result["metrics"].items()}
+    expected = {"sensitivity": 2 / 3, "specificity": 2 / 3, "ppv": 2 / 3, "f1": 2 / 3, "accuracy": 4 / 6,
+                "auc": 7 / 9, "cam_in_box": 2 / 3}
+    assert {k: values[k] for k in expected} == pytest.approx(expected)
+    assert "iou50_recall" in values  # boxes of the passing findings (around the map's peak) vs truth
+    # hand: IMG1 TP, IMG4 FP, IMG5 TN -> sensitivity 1, specificity 1/2.
+    hand = result["subgroups"]["hand"]["metrics"]
+    assert hand["sensitivity"]["value"] == 1.0 and hand["specificity"]["value"] == 0.5
+    assert result["details"]["threshold"] == 0.5
+    assert (out / "roc.png").is_file()
+
+
+# --- nodule crops: a constant nodule model on three real LIDC crops ------------------------------
+
+
+def _constant_nodule_onnx(path: Path) -> None:
+    """Every 32³ patch: logits (0, 3) -> P(nodule) = sigmoid(3) ~ 0.95; cam zeros (N, 2, 8, 8, 8)."""
+    from onnx import TensorProto, helper
+
+    consts = {"shape_n1": np.array([-1, 1], np.int64), "zero": np.zeros((1,), np.float32),
+              "logit_c": np.array([[0.0, 3.0]], np.float32)}
+    nodes = [
+        helper.make_node("ReduceMean", ["image"], ["mean"], axes=[1, 2, 3, 4], keepdims=1),
+        helper.make_node("Reshape", ["mean", "shape_n1"], ["mean_n1"]),
+        helper.make_node("Mul", ["mean_n1", "zero"], ["m0"]),
+        helper.make_node("Add", ["m0", "logit_c"], ["logits"]),
+        helper.make_node("AveragePool", ["image"], ["pooled"], kernel_shape=[4, 4, 4], strides=[4, 4, 4]),
+        helper.make_node("Mul", ["pooled", "zero"], ["p0"]),
+        helper.make_node("Concat", ["p0", "p0"], ["cam"], axis=1),
+    ]
+    _save_onnx(nodes, [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 32, 32, 32])],
+               [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 2]),
+                helper.make_tensor_value_info("cam", TensorProto.FLOAT, ["N", 2, 8, 8, 8])], consts, path)
+
+
+def test_validate_nodule_crops_with_constant_model(shared_data: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from ai.package import OperatingPoint, Window
+
+    vois = shared_data / "labelled" / "lidc-nodule-vois"
+    if not (vois / "voi_index.csv").is_file():
+        pytest.skip(f"lidc-nodule-vois not found at {vois}")
+    _constant_nodule_onnx(tmp_path / "nodule.onnx")
+    package = ModelPackage(
+        name="nodule-constant", version="0.0.1", task="detection", target="nodule",
+        scope=Scope(modalities=("CT",), dimensionality="3d"),
+        input=InputSpec(axes="NCDHW", channels=1, patch_size=(32, 32, 32), spacing_mm=(1.0, 1.0, 1.0),
+                        window=Window(-300.0, 1400.0), normalization="minmax"),
+        outputs=(OutputSpec("logits", "(N, 2)"), OutputSpec("cam", "(N, 2, 8, 8, 8)")),
+        labels=("background", "nodule"), operating_points=(OperatingPoint("nodule", 0.5, 0.5, 0.5),),
+        explanation="cam_output", training_data=TrainingData(name="none (constant)", licence="Apache-2.0"),
+    )
+    write_package(tmp_path / "models" / "nodule-constant", tmp_path / "nodule.onnx", package)
+    monkeypatch.setenv("RADSIGHT_MODELS_DIR", str(tmp_path / "models"))
+    subset = tmp_path / "subset.csv"
+    subset.write_text("id\nLIDC-IDRI-0003_R_3\nLIDC-IDRI-0001_R_1\nLIDC-IDRI-0003_R_2\n")
+    out = tmp_path / "out"
+    assert main(["validate", "--model", "nodule-constant", "--data", str(vois), "--out", str(out),
+                 "--subset-file", str(subset), "--bootstrap", "100"]) == 0
+    result = json.loads((out / "metrics.json").read_text())
+    values = {k: v["value"] for k, v in result["metrics"].items()}
+    # Every candidate scores 0.95 >= 0.5: each nodule is found; every structure point is a false positive.
+    # Each of these crops holds more than 4 voxels above -500 HU at least r + 4 mm from its nodule
+    # (checked below), so 4 structure points per crop -> 4 FP per crop.
+    # FROC: (0 FP, 0) at threshold inf, then (4 FP, 1.0) at 0.95. Linear interpolation gives r / 4 below
+    # 4 FP: (1/32 + 1/16 + 1/8 + 1/4 + 1/2 + 1 + 1) / 7 for CPM.
+    assert result["n"] == 3
+    assert values["lesion_sensitivity"] == 1.0 and values["fp_per_scan"] == 4.0
+    assert values["froc_cpm"] == pytest.approx((1 / 32 + 1 / 16 + 1 / 8 + 1 / 4 + 1 / 2 + 1 + 1) / 7)
+    assert result["details"]["bootstrap"]["unit"] == "group (patient/scan)"  # resampled by patient
+    assert (out / "froc.png").is_file()
+    import SimpleITK as sitk
+
+    for voi in ("LIDC-IDRI-0003_R_3", "LIDC-IDRI-0001_R_1", "LIDC-IDRI-0003_R_2"):
+        img = sitk.ReadImage(str(vois / "image" / f"{voi}.nii.gz"))
+        hu = sitk.GetArrayFromImage(img)
+        mask = sitk.GetArrayFromImage(sitk.ReadImage(str(vois / "nodule_mask" / f"{voi}.nii.gz"))) > 0
+        spacing = np.array(img.GetSpacing()[::-1])
+        centre = np.argwhere(mask).mean(axis=0) * spacing
+        dist = np.linalg.norm(np.argwhere(hu > -500) * spacing - centre, axis=1)
+        diameter = {"LIDC-IDRI-0003_R_3": 8.79, "LIDC-IDRI-0001_R_1": 23.35, "LIDC-IDRI-0003_R_2": 21.45}[voi]
+        assert np.sum(dist >= diameter / 2 + 4) > 4
