@@ -45,6 +45,7 @@ class Finding:
     explanation: str | None = None
     explanation_method: str = ""
     merged: int = 1
+    series_instance_uid: str = ""
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
     def to_dict(self) -> dict[str, Any]:

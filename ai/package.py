@@ -166,6 +166,7 @@ class ModelPackage:
     metrics: dict[str, Metric] = field(default_factory=dict)
     sha256: str = ""
     description: str = ""
+    pipeline: str = ""
     disclaimer: str = DISCLAIMER
     schema_version: int = SCHEMA_VERSION
     directory: Path | None = field(default=None, compare=False)
@@ -342,6 +343,7 @@ def package_from_dict(data: Mapping[str, Any], directory: Path | None = None) ->
                      for k, v in data.get("metrics", {}).items()},
             sha256=data.get("sha256", ""),
             description=data.get("description", ""),
+            pipeline=data.get("pipeline", ""),
             disclaimer=data.get("disclaimer", ""),
             schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
             directory=directory,

@@ -149,3 +149,45 @@ def package_for(name: str = "tiny-nodule", **changes: object) -> ModelPackage:
     )
     values.update(changes)
     return ModelPackage(**values)  # type: ignore[arg-type]
+
+
+# The blob images as 8-bit PNG-like values: v = (x + 1) * 64; a package whose input spec undoes
+# that (window 0..255 → [0, 1], then (y - 0.251) / 0.251) feeds the model what it was trained on.
+PNG_SCALE = 64.0
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """A blob image (float, as trained) → uint8 pixel values."""
+    return np.clip((image + 1.0) * PNG_SCALE, 0, 255).astype(np.uint8)
+
+
+def blob_package(name: str = "tiny-blob", with_cam: bool = True, **changes: object) -> ModelPackage:
+    """A 2D 'radiograph' package for the blob classifier, run by the generic classification pipeline."""
+    from ai.package import Window
+
+    std = PNG_SCALE / 255.0
+    outputs = (OutputSpec("logits", "(N, 2) class scores"),)
+    if with_cam:
+        outputs += (OutputSpec("cam", "(N, 2, 16, 16) class activation maps"),)
+    values: dict[str, object] = dict(
+        name=name, version="0.1.0", task="classification", target="fracture", pipeline="classification",
+        scope=Scope(modalities=("OT", "DX", "CR"), dimensionality="2d"),
+        input=InputSpec(axes="NCHW", size=(SIZE, SIZE), window=Window(127.5, 255.0),
+                        normalization="mean_std", mean=(std,), std=(std,)),
+        outputs=outputs, labels=("background", "blob"),
+        operating_points=(OperatingPoint(label="blob", threshold=0.5, sensitivity=0.9, specificity=0.9,
+                                         measured_on="toy validation set"),),
+        explanation="cam_output" if with_cam else "occlusion",
+        training_data=TrainingData(name="toy blobs", licence="CC0", split="generated in the test"),
+    )
+    values.update(changes)
+    return ModelPackage(**values)  # type: ignore[arg-type]
+
+
+def install_blob_package(folder: Path, name: str = "tiny-blob", with_cam: bool = True) -> ModelPackage:
+    """Write the blob package (CAM or plain export) into ``folder/<name>``."""
+    from ai.package import write_package
+
+    tiny = blob_classifier()
+    onnx = tiny.cam_onnx if with_cam else tiny.plain_onnx
+    return write_package(folder / name, onnx, blob_package(name, with_cam))

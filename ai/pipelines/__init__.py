@@ -1,0 +1,136 @@
+"""Pipelines: the per-model pre- and post-processing around an ONNX model, and their registry.
+
+A pipeline has two steps and no I/O of its own; :func:`ai.analysis.run_pipeline` runs the model
+between them (batched, or in sliding windows) and hands over explanations on request::
+
+    class Pipeline(Protocol):
+        def prepare(self, image: ImageInput, package: ModelPackage) -> Prepared: ...
+        def interpret(self, image: ImageInput, package: ModelPackage, prepared: Prepared,
+                      outputs: ModelOutputs) -> PipelineResult: ...
+
+* ``prepare`` turns the image (voxels ``[k, j, i]`` + spacing, see :class:`ai.image.ImageInput`) into
+  model input: ``Prepared.inputs`` is a batch (N, C, *spatial) - or one volume (C, *spatial) with
+  ``patch_size`` set for a sliding window - and ``context`` keeps whatever ``interpret`` needs to
+  map results back (crop boxes, scale factors, candidate positions).
+* ``interpret`` turns the outputs into :class:`~ai.findings.Finding` records and maps **on the
+  image's grid** ``[k, j, i]``. ``outputs.explain(class_index, item)`` gives the explanation map of
+  one input on the *model input* grid (the in-graph CAM, else occlusion; see :mod:`ai.explain`).
+
+Which pipeline runs a package: ``model.json``'s ``pipeline`` field, else its ``target``. Lookup
+order: :func:`register_pipeline` registrations, then the module ``ai.pipelines.<name>`` and its
+``PIPELINE`` object (``ai/pipelines/nodule.py`` defines ``PIPELINE = NodulePipeline()``).
+``"classification"`` is a generic pipeline driven by ``model.json``'s input spec alone.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from ai.explain import Explanation
+from ai.findings import Finding
+from ai.image import ImageInput
+from ai.package import ModelPackage
+from ai.runtime import WindowOutput
+
+
+class PipelineMissing(LookupError):
+    """No pipeline is known under the name a package asks for."""
+
+
+@dataclass
+class Prepared:
+    """Model input plus what ``interpret`` needs to map results back to the image."""
+
+    inputs: np.ndarray
+    context: dict[str, Any] = field(default_factory=dict)
+    patch_size: tuple[int, ...] | None = None
+    overlap: float = 0.25
+    blend: str = "gaussian"
+
+    @property
+    def sliding(self) -> bool:
+        return self.patch_size is not None
+
+
+@dataclass
+class ModelOutputs:
+    """What the model returned for a :class:`Prepared` input.
+
+    Batched runs: ``outputs[name]`` is (N, ...). Sliding-window runs: map outputs are blended to
+    (C', *spatial) on the prepared volume's grid, other outputs are per window in ``windows``.
+    ``explain(class_index, item=0)`` → :class:`~ai.explain.Explanation` on the model input grid.
+    """
+
+    outputs: dict[str, np.ndarray]
+    explain: Callable[..., Explanation]
+    windows: list[WindowOutput] = field(default_factory=list)
+    provider: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class PipelineResult:
+    """Findings and maps on the image grid ``[k, j, i]``, with image-level class probabilities.
+
+    ``maps`` are float32 in [0, 1], keyed by a name the findings refer to (``Finding.explanation``).
+    ``notes`` are plain-words remarks for the user (e.g. what an explanation cost).
+    """
+
+    findings: list[Finding]
+    maps: dict[str, np.ndarray] = field(default_factory=dict)
+    probabilities: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    provider: str = ""
+    seconds: float = 0.0
+
+    @property
+    def label(self) -> str | None:
+        """The most probable label (None without image-level probabilities)."""
+        return max(self.probabilities, key=self.probabilities.__getitem__) if self.probabilities else None
+
+
+@runtime_checkable
+class Pipeline(Protocol):
+    """Pre- and post-processing of one model family (see the module docstring)."""
+
+    def prepare(self, image: ImageInput, package: ModelPackage) -> Prepared: ...
+
+    def interpret(self, image: ImageInput, package: ModelPackage, prepared: Prepared,
+                  outputs: ModelOutputs) -> PipelineResult: ...
+
+
+_REGISTERED: dict[str, Pipeline] = {}
+
+
+def register_pipeline(name: str, pipeline: Pipeline) -> None:
+    """Make ``pipeline`` the one for packages whose pipeline (or target) is ``name``."""
+    if not isinstance(pipeline, Pipeline):
+        raise TypeError(f"{type(pipeline).__name__} has no prepare/interpret methods")
+    _REGISTERED[name] = pipeline
+
+
+def pipeline_name(package: ModelPackage) -> str:
+    return package.pipeline or package.target
+
+
+def get_pipeline(package: ModelPackage) -> Pipeline:
+    """The pipeline for ``package`` (raises :class:`PipelineMissing` with the reason)."""
+    name = pipeline_name(package)
+    if name in _REGISTERED:
+        return _REGISTERED[name]
+    try:
+        module = importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.{name}":
+            raise
+        raise PipelineMissing(f"model '{package.name}' needs the pipeline '{name}', "
+                              f"which is not installed (ai/pipelines/{name}.py)") from exc
+    pipeline = getattr(module, "PIPELINE", None)
+    if not isinstance(pipeline, Pipeline):
+        raise PipelineMissing(f"ai/pipelines/{name}.py has no PIPELINE object with prepare/interpret")
+    return pipeline

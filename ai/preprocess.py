@@ -1,0 +1,57 @@
+"""Intensity preparation driven by a model's :class:`~ai.package.InputSpec`: window, normalise,
+channels. Pipelines call :func:`prepare_intensities` on voxels before resizing them to the model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ai.package import InputSpec
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def apply_window(array: np.ndarray, center: float, width: float) -> np.ndarray:
+    """Clip to [center - width/2, center + width/2] and scale to [0, 1]."""
+    low = center - width / 2.0
+    return np.clip((array.astype(np.float32) - low) / width, 0.0, 1.0)
+
+
+def _minmax(array: np.ndarray) -> np.ndarray:
+    lo, hi = float(array.min()), float(array.max())
+    return (array - lo) / (hi - lo) if hi > lo else np.zeros_like(array)
+
+
+def _per_channel(array: np.ndarray, mean: tuple[float, ...], std: tuple[float, ...]) -> np.ndarray:
+    shape = (len(mean),) + (1,) * (array.ndim - 1)
+    return (array - np.asarray(mean, np.float32).reshape(shape)) / np.asarray(std, np.float32).reshape(shape)
+
+
+def to_channels(array: np.ndarray, channels: int) -> np.ndarray:
+    """(*spatial) → (channels, *spatial), repeating a grey image into each channel."""
+    return np.repeat(array[None].astype(np.float32), channels, axis=0)
+
+
+def prepare_intensities(array: np.ndarray, spec: InputSpec, invert: bool = False) -> np.ndarray:
+    """(*spatial) voxels → (channels, *spatial) float32 as ``spec`` asks.
+
+    The window (when given) maps to [0, 1]; then ``normalization``: 'minmax' scales to [0, 1] (a no-op
+    after a window), 'zscore' per image, 'imagenet' / 'mean_std' per channel on the [0, 1] image,
+    'none' leaves values as they are. ``invert`` flips a MONOCHROME1 image so bright means dense.
+    """
+    x = array.astype(np.float32)
+    if spec.window is not None:
+        x = apply_window(x, spec.window.center, spec.window.width)
+    elif spec.normalization in ("minmax", "imagenet", "mean_std"):
+        x = _minmax(x)
+    if invert:
+        x = (1.0 - x) if spec.window is not None or spec.normalization != "none" else x.max() - x
+    if spec.normalization == "zscore":
+        x = (x - x.mean()) / max(float(x.std()), 1e-6)
+    x = to_channels(x, spec.channels)
+    if spec.normalization == "imagenet":
+        x = _per_channel(x, IMAGENET_MEAN[: spec.channels], IMAGENET_STD[: spec.channels])
+    elif spec.normalization == "mean_std":
+        x = _per_channel(x, spec.mean, spec.std)
+    return x.astype(np.float32)
