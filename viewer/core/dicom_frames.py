@@ -18,6 +18,8 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
+from viewer.core.dicom_header_scan import scan_header
+
 #: Media Storage Directory Storage (the DICOMDIR itself, PS3.10 / PS3.3 F).
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 NATIVE_LITTLE_ENDIAN = {ImplicitVRLittleEndian, ExplicitVRLittleEndian}
@@ -42,6 +44,17 @@ _TAGS: dict[str, tuple[int, str]] = {
 }
 
 
+def _decode(raw: bytes, vr: str) -> object:
+    """A little-endian raw value as int (US), str, or list of str (multi-valued DS/IS)."""
+    if vr == "US":
+        return int.from_bytes(raw[:2], "little") if len(raw) >= 2 else None
+    text = raw.decode("latin-1").strip(" \x00")
+    if vr in ("DS", "IS"):
+        parts = [p.strip() for p in text.split("\\")]
+        return parts if len(parts) > 1 else (parts[0] or None)
+    return text
+
+
 class _Header:
     """Reads `_TAGS` values from a dataset, from raw bytes when possible, else via pydicom."""
 
@@ -58,13 +71,41 @@ class _Header:
         raw = getattr(elem, "value", None)
         if not isinstance(raw, bytes) or not self.little_endian or elem.VR not in (None, vr):
             return self.ds.get(keyword)
-        if vr == "US":
-            return int.from_bytes(raw[:2], "little") if len(raw) >= 2 else None
-        text = raw.decode("latin-1").strip(" \x00")
-        if vr in ("DS", "IS"):
-            parts = [p.strip() for p in text.split("\\")]
-            return parts if len(parts) > 1 else (parts[0] or None)
-        return text
+        return _decode(raw, vr)
+
+
+class _ScannedHeader:
+    """`_TAGS` values from `scan_header`'s raw bytes."""
+
+    def __init__(self, found: dict[int, bytes | int]) -> None:
+        self.found = found
+
+    def get(self, keyword: str) -> object:
+        tag, vr = _TAGS[keyword]
+        raw = self.found.get(tag)
+        return None if raw is None else _decode(raw, vr)  # type: ignore[arg-type]
+
+
+_WANTED = {tag: vr for tag, vr in _TAGS.values()}
+
+
+def frames_from_scan(path: Path) -> list[Frame] | None:
+    """Frames of a plain little-endian single- or multi-frame file via the fast scanner.
+
+    None when the scanner declines (the caller then reads the file with pydicom).
+    """
+    found = scan_header(path, _WANTED)
+    if found is None or PIXEL_DATA_TAG not in found:
+        return None
+    header = _ScannedHeader(found)
+    if header.get("Rows") is None or header.get("Columns") is None or header.get("BitsAllocated") is None:
+        return None
+    ts = found[0x00020010].rstrip(b"\0 ").decode("ascii")  # type: ignore[union-attr]
+    common = _common_fields(path, header, ts, int(found[PIXEL_DATA_TAG]))  # type: ignore[arg-type]
+    n_frames = _int_or_none(header.get("NumberOfFrames")) or 1
+    geometry = _classic_geometry(header)
+    return [Frame(frame_index=i, number_of_frames=n_frames, **common, **geometry)
+            for i in range(n_frames)]
 
 
 class NotAnImageError(Exception):
@@ -144,7 +185,7 @@ def frames_from_dataset(path: Path, ds: Dataset) -> list[Frame]:
     for keyword in ("Rows", "Columns", "BitsAllocated"):
         if header.get(keyword) in (None, ""):
             raise NotAnImageError(f"pixel data without {keyword}")
-    common = _common_fields(path, ds, header)
+    common = _common_fields(path, header, *_syntax_and_offset(ds))
     n_frames = _int_or_none(header.get("NumberOfFrames")) or 1
     if "PerFrameFunctionalGroupsSequence" in ds:
         return _enhanced_frames(ds, common, n_frames)
@@ -160,15 +201,19 @@ def _sop_class_name(ds: Dataset) -> str:
     return getattr(uid, "name", None) or str(uid or "unknown object")
 
 
-def _common_fields(path: Path, ds: Dataset, header: _Header) -> dict:
+def _syntax_and_offset(ds: Dataset) -> tuple[str, int | None]:
+    """Transfer syntax, and the byte offset of native little-endian pixel data (else None)."""
     ts = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "") or "")
     if not ts:  # no file meta: pydicom tells how it decoded the data set
         ts = ImplicitVRLittleEndian if ds.is_implicit_VR else ExplicitVRLittleEndian
     raw = ds.get_item(PIXEL_DATA_TAG, keep_deferred=True)
-    offset = None
     deferred = raw is not None and hasattr(raw, "value_tell") and raw.value is None
     if ts in NATIVE_LITTLE_ENDIAN and deferred and raw.length not in (None, 0xFFFFFFFF):
-        offset = int(raw.value_tell)
+        return ts, int(raw.value_tell)
+    return ts, None
+
+
+def _common_fields(path: Path, header: _Header | _ScannedHeader, ts: str, offset: int | None) -> dict:
     get = header.get
     bits_allocated = int(get("BitsAllocated"))  # type: ignore[arg-type]
     return {
@@ -190,7 +235,7 @@ def _common_fields(path: Path, ds: Dataset, header: _Header) -> dict:
     }
 
 
-def _classic_geometry(header: _Header) -> dict:
+def _classic_geometry(header: _Header | _ScannedHeader) -> dict:
     get = header.get
     return {
         "position": _floats(get("ImagePositionPatient"), 3),

@@ -17,7 +17,13 @@ from pathlib import Path
 
 from pydicom.dataset import Dataset
 
-from viewer.core.dicom_frames import Frame, NotAnImageError, frames_from_dataset, read_dataset
+from viewer.core.dicom_frames import (
+    Frame,
+    NotAnImageError,
+    frames_from_dataset,
+    frames_from_scan,
+    read_dataset,
+)
 from viewer.core.problems import FileProblem
 from viewer.core.raster_image import RASTER_SUFFIXES
 
@@ -186,8 +192,11 @@ class _IndexBuilder:
             self.raster.append(path)
             return
         try:
-            ds = read_dataset(path)
-            frames = frames_from_dataset(path, ds)
+            ds = None
+            frames = frames_from_scan(path)
+            if frames is None:
+                ds = read_dataset(path)
+                frames = frames_from_dataset(path, ds)
         except NotAnImageError as exc:
             severity = "ignored" if _is_ignorable(str(exc)) else "error"
             self.problems.append(FileProblem(path, str(exc), severity))
@@ -201,6 +210,7 @@ class _IndexBuilder:
         self.frames.extend(frames)
         series_uid = frames[0].series_instance_uid
         if series_uid not in self.descriptors:
+            ds = ds if ds is not None else read_dataset(path)
             self.descriptors[series_uid] = _descriptor(ds)
             self.patient_of_study.setdefault(frames[0].study_instance_uid, str(ds.get("PatientID", "")))
 
