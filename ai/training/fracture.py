@@ -20,7 +20,7 @@ from ai.training.common import LABELLED, MODELS, Timer, resized_cache, roc_auc, 
 from ai.training.fracture_model import FractureNet
 
 NAME = "fracture-radiograph"
-FROZEN_BLOCKS = 3
+FROZEN_BLOCKS = 5
 CLASS_WEIGHT = (1.0, 2.0)
 log = logging.getLogger("radsight.train")
 

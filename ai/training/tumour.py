@@ -21,7 +21,7 @@ from ai.training.tumour_model import TumourNet, giou_loss
 
 NAME = "tumour-mri"
 SIZE = 224
-FROZEN_BLOCKS = 3
+FROZEN_BLOCKS = 5
 log = logging.getLogger("radsight.train")
 
 
@@ -144,7 +144,7 @@ def _resume(work, net, opt, sched) -> tuple[int, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
