@@ -440,3 +440,27 @@ def test_validate_nodule_crops_with_constant_model(shared_data: Path, tmp_path: 
         dist = np.linalg.norm(np.argwhere(hu > -500) * spacing - centre, axis=1)
         diameter = {"LIDC-IDRI-0003_R_3": 8.79, "LIDC-IDRI-0001_R_1": 23.35, "LIDC-IDRI-0003_R_2": 21.45}[voi]
         assert np.sum(dist >= diameter / 2 + 4) > 4
+
+
+def test_validate_tumour_agrees_with_direct_pipeline_run(shared_data: Path, tmp_path: Path) -> None:
+    """The shipped tumour model: validate's accuracy equals the pipeline run by hand on the same slices."""
+    package_dir = SHIPPED / "tumour-mri"
+    data = shared_data / "labelled" / "brain-tumor-mri"
+    if not (package_dir / "model.json").is_file():
+        pytest.skip(f"shipped model 'tumour-mri' not present yet ({package_dir}/model.json missing)")
+    if not data.is_dir():
+        pytest.skip(f"labelled data set not found at {data}")
+    import onnxruntime as ort
+
+    from ai.datasets import read_brain_tumor
+    from ai.pipelines import tumour
+
+    records = evenly_spaced(read_brain_tumor(data), 12)
+    session = ort.InferenceSession(str(package_dir / "model.onnx"), providers=["CPUExecutionProvider"])
+    correct = [tumour.run(session, r.load().array).label == r.label for r in records]
+    out = tmp_path / "out"
+    assert main(["validate", "--model", "tumour-mri", "--data", str(data), "--out", str(out), "--limit", "12",
+                 "--bootstrap", "50"]) == 0
+    result = json.loads((out / "metrics.json").read_text())
+    assert result["n"] == 12
+    assert result["metrics"]["accuracy"]["value"] == pytest.approx(sum(correct) / 12)
