@@ -266,7 +266,7 @@ class MainWindow(QMainWindow):
     def _on_geometry(self, volume: Volume) -> None:
         if self.sender() is not self._load_worker:
             return
-        self.model.set_volume(volume, series_info(self.series, volume))
+        self.model.set_volume(volume, series_info(self.series, volume), complete=False)
 
     def _on_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(total, 1))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from viewer.ui.slice_view import SliceView
@@ -24,9 +24,7 @@ def _make_3d_view(model: ViewerModel, parent: QWidget) -> QWidget:
         label = QLabel("3D view not available in this build", parent)
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         return label
-    view = VolumeView(parent)
-    view.model = model  # type: ignore[attr-defined]
-    return view
+    return VolumeView(parent)
 
 
 class ViewGrid(QWidget):
@@ -44,6 +42,7 @@ class ViewGrid(QWidget):
         self.view_3d: QWidget | None = None
         self.current = self.views[ViewKind.AXIAL]
         self.layout_name = ""
+        model.loaded.connect(self._schedule_3d)
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(2)
@@ -67,6 +66,22 @@ class ViewGrid(QWidget):
         self.model.set_show_crosshair(len(panes) > 1)
         if self.current.isHidden():
             self.current = self.views[ViewKind.AXIAL]
+        self._schedule_3d()
+
+    def _schedule_3d(self) -> None:
+        """Hand the 3D view the volume once it is complete, after the 2D views have painted.
+
+        Volume rendering runs on the GUI thread (a first frame on llvmpipe takes ~1.4 s), so it
+        never sees the volume while it is loading, and only when its pane is shown.
+        """
+        QTimer.singleShot(0, self._update_3d)
+
+    def _update_3d(self) -> None:
+        view, volume = self.view_3d, self.model.volume
+        if view is None or not view.isVisible() or volume is None or not self.model.complete:
+            return
+        if hasattr(view, "scene") and view.scene.volume is not volume:
+            view.set_volume(volume)
 
     def _pane(self, pane: str) -> QWidget:
         if pane != "3d":

@@ -134,19 +134,24 @@ class ViewerModel:
         self.data_changed = Event()  # more slices landed in the voxel array
         self.tool_changed = Event()
         self.measurements_changed = Event()
+        self.loaded = Event()  # the volume is complete (all slices read; 3D may use it)
+        self.complete = False
         self.measurements.subscribe(lambda event: self.measurements_changed.emit())
 
     # --- volume ---------------------------------------------------------------------------
     def set_volume(self, volume: Volume, info: dict[str, str] | None = None,
-                   window: Window | None = None) -> None:
-        """Show ``volume``; ``window`` overrides the initial window (e.g. computed early)."""
+                   window: Window | None = None, complete: bool = True) -> None:
+        """Show ``volume``; ``complete=False`` while its voxels are still being read."""
         self.volume = volume
+        self.complete = complete
         self.info = dict(info or {})
         self.cursor = np.array(volume.shape, dtype=int) // 2
         self.window = window or self.initial_window(volume)
         self.invert = volume.photometric_interpretation == "MONOCHROME1"
         self.measurements.clear()
         self.volume_changed.emit()
+        if complete:
+            self.loaded.emit()
 
     def replace_volume(self, volume: Volume) -> None:
         """The same series, finished loading: keep cursor, window and measurements if the grid is
@@ -154,8 +159,9 @@ class ViewerModel:
         if self.volume is None or volume.shape != self.volume.shape:
             self.set_volume(volume, self.info)
             return
-        self.volume = volume
+        self.volume, self.complete = volume, True
         self.volume_changed.emit()
+        self.loaded.emit()
 
     def show_measurement(self, item: Measurement) -> None:
         """Move the cursor to the slice a measurement was drawn on."""
