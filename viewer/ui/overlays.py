@@ -129,6 +129,6 @@ def paint_measurement(painter: QPainter, transform: ScreenTransform, kind: Tool,
         anchor = screen[-1] + QPointF(8, -4)
     if label:
         painter.setFont(_font(12))
-        box = QRectF(anchor.x(), anchor.y() - 14, 220, 60)
+        box = QRectF(anchor.x(), anchor.y() - 14, 240, 110)
         _text(painter, box, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, label, MEASURE_COLOUR)
 

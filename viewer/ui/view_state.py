@@ -120,7 +120,7 @@ class ViewerModel:
     def __init__(self) -> None:
         self.volume: Volume | None = None
         self.cursor = np.zeros(3, dtype=int)  # [k, j, i]
-        self.window = Window(40, 400)
+        self.window = self._initial = Window(40, 400)
         self.invert = False
         self.slab_mode: SlabMode | None = None  # None = single plane; "mip" | "minip" | "mean"
         self.slab_mm = 10.0
@@ -146,7 +146,7 @@ class ViewerModel:
         self.complete = complete
         self.info = dict(info or {})
         self.cursor = np.array(volume.shape, dtype=int) // 2
-        self.window = window or self.initial_window(volume)
+        self.window = self._initial = window or self.initial_window(volume)
         self.invert = volume.photometric_interpretation == "MONOCHROME1"
         self.measurements.clear()
         self.volume_changed.emit()
@@ -160,6 +160,8 @@ class ViewerModel:
             self.set_volume(volume, self.info)
             return
         self.volume, self.complete = volume, True
+        if self.window == self._initial:  # not changed by the reader: use the final volume's
+            self.window = self._initial = self.initial_window(volume)
         self.volume_changed.emit()
         self.loaded.emit()
 
