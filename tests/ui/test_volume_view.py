@@ -1,0 +1,199 @@
+"""3D volume rendering: presets, true geometry, orientation, level of detail, the Qt widget.
+
+Renders offscreen through VTK (Mesa llvmpipe here, so the CPU ray caster is used) and checks
+pixels; PNGs go to test-output/ to be looked at.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from viewer.core.volume import Volume
+from viewer.ui.volume_view import (
+    PRESETS,
+    VolumeScene,
+    capture,
+    offscreen_window,
+    render_volume,
+)
+
+SIZE = (256, 256)
+
+
+def phantom(direction: np.ndarray | None = None, spacing: tuple[float, float, float] = (1.5, 1.0, 1.0),
+            shape: tuple[int, int, int] = (80, 96, 96), centre_lps: tuple[float, float, float] = (0, 0, 0),
+            offset_lps: tuple[float, float, float] = (0, 0, 0)) -> Volume:
+    """Air with a 30 mm soft-tissue ball (40 HU) around a 12 mm bone core (1000 HU).
+
+    The grid (``direction``, ``spacing``) is centred on ``centre_lps``; the ball sits at
+    ``centre_lps + offset_lps``, so any grid samples the same patient-space object.
+    """
+    direction = np.eye(3) if direction is None else direction
+    extent = np.array([(n - 1) * s for n, s in zip(shape[::-1], spacing[::-1], strict=True)])  # i, j, k
+    origin = np.asarray(centre_lps, float) - direction @ (extent / 2)
+    empty = Volume(np.zeros(shape, np.int16), spacing, tuple(origin), direction, modality="CT")
+    kji = np.stack(np.meshgrid(*(np.arange(n) for n in shape), indexing="ij"), axis=-1)
+    r = np.linalg.norm(empty.index_to_patient(kji) - (np.asarray(centre_lps) + offset_lps), axis=-1)
+    voxels = np.where(r < 30, 40, -1000).astype(np.int16)
+    voxels[r < 12] = 1000
+    return empty.with_voxels(voxels)
+
+
+def object_mask(rgb: np.ndarray, threshold: int = 30) -> np.ndarray:
+    return rgb.max(axis=-1) > threshold
+
+
+def save(rgb: np.ndarray, output_dir: Path, name: str) -> None:
+    Image.fromarray(rgb).save(output_dir / f"volume-{name}.png")
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_each_preset_shows_the_ball_in_the_centre(preset: str, output_dir: Path) -> None:
+    rgb = render_volume(phantom(), preset, SIZE)
+    save(rgb, output_dir, f"phantom-{preset.replace(' ', '-')}")
+    h, w, _ = rgb.shape
+    centre = rgb[h // 2 - 10:h // 2 + 10, w // 2 - 10:w // 2 + 10].astype(float)
+    corners = np.concatenate([rgb[:20, :20], rgb[:20, -20:], rgb[-20:, :20], rgb[-20:, -20:]]).astype(float)
+    assert corners.max() < 10, "background must stay black"
+    assert centre.mean() > corners.mean() + 20
+    mask = object_mask(rgb, 10)
+    rows, cols = np.nonzero(mask)
+    assert abs(rows.mean() - h / 2) < 6 and abs(cols.mean() - w / 2) < 6
+
+
+def test_presets_differ() -> None:
+    volume = phantom()
+    bone = object_mask(render_volume(volume, "bone", SIZE)).sum()
+    soft = object_mask(render_volume(volume, "soft tissue", SIZE)).sum()
+    # the soft-tissue preset shows the whole 30 mm ball, bone only the 12 mm core
+    assert soft > 3 * bone > 0
+
+
+def test_anterior_view_puts_patient_left_on_screen_right_and_superior_up(output_dir: Path) -> None:
+    rgb = render_volume(phantom(offset_lps=(25, 0, 20)), "soft tissue", SIZE)
+    save(rgb, output_dir, "phantom-left-superior")
+    rows, cols = np.nonzero(object_mask(rgb))
+    assert cols.mean() > SIZE[0] / 2 + 10, "patient left (+x) must be on the screen's right"
+    assert rows.mean() < SIZE[1] / 2 - 10, "superior (+z) must be at the top"
+
+
+def rotation_x(deg: float) -> np.ndarray:
+    t = math.radians(deg)
+    return np.array([[1, 0, 0], [0, math.cos(t), -math.sin(t)], [0, math.sin(t), math.cos(t)]])
+
+
+def sheared(deg: float) -> np.ndarray:
+    t = math.radians(deg)
+    return np.column_stack([[1, 0, 0], [0, math.cos(t), -math.sin(t)], [0, 0, 1]])
+
+
+def render_fixed_camera(volume: Volume) -> np.ndarray:
+    """Soft-tissue rendering through one fixed parallel camera looking from anterior at (0, 0, 0)."""
+    window = offscreen_window(SIZE)
+    scene = VolumeScene()
+    scene.preset = PRESETS["soft tissue"]
+    scene.attach(window)
+    scene.set_volume(volume)
+    camera = scene.renderer.GetActiveCamera()
+    camera.ParallelProjectionOn()
+    camera.SetParallelScale(60.0)
+    camera.SetFocalPoint(0.0, 0.0, 0.0)
+    camera.SetPosition(0.0, -500.0, 0.0)
+    camera.SetViewUp(0.0, 0.0, 1.0)
+    scene.renderer.ResetCameraClippingRange()
+    scene.render()
+    rgb = capture(window)
+    window.Finalize()
+    return rgb
+
+
+@pytest.mark.parametrize("direction", [rotation_x(25), sheared(18.5), np.diag([-1.0, -1.0, 1.0])],
+                         ids=["oblique-25deg", "gantry-shear-18.5deg", "flipped-i-j"])
+def test_true_geometry_is_not_distorted(direction: np.ndarray, output_dir: Path) -> None:
+    offset = (10.0, 0.0, -8.0)
+    reference = object_mask(render_fixed_camera(phantom(offset_lps=offset)))
+    rgb = render_fixed_camera(phantom(direction, spacing=(2.0, 0.8, 1.0), offset_lps=offset))
+    name = "-".join(f"{v:+.2f}" for v in direction[:, 1])
+    save(rgb, output_dir, f"phantom-geometry-{name}")
+    mask = object_mask(rgb)
+    iou = (mask & reference).sum() / (mask | reference).sum()
+    assert iou > 0.9, f"the ball must render where and as round as on an identity grid (IoU {iou:.2f})"
+    rows, cols = np.nonzero(mask)
+    assert (rows.max() - rows.min()) == pytest.approx(cols.max() - cols.min(), rel=0.06)
+    # 60 mm ball in a 120 mm tall parallel view of 256 px: ~128 px across, centred 10 mm right, 8 mm down
+    assert cols.max() - cols.min() == pytest.approx(128, rel=0.08)
+    assert (cols.mean() - 128, rows.mean() - 128) == pytest.approx((10 * 256 / 120, 8 * 256 / 120), abs=3)
+
+
+def test_level_of_detail_switches_mappers() -> None:
+    window = offscreen_window(SIZE)
+    scene = VolumeScene()
+    scene.preset = PRESETS["soft tissue"]
+    scene.attach(window)
+    assert scene.software_gl and scene.uses_cpu_mapper  # Mesa llvmpipe on CI
+    scene.set_volume(phantom())
+    full = scene.prop.GetMapper()
+    scene.set_interactive(True)
+    coarse = scene.prop.GetMapper()
+    assert coarse is not full
+    assert coarse.GetInput().GetDimensions() == (48, 48, 40)
+    assert coarse.GetImageSampleDistance() == 2.0
+    scene.render()
+    interactive = object_mask(capture(window)).sum()
+    scene.set_interactive(False)
+    assert scene.prop.GetMapper() is full
+    scene.render()
+    still = object_mask(capture(window)).sum()
+    assert interactive == pytest.approx(still, rel=0.15)
+    window.Finalize()
+
+
+@pytest.fixture(scope="module")
+def lidc(lidc_dir: Path) -> Volume:
+    from viewer.core.series_loader import load_series
+
+    return load_series(lidc_dir).volume
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_lidc_presets(lidc: Volume, preset: str, output_dir: Path) -> None:
+    rgb = render_volume(lidc, preset, (384, 384))
+    save(rgb, output_dir, f"lidc-{preset.replace(' ', '-')}")
+    mask = object_mask(rgb)
+    h, w = mask.shape
+    assert mask[h // 3:2 * h // 3, w // 3:2 * w // 3].mean() > 0.5, "the chest fills the centre"
+    assert not mask[:30].any() and not mask[-30:].any(), "air above and below the scan stays black"
+
+
+def test_volume_view_widget(qtbot, output_dir: Path) -> None:  # noqa: ANN001 (pytest-qt fixture)
+    from viewer.ui.view_state import ViewerModel
+    from viewer.ui.volume_view import VolumeView
+
+    view = VolumeView()
+    qtbot.addWidget(view)
+    view.resize(400, 430)
+    view.show()
+    qtbot.waitExposed(view)
+    model = ViewerModel()
+    view.model = model
+    model.set_volume(phantom())  # the view follows the viewer model
+    assert view.scene.volume is model.volume and view.scene.uses_cpu_mapper
+    bone = view.grab_array()
+    view.presets.setCurrentText("soft tissue")  # the selector drives the scene
+    assert view.scene.preset.name == "soft tissue"
+    soft = view.grab_array()
+    save(bone, output_dir, "widget-bone")
+    save(soft, output_dir, "widget-soft-tissue")
+    assert object_mask(soft).sum() > 3 * object_mask(bone).sum() > 0
+    h, w, _ = bone.shape
+    assert object_mask(bone)[h // 2 - 5:h // 2 + 5, w // 2 - 5:w // 2 + 5].all()
+    style = view.vtk_widget.GetInteractorStyle()
+    style.InvokeEvent("StartInteractionEvent")
+    assert view.scene.interactive and view.scene.prop.GetMapper() is view.scene._coarse
+    style.InvokeEvent("EndInteractionEvent")
+    assert not view.scene.interactive and view.scene.prop.GetMapper() is view.scene._full

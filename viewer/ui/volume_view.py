@@ -1,0 +1,401 @@
+"""3D volume rendering of a `Volume` with VTK, on its true patient geometry.
+
+The volume is placed with a prop matrix built from ``direction`` and ``origin`` (voxel spacing
+on the image data), so tilted or oblique series are rendered in LPS space, not sheared.
+The camera looks from the patient's anterior with superior up (patient right on screen left).
+
+Mapper choice (see ../shared/ENVIRONMENT.md): on software OpenGL (llvmpipe & co.) the GPU ray
+caster takes seconds per frame, so the CPU ``vtkFixedPointVolumeRayCastMapper`` is used, with
+a half-resolution copy and a coarser image sample distance while the user interacts, and the
+full-resolution data at rest. With a real GPU, ``vtkGPUVolumeRayCastMapper``.
+``RADSIGHT_VOLUME_MAPPER=cpu|gpu`` forces one.
+
+API
+---
+``PRESETS``: name → :class:`VolumePreset` ("bone", "lung", "soft tissue"; colour and opacity
+    transfer functions in HU).
+``VolumeScene()`` — Qt-free scene: ``attach(render_window)``, ``set_volume(volume)``,
+    ``set_preset(name)``, ``set_interactive(bool)`` (level of detail), ``reset_camera()``,
+    ``rotate(azimuth, elevation)``, ``render() -> seconds``, ``uses_cpu_mapper``,
+    ``software_gl``.
+``render_volume(volume, preset="bone", size=(768, 768), azimuth=0, elevation=0,
+    interactive=False) -> np.ndarray`` — offscreen RGB uint8 (H, W, 3), row 0 at the top
+    (for ``radsight snapshot --view 3d`` and tests).
+``capture(render_window) -> np.ndarray`` — what the window shows, without re-rendering.
+``is_software_gl(render_window) -> bool``.
+``VolumeView(parent)`` — the Qt widget: preset selector + VTK render window interactor;
+    ``set_volume``, ``set_preset``, ``grab_array()``; set ``view.model`` (anything with
+    ``volume`` and a ``volume_changed.connect``) to follow the viewer model.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import vtkmodules.vtkInteractionStyle  # noqa: F401  (registers interactor styles)
+import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (concrete render window classes)
+import vtkmodules.vtkRenderingVolumeOpenGL2  # noqa: F401  (GPU ray caster factory)
+from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
+from vtkmodules.vtkCommonDataModel import vtkImageData, vtkPiecewiseFunction
+from vtkmodules.vtkCommonMath import vtkMatrix4x4
+from vtkmodules.vtkRenderingCore import (
+    vtkColorTransferFunction,
+    vtkRenderer,
+    vtkRenderWindow,
+    vtkVolume,
+    vtkVolumeProperty,
+    vtkWindowToImageFilter,
+)
+from vtkmodules.vtkRenderingVolume import vtkFixedPointVolumeRayCastMapper, vtkGPUVolumeRayCastMapper
+
+from viewer.core.volume import Volume
+
+SOFTWARE_GL_NAMES = ("llvmpipe", "softpipe", "swrast", "swiftshader", "software rasterizer")
+BACKGROUND = (0.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class VolumePreset:
+    """Transfer functions in HU: ``colors`` (value, r, g, b), ``opacity`` (value, alpha)."""
+
+    name: str
+    colors: tuple[tuple[float, float, float, float], ...]
+    opacity: tuple[tuple[float, float], ...]
+    shade: bool = True
+    ambient: float = 0.3
+    diffuse: float = 0.7
+    specular: float = 0.2
+
+
+PRESETS: dict[str, VolumePreset] = {
+    "bone": VolumePreset(
+        "bone",
+        colors=((-1000, 0.0, 0.0, 0.0), (150, 0.55, 0.25, 0.15), (300, 0.88, 0.78, 0.6),
+                (1000, 1.0, 0.98, 0.9), (3000, 1.0, 1.0, 1.0)),
+        opacity=((-1000, 0.0), (150, 0.0), (300, 0.15), (700, 0.6), (1500, 0.85), (3000, 0.9)),
+    ),
+    "lung": VolumePreset(
+        "lung",
+        colors=((-1000, 0.3, 0.3, 1.0), (-600, 0.0, 0.0, 1.0), (-530, 0.13, 0.55, 0.55),
+                (-460, 0.77, 0.67, 0.51), (-400, 0.99, 0.9, 0.8), (3000, 1.0, 1.0, 1.0)),
+        opacity=((-1000, 0.0), (-720, 0.0), (-620, 0.1), (-420, 0.1), (-320, 0.0), (3000, 0.0)),
+        shade=False,
+    ),
+    "soft tissue": VolumePreset(
+        "soft tissue",
+        colors=((-1000, 0.0, 0.0, 0.0), (-160, 0.0, 0.0, 0.0), (-60, 0.55, 0.25, 0.15),
+                (40, 0.85, 0.45, 0.35), (200, 0.95, 0.8, 0.7), (3000, 1.0, 1.0, 1.0)),
+        opacity=((-1000, 0.0), (-160, 0.0), (-60, 0.05), (40, 0.35), (250, 0.6), (3000, 0.8)),
+    ),
+}
+
+
+def _renderer_string(render_window: vtkRenderWindow) -> str:
+    caps = render_window.ReportCapabilities() or ""
+    lines = [line for line in caps.splitlines() if "renderer string" in line.lower()]
+    return lines[0] if lines else ""
+
+
+def is_software_gl(render_window: vtkRenderWindow) -> bool:
+    """True when the window's OpenGL renderer is a software rasteriser (e.g. Mesa llvmpipe).
+
+    Renders the (possibly empty) window once if its context does not exist yet.
+    """
+    renderer = _renderer_string(render_window)
+    if not renderer:
+        render_window.Render()
+        renderer = _renderer_string(render_window)
+    return any(name in renderer.lower() for name in SOFTWARE_GL_NAMES)
+
+
+def _image_data(voxels: np.ndarray, spacing: tuple[float, float, float]) -> tuple[vtkImageData, np.ndarray]:
+    """vtkImageData sharing ``voxels`` ([k, j, i], C order) — keep the returned array alive."""
+    array = np.ascontiguousarray(voxels)
+    if array.dtype not in (np.int16, np.uint16, np.uint8, np.float32):
+        array = array.astype(np.float32)
+    image = vtkImageData()
+    image.SetDimensions(array.shape[2], array.shape[1], array.shape[0])
+    image.SetSpacing(spacing[2], spacing[1], spacing[0])
+    image.SetOrigin(0.0, 0.0, 0.0)
+    scalars = numpy_to_vtk(array.ravel(), deep=False)
+    scalars.SetName("voxels")
+    image.GetPointData().SetScalars(scalars)
+    return image, array
+
+
+def placement_matrix(volume: Volume) -> vtkMatrix4x4:
+    """Prop matrix: image-data coordinates (mm along i, j, k) → LPS mm (direction + origin)."""
+    m = np.eye(4)
+    m[:3, :3] = volume.direction
+    m[:3, 3] = volume.origin
+    matrix = vtkMatrix4x4()
+    for r in range(4):
+        for c in range(4):
+            matrix.SetElement(r, c, float(m[r, c]))
+    return matrix
+
+
+def hu_mapping(volume: Volume | None) -> tuple[float, float]:
+    """(scale, offset) taking preset HU to the volume's values: identity for CT; otherwise
+    HU −1000…1000 onto the 0.5–99.5 percentile range (MR and other modalities have no HU)."""
+    if volume is None or volume.modality == "CT":
+        return 1.0, 0.0
+    lo, hi = np.percentile(volume.voxels[::4, ::4, ::4], [0.5, 99.5])
+    scale = max(float(hi - lo), 1e-6) / 2000.0
+    return scale, float(lo) + 1000.0 * scale
+
+
+def _transfer_functions(preset: VolumePreset, scale: float, offset: float) -> vtkVolumeProperty:
+    colors, opacity = vtkColorTransferFunction(), vtkPiecewiseFunction()
+    for value, r, g, b in preset.colors:
+        colors.AddRGBPoint(value * scale + offset, r, g, b)
+    for value, alpha in preset.opacity:
+        opacity.AddPoint(value * scale + offset, alpha)
+    prop = vtkVolumeProperty()
+    prop.SetColor(colors)
+    prop.SetScalarOpacity(opacity)
+    prop.SetInterpolationTypeToLinear()
+    prop.SetShade(preset.shade)
+    prop.SetAmbient(preset.ambient)
+    prop.SetDiffuse(preset.diffuse)
+    prop.SetSpecular(preset.specular)
+    return prop
+
+
+class VolumeScene:
+    """Renderer + volume prop + mappers; knows nothing about Qt.
+
+    ``shade_on_cpu``: shading with the CPU mapper costs a gradient pass over the whole volume
+    on the first frame (~11 s for LIDC-0314 on 2 busy cores) and slower frames, so by default
+    the CPU path renders unshaded; the GPU path shades where the preset says so.
+    ``interactive_sample_distance``: image sample distance of the coarse (interaction) mapper.
+    """
+
+    def __init__(self, shade_on_cpu: bool = False, interactive_sample_distance: float = 2.0) -> None:
+        self.shade_on_cpu = shade_on_cpu
+        self.interactive_sample_distance = interactive_sample_distance
+        self.renderer = vtkRenderer()
+        self.renderer.SetBackground(*BACKGROUND)
+        self.prop = vtkVolume()
+        self.render_window: vtkRenderWindow | None = None
+        self.volume: Volume | None = None
+        self.preset = PRESETS["bone"]
+        self.software_gl = True
+        self.interactive = False
+        self._full: vtkFixedPointVolumeRayCastMapper | vtkGPUVolumeRayCastMapper | None = None
+        self._coarse: vtkFixedPointVolumeRayCastMapper | None = None
+        self._keep: list[np.ndarray] = []  # numpy buffers the VTK images point into
+
+    # --- setup ---------------------------------------------------------------------------
+    def attach(self, render_window: vtkRenderWindow) -> None:
+        """Render into ``render_window`` (adds the renderer; detects software GL)."""
+        self.render_window = render_window
+        render_window.AddRenderer(self.renderer)
+        self.software_gl = is_software_gl(render_window)
+
+    @property
+    def uses_cpu_mapper(self) -> bool:
+        forced = os.environ.get("RADSIGHT_VOLUME_MAPPER", "").lower()
+        return forced == "cpu" if forced in ("cpu", "gpu") else self.software_gl
+
+    def set_volume(self, volume: Volume) -> None:
+        """Show ``volume`` (replacing any previous one) and frame it from the anterior."""
+        self.volume = volume
+        full, array = _image_data(volume.voxels, volume.spacing)
+        self._keep = [array]
+        if self.uses_cpu_mapper:
+            self._full = self._cpu_mapper(full, 1.0)
+            coarse, small = _image_data(volume.voxels[::2, ::2, ::2], tuple(2 * s for s in volume.spacing))
+            self._keep.append(small)
+            self._coarse = self._cpu_mapper(coarse, self.interactive_sample_distance)
+        else:
+            self._full = vtkGPUVolumeRayCastMapper()
+            self._full.SetInputData(full)
+            self._full.SetAutoAdjustSampleDistances(True)
+            self._coarse = None
+        self.prop.SetUserMatrix(placement_matrix(volume))
+        self.set_preset(self.preset.name)
+        self.set_interactive(False)
+        if not self.renderer.HasViewProp(self.prop):
+            self.renderer.AddVolume(self.prop)
+        self.reset_camera()
+
+    @staticmethod
+    def _cpu_mapper(image: vtkImageData, sample_distance: float) -> vtkFixedPointVolumeRayCastMapper:
+        mapper = vtkFixedPointVolumeRayCastMapper()
+        mapper.SetInputData(image)
+        mapper.SetAutoAdjustSampleDistances(False)
+        mapper.SetImageSampleDistance(sample_distance)
+        mapper.SetSampleDistance(min(image.GetSpacing()))
+        return mapper
+
+    def set_preset(self, name: str) -> None:
+        """Apply a preset from :data:`PRESETS` (HU; non-CT data: see :func:`hu_mapping`)."""
+        self.preset = PRESETS[name]
+        prop = _transfer_functions(self.preset, *hu_mapping(self.volume))
+        prop.SetShade(self.preset.shade and (self.shade_on_cpu or not self.uses_cpu_mapper))
+        self.prop.SetProperty(prop)
+
+    def set_interactive(self, interactive: bool) -> None:
+        """Reduced level of detail while the user drags (CPU mapper), full quality at rest."""
+        self.interactive = interactive
+        mapper = self._coarse if (interactive and self._coarse is not None) else self._full
+        if mapper is not None and self.prop.GetMapper() is not mapper:
+            self.prop.SetMapper(mapper)
+
+    # --- camera and rendering --------------------------------------------------------------
+    def reset_camera(self) -> None:
+        """Anterior view (camera at the patient's front, superior up), volume filling the view."""
+        x0, x1, y0, y1, z0, z1 = self.prop.GetBounds()
+        centre = ((x0 + x1) / 2, (y0 + y1) / 2, (z0 + z1) / 2)
+        camera = self.renderer.GetActiveCamera()
+        camera.SetFocalPoint(*centre)
+        camera.SetPosition(centre[0], centre[1] - 1000.0, centre[2])  # anterior = -y in LPS
+        camera.SetViewUp(0.0, 0.0, 1.0)
+        self.renderer.ResetCamera()
+        self.renderer.ResetCameraClippingRange()
+
+    def rotate(self, azimuth: float = 0.0, elevation: float = 0.0) -> None:
+        camera = self.renderer.GetActiveCamera()
+        camera.Azimuth(azimuth)
+        camera.Elevation(elevation)
+        camera.OrthogonalizeViewUp()
+        self.renderer.ResetCameraClippingRange()
+
+    def render(self) -> float:
+        """Render once; returns the seconds it took."""
+        if self.render_window is None:
+            raise RuntimeError("attach a render window first")
+        start = time.perf_counter()
+        self.render_window.Render()
+        return time.perf_counter() - start
+
+
+def capture(render_window: vtkRenderWindow) -> np.ndarray:
+    """RGB uint8 (H, W, 3) of what the window last rendered (row 0 = top); no re-render."""
+    grabber = vtkWindowToImageFilter()
+    grabber.SetInput(render_window)
+    grabber.SetInputBufferTypeToRGB()
+    grabber.ShouldRerenderOff()
+    grabber.ReadFrontBufferOff()
+    grabber.Update()
+    image = grabber.GetOutput()
+    w, h, _ = image.GetDimensions()
+    pixels = vtk_to_numpy(image.GetPointData().GetScalars()).reshape(h, w, -1)
+    return np.ascontiguousarray(pixels[::-1, :, :3])
+
+
+def offscreen_window(size: tuple[int, int]) -> vtkRenderWindow:
+    window = vtkRenderWindow()
+    window.SetOffScreenRendering(True)
+    window.SetSize(*size)
+    return window
+
+
+def render_volume(volume: Volume, preset: str = "bone", size: tuple[int, int] = (768, 768),
+                  azimuth: float = 0.0, elevation: float = 0.0, interactive: bool = False) -> np.ndarray:
+    """Offscreen rendering of ``volume`` with ``preset`` → RGB uint8 (H, W, 3)."""
+    window = offscreen_window(size)
+    scene = VolumeScene()
+    scene.preset = PRESETS[preset]
+    scene.attach(window)
+    scene.set_volume(volume)
+    scene.rotate(azimuth, elevation)
+    scene.set_interactive(interactive)
+    scene.render()
+    pixels = capture(window)
+    window.Finalize()
+    return pixels
+
+
+# --- Qt widget ----------------------------------------------------------------------------
+
+def _qt_widget_classes() -> tuple[type, type]:
+    import vtkmodules.qt
+
+    vtkmodules.qt.PyQtImpl = "PySide6"
+    from PySide6.QtWidgets import QWidget
+    from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor
+
+    return QWidget, QVTKRenderWindowInteractor
+
+
+_QWidget, _QVTKInteractor = _qt_widget_classes()
+
+
+class VolumeView(_QWidget):  # type: ignore[misc, valid-type]
+    """Interactive 3D view: a preset selector above a VTK render window."""
+
+    def __init__(self, parent: object = None) -> None:
+        from PySide6.QtWidgets import QComboBox, QVBoxLayout
+        from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera
+
+        super().__init__(parent)
+        self.presets = QComboBox(self)
+        self.presets.addItems(list(PRESETS))
+        self.presets.currentTextChanged.connect(self.set_preset)
+        self.vtk_widget = _QVTKInteractor(self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.presets)
+        layout.addWidget(self.vtk_widget, 1)
+        self.scene = VolumeScene()
+        self._attached = False
+        self._model: object | None = None
+        style = vtkInteractorStyleTrackballCamera()
+        style.AddObserver("StartInteractionEvent", lambda *_: self._interacting(True))
+        style.AddObserver("EndInteractionEvent", lambda *_: self._interacting(False))
+        self.vtk_widget.SetInteractorStyle(style)
+
+    def _ensure_attached(self) -> None:
+        if not self._attached:
+            self.vtk_widget.Initialize()
+            self.scene.attach(self.vtk_widget.GetRenderWindow())
+            self._attached = True
+
+    def _interacting(self, active: bool) -> None:
+        self.scene.set_interactive(active)
+        if not active:
+            self.scene.render()
+
+    # --- public API --------------------------------------------------------------------------
+    @property
+    def model(self) -> object | None:
+        return self._model
+
+    @model.setter
+    def model(self, model: object) -> None:
+        """Follow a viewer model: anything with ``volume`` and ``volume_changed.connect(cb)``."""
+        self._model = model
+        model.volume_changed.connect(self._on_model_volume)  # type: ignore[attr-defined]
+        self._on_model_volume()
+
+    def _on_model_volume(self) -> None:
+        volume = getattr(self._model, "volume", None)
+        if volume is not None and volume is not self.scene.volume:
+            self.set_volume(volume)
+
+    def set_volume(self, volume: Volume) -> None:
+        self._ensure_attached()
+        self.scene.set_volume(volume)
+        self.scene.render()
+
+    def set_preset(self, name: str) -> None:
+        if self.presets.currentText() != name:
+            self.presets.setCurrentText(name)  # re-enters through currentTextChanged
+            return
+        self.scene.set_preset(name)
+        if self.scene.volume is not None:
+            self.scene.render()
+
+    def grab_array(self) -> np.ndarray:
+        """RGB pixels of the 3D view as last rendered (VTK capture; QWidget.grab() is unreliable)."""
+        self._ensure_attached()
+        return capture(self.vtk_widget.GetRenderWindow())
+
+    def closeEvent(self, event: object) -> None:  # noqa: N802 (Qt override)
+        self.vtk_widget.Finalize()
+        super().closeEvent(event)
