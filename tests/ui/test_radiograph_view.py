@@ -71,6 +71,7 @@ def test_cr_monochrome2_measures_in_mm(qtbot, tmp_path, dicom_data, output_dir) 
     view = window.grid.views[ViewKind.AXIAL]
     assert not window.model.invert
     assert (window.model.window.center, window.model.window.width) == (511.0, 1024.0)
+    assert set(edge_labels(view).values()) == {""}  # a projection: no letters from cosines
     _assert_fits(view)
     qtbot.keyClick(view, Qt.Key.Key_2)  # automatic window (second preset for X-ray)
     assert window.model.window.name == "auto"

@@ -18,6 +18,9 @@ LABEL_COLOUR = QColor(255, 210, 60)
 MEASURE_COLOUR = QColor(255, 200, 0)
 SELECTED_COLOUR = QColor(0, 255, 255)
 _MARGIN = 6
+#: Projection images: their orientation is Patient Orientation (0020,0020), not direction
+#: cosines, so no letters are derived for them from a (default) direction matrix.
+PROJECTION_MODALITIES = frozenset({"CR", "DX", "MG", "RF", "XA", "PX", "IO", "RG", "DF"})
 _NORMAL_AXIS = {ViewKind.AXIAL: (2, "Z"), ViewKind.CORONAL: (1, "Y"), ViewKind.SAGITTAL: (0, "X")}
 
 
@@ -75,7 +78,8 @@ def paint_corner_text(painter: QPainter, view: SliceView) -> None:
 def edge_labels(view: SliceView) -> dict[str, str]:
     """Orientation letters at the top/bottom/left/right edges, from the direction cosines."""
     volume = view.model.volume
-    if volume is None or not volume.has_geometry:
+    projection = volume is not None and volume.is_2d and volume.modality in PROJECTION_MODALITIES
+    if volume is None or not volume.has_geometry or projection:
         return {"top": "", "bottom": "", "left": "", "right": ""}
     return screen_labels(volume.direction, str(view.state.kind)).as_dict()
 
