@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -61,8 +62,8 @@ def label_mask(pixels: np.ndarray) -> np.ndarray:
     return np.abs(pixels.astype(int) - target).sum(axis=-1) < 60
 
 
-def read_label(pixels: np.ndarray, view: SliceView, edge: str, candidates: str) -> str:
-    """Which of ``candidates`` is painted at ``edge`` of the view (template match of glyphs)."""
+def read_label(pixels: np.ndarray, view: SliceView, edge: str, candidates: Iterable[str]) -> str:
+    """Which of ``candidates`` (letters or strings) is painted at ``edge`` (glyph template match)."""
     rect, flags = overlays.label_places(view.width(), view.height())[edge]
     x0, y0, x1, y1 = int(rect.left()), int(rect.top()), int(rect.right()), int(rect.bottom())
     seen = label_mask(pixels[y0:y1, x0:x1])
