@@ -12,7 +12,15 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
-from viewer_helpers import (
+
+from viewer.core.windowing import CT_PRESETS, apply_window
+from viewer.ui.main_window import MainWindow
+from viewer.ui.overlays import corner_lines
+from viewer.ui.slice_view import VIEW_COLOURS, SliceView
+from viewer.ui.snapshot_render import slice_at_mm
+from viewer.ui.view_state import Tool, ViewKind
+
+from .viewer_helpers import (
     drag,
     grab_screen,
     nodule_contours,
@@ -23,13 +31,6 @@ from viewer_helpers import (
     view_point,
     wheel,
 )
-
-from viewer.core.windowing import CT_PRESETS, apply_window
-from viewer.ui.main_window import MainWindow
-from viewer.ui.overlays import corner_lines
-from viewer.ui.slice_view import VIEW_COLOURS, SliceView
-from viewer.ui.snapshot_render import slice_at_mm
-from viewer.ui.view_state import Tool, ViewKind
 
 pytestmark = pytest.mark.gui
 
@@ -160,6 +161,13 @@ def test_distance_across_nodule_and_rois(qtbot, tmp_path, lidc_dir, output_dir, 
     a, b = view_point(view, row, left), view_point(view, row, right)
     line = pixels[a.y(), a.x() + 3: b.x() - 3]
     assert (np.abs(line.astype(int) - [255, 200, 0]).sum(axis=-1) < 120).mean() > 0.5  # line drawn
+
+    qtbot.waitUntil(lambda: hasattr(window, "plots"))  # side plots are built after the first paint
+    xs, ys = window.plots.profile.curve.getData()
+    assert abs(xs[-1] - distance.result.length) < 0.01
+    assert ys[len(ys) // 2] > -300 > ys[0]  # solid nodule in the middle, aerated lung at the start
+    window.plots.refresh_histogram()
+    assert window.plots.histogram.window().center == pytest.approx(CT_PRESETS["lung"].center)
 
     panel = window.measurement_panel
     assert panel.list.count() == 3

@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from viewer_helpers import drag, grab_screen, open_window, save, to_array, view_point
 
 from viewer.ui.overlays import corner_lines, edge_labels
 from viewer.ui.view_state import Tool, ViewKind
+
+from .viewer_helpers import drag, grab_screen, open_window, save, to_array, view_point
 
 pytestmark = pytest.mark.gui
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from viewer_helpers import grab_screen, open_window, read_label, save, to_array
 
 from viewer.core.measurements import sample_bilinear
 from viewer.ui.view_state import ViewKind
+
+from .viewer_helpers import grab_screen, open_window, read_label, save, to_array
 
 pytestmark = pytest.mark.gui
 

@@ -27,7 +27,7 @@ from viewer.ui.app import TITLE, resources_dir
 from viewer.ui.measurement_panel import MeasurementPanel
 from viewer.ui.study_browser import StudyBrowser, format_date, series_title
 from viewer.ui.view_grid import LAYOUTS, ViewGrid
-from viewer.ui.view_state import Tool, ViewerModel
+from viewer.ui.view_state import Tool, ViewerModel, presets_for
 from viewer.ui.workers import IndexWorker, LoadWorker, start_worker
 
 MAX_RECENT = 10
@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         self.last_error = ""
         self._threads: dict[QThread, object] = {}
         self._load_worker: LoadWorker | None = None
+        self._presets: list = []
         self.setWindowTitle(TITLE)
         self.setCentralWidget(self.grid)
         self.setAcceptDrops(True)
@@ -79,19 +80,24 @@ class MainWindow(QMainWindow):
             dock.setObjectName(f"dock-{title.lower()}")
             dock.setWidget(widget)
             self.addDockWidget(area, dock)
-        self._add_optional_docks()
+        QTimer.singleShot(0, self._add_optional_docks)  # plots load after the first paint
 
     def _add_optional_docks(self) -> None:
-        """Plots and the tag browser live in their own modules; add them when present."""
-        try:
-            from viewer.ui.side_panels import optional_panels
-        except ImportError:
-            return
+        """Histogram and profile plots (pyqtgraph), tabbed under the measurements."""
+        from viewer.ui.side_panels import optional_panels
+
+        first = None
         for title, widget in optional_panels(self):
             dock = QDockWidget(title, self)
             dock.setObjectName(f"dock-{title.lower()}")
             dock.setWidget(widget)
             self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+            if first is None:
+                first = dock
+            else:
+                self.tabifyDockWidget(first, dock)
+        if first is not None:
+            first.raise_()
 
     def _build_status_bar(self) -> None:
         self.status_label = QLabel("Ready", self)
@@ -185,6 +191,7 @@ class MainWindow(QMainWindow):
         self.measurement_panel.jump_requested.connect(self.model.show_measurement)
         self.model.volume_changed.connect(self._on_volume_changed)
         self.model.display_changed.connect(self._sync_crosshair_action)
+        self.model.display_changed.connect(self._sync_preset_box)
         self.model.tool_changed.connect(lambda: self.tool_actions[self.model.tool].setChecked(True))
         for view in self.grid.views.values():
             view.hovered.connect(self.hover_label.setText)
@@ -199,15 +206,20 @@ class MainWindow(QMainWindow):
         self.crosshair_action.setChecked(self.model.show_crosshair)
         self.crosshair_action.blockSignals(False)
 
+    def _sync_preset_box(self) -> None:
+        """Show the preset the current window is (none after a W/L drag)."""
+        windows, current = self._presets, self.model.window
+        self.preset_box.setCurrentIndex(windows.index(current) if current in windows else -1)
+
     def _slab_changed(self, text: str) -> None:
         self.model.set_slab(_SLAB_MODES[text], self.slab_mm.value())
 
     def _on_volume_changed(self) -> None:
-        from viewer.ui.view_state import presets_for
-
         self.preset_box.clear()
-        for n, window in enumerate(presets_for(self.model.volume), 1):
+        self._presets = presets_for(self.model.volume)
+        for n, window in enumerate(self._presets, 1):
             self.preset_box.addItem(f"{n}: {window.name or 'window'} ({window.width:g}/{window.center:g})")
+        self._sync_preset_box()
 
     # --- opening --------------------------------------------------------------------------
     def choose_folder(self) -> None:

@@ -1,0 +1,82 @@
+"""Side panels wired to the viewer model: histogram with the W/L region, intensity profile of the
+selected distance measurement.
+
+Built after the main window is shown (pyqtgraph's import is not on the cold-start path).
+Histogram refreshes are coalesced (a 120 ms timer) so that paging stays at full speed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QWidget
+
+from viewer.core.measurements import intensity_profile
+from viewer.core.reslice import extract_plane
+from viewer.core.windowing import Window
+from viewer.ui.plots import HistogramPlot, ProfilePlot
+
+if TYPE_CHECKING:
+    from viewer.ui.main_window import MainWindow
+
+_REFRESH_MS = 120
+
+
+class PlotsBinder(QObject):
+    """Keeps the histogram and profile plots in step with the model and the current view."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.model = window.model
+        self.histogram = HistogramPlot(window)
+        self.profile = ProfilePlot(window)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.refresh_histogram)
+        self.histogram.window_changed.connect(self._from_histogram)
+        for event in (self.model.volume_changed, self.model.cursor_changed, self.model.data_changed):
+            event.connect(self.schedule)
+        self.model.display_changed.connect(self._window_to_histogram)
+        self.model.measurements_changed.connect(self.refresh_profile)
+        window.grid.current_changed.connect(lambda _view: self.schedule())
+        self.schedule()
+
+    def schedule(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start(_REFRESH_MS)
+
+    def refresh_histogram(self) -> None:
+        plane = self.window.grid.current.plane()
+        if plane is not None:
+            self.histogram.set_image(plane, self.model.window)
+
+    def _window_to_histogram(self) -> None:
+        if self.model.volume is not None:
+            self.histogram.set_window(self.model.window)
+
+    def _from_histogram(self, window: Window) -> None:
+        self.model.set_window(window)
+
+    def refresh_profile(self) -> None:
+        """Profile along the selected distance measurement (or the last one drawn)."""
+        measurements = self.model.measurements
+        selected = measurements.selected
+        distances = [m for m in measurements if m.kind == "distance"]
+        item = selected if selected is not None and selected.kind == "distance" else (
+            distances[-1] if distances else None)
+        if item is None or self.model.volume is None:
+            self.profile.clear_profile()
+            return
+        image = extract_plane(self.model.volume, item.view, item.slice_index)
+        metric = self.model.geometry(item.view).metric
+        unit = "HU" if self.model.volume.modality == "CT" else ""
+        self.profile.set_profile(intensity_profile(image, item.points[0], item.points[1], metric), unit)
+
+
+def optional_panels(window: MainWindow) -> list[tuple[str, QWidget]]:
+    """(title, widget) of each side panel available in this build."""
+    binder = PlotsBinder(window)
+    window.plots = binder  # type: ignore[attr-defined]
+    return [("Histogram", binder.histogram), ("Profile", binder.profile)]
