@@ -28,6 +28,9 @@ Writing a package from training code (the one call training scripts need)::
     write_package("resources/models/fracture-radiograph", "exported.onnx", package,
                   model_card="# Fracture model\\n...")
 
+``pipeline`` (optional) names the pre/post-processing in ``ai/pipelines/`` when it is not the one
+of the target (``"classification"`` is a generic one driven by ``input`` alone).
+
 ``write_package`` copies (or moves) the ONNX file to ``<dir>/model.onnx``, fills in its SHA-256,
 validates the whole description and writes ``model.json`` (and ``MODEL_CARD.md`` when given).
 Every number in ``operating_points`` and ``metrics`` must have been measured; the package

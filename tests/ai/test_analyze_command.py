@@ -37,7 +37,8 @@ def test_writes_findings_and_an_overlay(models: Path, tmp_path: Path, output_dir
     document = json.loads((out / "findings.json").read_text())
     assert document["disclaimer"] == "not for diagnostic use"
     [finding] = document["findings"]
-    assert finding["label"] == "blob" and finding["passes_operating_point"] and finding["model"] == "tiny-blob"
+    assert finding["label"] == "blob" and finding["passes_operating_point"]
+    assert finding["model"] == "tiny-blob" and finding["model_version"] == "0.1.0"
     [series] = document["series"]
     assert series["models"][0]["provider"].endswith("ExecutionProvider") and series["unit"] == "px"
     overlay = np.asarray(Image.open(out / finding["explanation"]).convert("RGB")).astype(int)
@@ -56,10 +57,12 @@ def test_nothing_applies_exits_non_zero_with_the_reason(models: Path, tmp_path: 
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     ct_only = blob_package("ct-only", scope=Scope(modalities=("CT",), dimensionality="2d"))
     write_package(models / "ct-only", models / "tiny-blob" / MODEL_FILE, ct_only)
-    code = main(["analyze", str(_png(tmp_path / "x.png")), "--model", "ct-only", "--out", str(tmp_path / "o")])
+    png = _png(tmp_path / "x.png")
+    code = main(["analyze", str(png), "--model", "ct-only", "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 3
-    assert err[-1] == "radsight analyze: no model applies: series 1: model 'ct-only' is for CT images; this one is OT"
+    assert err[-1] == ("radsight analyze: no model applies: "
+                       "series 1: model 'ct-only' is for CT images; this one is OT")
 
 
 def test_three_d_series_is_refused_by_a_radiograph_model(models: Path, tmp_path: Path, dicom_data: Path,

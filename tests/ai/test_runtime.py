@@ -11,7 +11,13 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
-from tiny_models import blob_classifier, blob_dataset, conv_volume_model, pointwise_volume_model
+from tiny_models import (
+    blob_classifier,
+    blob_dataset,
+    coarse_map_volume_model,
+    conv_volume_model,
+    pointwise_volume_model,
+)
 
 from ai.runtime import (
     CPU,
@@ -103,6 +109,19 @@ def test_sliding_window_matches_monai_for_a_convolutional_model() -> None:
     np.testing.assert_allclose(ours.maps["prob"], theirs[0].numpy(), atol=1e-4)
     whole = get_session(path).run(volume[None]).outputs["prob"][0]
     assert np.abs(ours.maps["prob"] - whole).max() > 1e-3  # borders matter for this model
+
+
+def test_sliding_window_resizes_coarse_maps_and_keeps_other_outputs_per_window() -> None:
+    session = get_session(coarse_map_volume_model())
+    volume = np.full((1, 12, 16, 8), 0.7, dtype=np.float32)
+    result = sliding_window(session, volume, (8, 8, 8), overlap=0.5, batch_size=4)
+    expected = session.run(volume[None, :, :8, :8, :8]).outputs["score"][0]  # constant in, constant out
+    assert result.maps["coarse"].shape == (2, 12, 16, 8)
+    np.testing.assert_allclose(result.maps["coarse"], np.broadcast_to(expected[:, None, None, None],
+                                                                      (2, 12, 16, 8)), rtol=1e-5)
+    assert [w.start for w in result.windows] == [(0, 0, 0), (0, 4, 0), (0, 8, 0), (4, 0, 0), (4, 4, 0),
+                                                 (4, 8, 0)]
+    assert all(w.outputs["score"].shape == (2,) for w in result.windows)
 
 
 def test_cancellation_stops_before_the_next_batch() -> None:

@@ -132,6 +132,32 @@ def conv_volume_model() -> tuple[Path, Any]:
     return _export_volume_model(model, "conv3d.onnx"), model.eval()
 
 
+@functools.cache
+def coarse_map_volume_model() -> Path:
+    """3D model with a half-resolution map output ``coarse`` (N, 2, D/2, H/2, W/2) and a per-input
+    ``score`` (N, 2) - like a CAM and logits."""
+    import torch
+    from torch import nn
+
+    class Coarse(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv3d(1, 2, 1)
+
+        def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            coarse = nn.functional.avg_pool3d(self.conv(image), 2)
+            return coarse, coarse.mean(dim=(2, 3, 4))
+
+    torch.manual_seed(0)
+    path = _WORK / "coarse3d.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(Coarse().eval(), (torch.zeros(1, 1, 8, 8, 8),), str(path), dynamo=False,
+                          input_names=["image"], output_names=["coarse", "score"],
+                          dynamic_axes={"image": {0: "N"}, "coarse": {0: "N"}, "score": {0: "N"}})
+    return path
+
+
 def package_for(name: str = "tiny-nodule", **changes: object) -> ModelPackage:
     """A valid description of a 3D CT nodule classifier (sha256 is filled in by write_package)."""
     values: dict[str, object] = dict(
