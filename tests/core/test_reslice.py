@@ -275,3 +275,37 @@ def test_lidc_anatomy_lands_on_the_right_screen_side(lidc: Volume, lidc_dir: Pat
     sagittal = extract_plane(lidc, "sagittal", plane_geometry(lidc, "sagittal").slice_for(
         plane_geometry(lidc, "axial").to_patient(256 + 0.0, cols.mean(), 137)))
     assert np.nonzero(sagittal > 400)[1].mean() > 256
+
+
+def test_planes_are_copies(lidc: Volume) -> None:
+    for view in ("axial", "coronal", "sagittal"):
+        plane = extract_plane(lidc, view, 100)
+        assert plane.flags.c_contiguous and not np.shares_memory(plane, lidc.voxels)
+
+
+def test_true_axial_plane_of_the_tilted_head_ct(dicom_data: Path, output_dir: Path) -> None:
+    from PIL import Image
+
+    from viewer.core.series_loader import load_series
+    from viewer.core.windowing import Window, apply_window
+
+    path = dicom_data / "ge-head-ct-gantry-tilt" / "series"
+    if not path.is_dir():
+        pytest.skip(f"tilted head CT not found at {path}")
+    volume = load_series(path).volume
+    centre = volume.index_to_patient(np.array(volume.shape) / 2)
+    plane = anatomical_plane(volume, "axial", centre)
+    rows, cols = plane.image.shape
+    xyz = plane.frame.to_patient(np.array([0, rows - 1]), np.array([0, cols - 1]))
+    assert np.allclose(xyz[:, 2], centre[2])  # constant z: a true axial plane
+    native_geo = plane_geometry(volume, "axial")
+    native = extract_plane(volume, "axial", native_geo.slice_for(centre))
+    pair = np.zeros((max(rows, native.shape[0]), cols + native.shape[1]), np.uint8)
+    window = Window(40, 400)
+    pair[:rows, :cols] = apply_window(plane.image, window)
+    pair[:native.shape[0], cols:] = apply_window(native, window)
+    Image.fromarray(pair).save(output_dir / "reslice-tilt-true-axial-vs-native.png")
+    skull = plane.image > 300
+    assert skull.sum() > 2000, "the skull is cut by the true axial plane"
+    r, c = np.nonzero(skull)
+    assert abs(c.mean() - cols / 2) < cols / 8  # head centred left-right (symmetric anatomy)

@@ -184,8 +184,9 @@ def plane_geometry(volume: Volume, view: str) -> PlaneGeometry:
                          volume.affine, volume.unit)
 
 
-def _orient(plane: np.ndarray, axes: ViewAxes, copy: bool = True) -> np.ndarray:
-    """(remaining axes in array order) → (row, col) with flips; one contiguous copy."""
+def _orient(plane: np.ndarray, axes: ViewAxes) -> np.ndarray:
+    """(remaining axes in array order) → (row, col) with flips; always one contiguous copy
+    (never a view into the volume, so callers may modify it)."""
     remaining = [ax for ax in range(3) if ax != axes.slice_axis]
     if remaining != [axes.row_axis, axes.col_axis]:
         plane = plane.T
@@ -193,7 +194,7 @@ def _orient(plane: np.ndarray, axes: ViewAxes, copy: bool = True) -> np.ndarray:
         plane = plane[::-1, :]
     if axes.col_flip:
         plane = plane[:, ::-1]
-    return np.ascontiguousarray(plane) if copy else plane
+    return np.array(plane, order="C", copy=True)
 
 
 def _check_slice(geometry: PlaneGeometry, slice_index: int) -> int:
@@ -254,20 +255,25 @@ def sample_trilinear(voxels: np.ndarray, kji: np.ndarray, fill: float = 0.0) -> 
     Points up to half a voxel beyond the outer voxel centres count as inside (edge values).
     """
     kji = np.asarray(kji, dtype=np.float64)
-    flat_pts = kji.reshape(-1, 3)
+    pts = kji.reshape(-1, 3)
     shape = np.asarray(voxels.shape)
-    inside = np.all((flat_pts >= -0.5) & (flat_pts <= shape - 0.5), axis=1)
-    c = np.clip(flat_pts, 0, shape - 1)
+    inside = np.all((pts >= -0.5) & (pts <= shape - 0.5), axis=1)
+    c = np.clip(pts, 0, shape - 1)
     lo = np.floor(c).astype(np.intp)
-    hi = np.minimum(lo + 1, shape - 1)
     w = (c - lo).astype(np.float32)
-    flat = np.ascontiguousarray(voxels).ravel()
     strides = np.array([voxels.shape[1] * voxels.shape[2], voxels.shape[2], 1], dtype=np.intp)
-    out = np.zeros(len(flat_pts), dtype=np.float32)
-    for dk, dj, di in np.ndindex(2, 2, 2):
-        corner = np.where([dk, dj, di], hi, lo)
-        weight = np.prod(np.where([dk, dj, di], w, 1 - w), axis=1)
-        out += weight * flat[corner @ strides]
+    step = (np.minimum(lo + 1, shape - 1) - lo) * strides  # 0 on the last voxel of an axis
+    base = lo @ strides
+    flat = np.ascontiguousarray(voxels).ravel()
+    wk, wj, wi = w[:, 0], w[:, 1], w[:, 2]
+
+    def row(offset: np.ndarray) -> np.ndarray:  # linear along i
+        return flat[offset] * (1 - wi) + flat[offset + step[:, 2]] * wi
+
+    def plane(offset: np.ndarray) -> np.ndarray:  # bilinear in (j, i)
+        return row(offset) * (1 - wj) + row(offset + step[:, 1]) * wj
+
+    out = (plane(base) * (1 - wk) + plane(base + step[:, 0]) * wk).astype(np.float32)
     out[~inside] = fill
     return out.reshape(kji.shape[:-1])
 

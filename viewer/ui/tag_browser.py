@@ -88,7 +88,7 @@ class TagBrowser(QWidget):
         self.tree = QTreeWidget(self)
         self.tree.setHeaderLabels(list(COLUMNS))
         self.tree.setUniformRowHeights(True)
-        self.tree.setColumnWidth(0, 110)
+        self.tree.setColumnWidth(0, 160)
         self.tree.setColumnWidth(1, 220)
         self.tree.setColumnWidth(2, 40)
         layout = QVBoxLayout(self)
