@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     where.add_argument("--z", type=float, metavar="MM",
                        help="position in mm along the view's axis (z axial, y coronal, x sagittal)")
     parser.add_argument("--preset", help="window preset: lung, mediastinum, bone, brain, abdomen "
-                        "(CT); 'from DICOM' or auto otherwise")
+                        "(CT); 'from DICOM' or auto otherwise; for --view 3d: bone, lung, soft tissue")
     parser.add_argument("--view", choices=VIEWS, default="axial")
     parser.add_argument("--size", type=_size, default=(768, 768), metavar="WxH")
     parser.set_defaults(func=run)
@@ -61,11 +61,27 @@ def _render(volume: object, args: argparse.Namespace) -> object:
 
     create_app()
     if args.view == "3d":
-        from viewer.ui.volume_render import render_volume_png  # noqa: F401 - provided with the 3D view
-
-        raise RuntimeError("3D snapshots need the 3D view module")
+        return _render_3d(volume, args)
     from viewer.ui.snapshot_render import render_slice
     from viewer.ui.view_state import ViewKind
 
     return render_slice(volume, ViewKind(args.view), slice_number=args.slice, z_mm=args.z,
                         preset=args.preset, size=args.size)
+
+
+def _render_3d(volume: object, args: argparse.Namespace) -> object:
+    """Volume rendering offscreen (VTK, CPU ray casting on software GL) → QImage."""
+    import os
+
+    from PySide6.QtGui import QImage
+
+    if not os.environ.get("DISPLAY"):  # no X: let VTK pick EGL instead of failing on GLX first
+        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+    from viewer.ui.volume_view import PRESETS, render_volume
+
+    preset = args.preset or "bone"
+    if preset not in PRESETS:
+        raise ValueError(f"3D presets are {', '.join(PRESETS)}; got {preset!r}")
+    pixels = render_volume(volume, preset, size=args.size)
+    height, width, _ = pixels.shape
+    return QImage(pixels.tobytes(), width, height, 3 * width, QImage.Format.Format_RGB888).copy()
