@@ -197,3 +197,20 @@ def test_volume_view_widget(qtbot, output_dir: Path) -> None:  # noqa: ANN001 (p
     assert view.scene.interactive and view.scene.prop.GetMapper() is view.scene._coarse
     style.InvokeEvent("EndInteractionEvent")
     assert not view.scene.interactive and view.scene.prop.GetMapper() is view.scene._full
+
+
+def test_tilted_head_ct_renders_on_its_true_geometry(dicom_data: Path, output_dir: Path) -> None:
+    from viewer.core.series_loader import load_series
+
+    path = dicom_data / "ge-head-ct-gantry-tilt" / "series"
+    if not path.is_dir():
+        pytest.skip(f"tilted head CT not found at {path}")
+    volume = load_series(path).volume
+    front = render_volume(volume, "bone", (384, 384))
+    side = render_volume(volume, "bone", (384, 384), azimuth=90)  # from the patient's left
+    save(front, output_dir, "tilt-head-bone-anterior")
+    save(side, output_dir, "tilt-head-bone-left")
+    for rgb in (front, side):
+        mask = object_mask(rgb)
+        rows, cols = np.nonzero(mask)
+        assert mask[150:234, 150:234].mean() > 0.3 and abs(cols.mean() - 192) < 40
