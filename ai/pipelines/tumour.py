@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ai.findings import Finding, located
+from ai.pipelines import ModelOutputs, PipelineResult, Prepared
 from ai.pipelines.preprocess2d import letterbox_square, to_unit_range, unletterbox_map
 
 NAME = "tumour-mri"
@@ -80,3 +82,33 @@ def run(session, slice2d: np.ndarray) -> TumourResult:
     names = [o.name for o in session.get_outputs()]
     outputs = dict(zip(names, session.run(names, {"image": x}), strict=True))
     return postprocess(outputs, lb)
+
+
+class TumourPipeline:
+    """The engine's ``Pipeline`` protocol (``ai.pipelines``) around :func:`preprocess`/:func:`postprocess`."""
+
+    def prepare(self, image, package) -> Prepared:
+        voxels = image.voxels[0]
+        if image.photometric_interpretation == "MONOCHROME1":
+            voxels = voxels.max() - voxels
+        x, lb = preprocess(voxels)
+        return Prepared(x, {"letterbox": lb})
+
+    def interpret(self, image, package, prepared: Prepared, outputs: ModelOutputs) -> PipelineResult:
+        result = postprocess(outputs.outputs, prepared.context["letterbox"])
+        x0, y0, x1, y1 = result.box
+        finding = Finding(package.name, package.version, result.label, result.probabilities[result.label],
+                          True, explanation=result.label, explanation_method="cam_output")
+        heat = normalise01(result.cam)
+        return PipelineResult([located(finding, image, (0.0, y0, x0, 1.0, y1, x1))],
+                              maps={result.label: heat[None].astype(np.float32)},
+                              probabilities=result.probabilities,
+                              notes=["the model assumes a tumour is present (trained on tumour slices only)"])
+
+
+def normalise01(a: np.ndarray) -> np.ndarray:
+    lo, hi = float(a.min()), float(a.max())
+    return (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
+
+
+PIPELINE = TumourPipeline()

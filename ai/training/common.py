@@ -66,13 +66,22 @@ class Lite0Features(nn.Module):
         self.head = nn.Sequential(net._conv_head, net._bn1, nn.ReLU6())
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mid = self.bottom(x)
+        return mid, self.top(mid)
+
+    def bottom(self, x: torch.Tensor) -> torch.Tensor:
+        """Stem and blocks up to stride 16 (frozen while training; its output is cached)."""
         x = self.stem(x)
-        mid = x
-        for i, block in enumerate(self.blocks):
+        for block in self.blocks[: self.MID_BLOCK + 1]:
             x = block(x)
-            if i == self.MID_BLOCK:
-                mid = x
-        return mid, self.head(x)
+        return x
+
+    def top(self, mid: torch.Tensor) -> torch.Tensor:
+        """Blocks at stride 32 and the 1280-channel head conv (fine-tuned)."""
+        x = mid
+        for block in self.blocks[self.MID_BLOCK + 1 :]:
+            x = block(x)
+        return self.head(x)
 
     def freeze_early(self, n_blocks: int) -> None:
         """Freeze the stem and the first blocks (weights and batch-norm statistics)."""
@@ -82,6 +91,32 @@ class Lite0Features(nn.Module):
     def frozen_eval(self, n_blocks: int) -> None:
         for module in [self.stem, *self.blocks[:n_blocks]]:
             module.eval()
+
+
+@torch.no_grad()
+def mid_feature_cache(name: str, trunk: Lite0Features, images: np.ndarray, batch: int = 32) -> np.ndarray:
+    """float16 (2, N, 112, S/16, S/16): frozen stride-16 features of each image and of its mirror image.
+
+    Normalisation as in the networks: x/255 → (x − GRAY_MEAN) / GRAY_STD. Cached under WORK/cache."""
+    path = WORK / "cache" / f"{name}_{images.shape[-1]}_mid.npy"
+    if path.is_file():
+        cached = np.load(path)
+        if cached.shape[1] == len(images):
+            return cached
+    trunk.eval()
+    views = []
+    for flip in (False, True):
+        out = []
+        for i in range(0, len(images), batch):
+            x = torch.from_numpy(images[i : i + batch]).float().div(255).unsqueeze(1)
+            x = torch.flip(x, dims=[3]) if flip else x
+            out.append(trunk.bottom((x - GRAY_MEAN) / GRAY_STD).half().numpy())
+            log.info("caching %s features: view %d, %d/%d", name, int(flip), i + len(x), len(images))
+        views.append(np.concatenate(out))
+    stacked = np.stack(views)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, stacked)
+    return stacked
 
 
 def resized_cache(name: str, records: list, size: int, letterbox: bool = True) -> np.ndarray:

@@ -1,7 +1,8 @@
 """Train the radiograph fracture model: ``python -m ai.training.fracture [--epochs N] [--size S]``.
 
 Fine-tunes ImageNet-pretrained EfficientNet-Lite0 on FracAtlas (letterboxed to S², default 320) for
-fracture present/absent, with the fracture boxes as an auxiliary mask target so that the class
+fracture present/absent (stem and blocks up to stride 16 frozen and cached for each image and its
+mirror image), with the fracture boxes as an auxiliary mask target so that the class
 activation map points at the fracture. Split by blocks of neighbouring image ids (no patient IDs).
 """
 
@@ -15,12 +16,21 @@ import torch
 import torch.nn.functional as F
 
 from ai.datasets import assign_splits, read_fracatlas, read_split_csv, write_split_csv
-from ai.training.augment import random_affine, random_intensity
-from ai.training.common import LABELLED, MODELS, Timer, resized_cache, roc_auc, setup
+from ai.training.common import (
+    LABELLED,
+    MODELS,
+    WORK,
+    Timer,
+    mid_feature_cache,
+    resized_cache,
+    roc_auc,
+    save_json,
+    setup,
+)
 from ai.training.fracture_model import FractureNet
 
 NAME = "fracture-radiograph"
-FROZEN_BLOCKS = 5
+FROZEN_BLOCKS = 11  # stem + blocks 0-10 frozen; their stride-16 output is cached
 CLASS_WEIGHT = (1.0, 2.0)
 log = logging.getLogger("radsight.train")
 
@@ -52,26 +62,39 @@ def box_mask(record, size: int) -> np.ndarray:
     return mask
 
 
-def loss_fn(net: FractureNet, x: torch.Tensor, m: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    logits, _, mask_logits = net(x)
-    target = F.adaptive_max_pool2d(m, mask_logits.shape[-2:])[:, 0]
-    weight = torch.tensor(CLASS_WEIGHT)
-    cls = F.cross_entropy(logits, y, weight=weight, label_smoothing=0.05)
+def grid_targets(masks: np.ndarray, grid: int) -> np.ndarray:
+    """(2, N, grid, grid) float32: box masks max-pooled to the feature grid, and their mirror images."""
+    pooled = F.adaptive_max_pool2d(torch.from_numpy(masks).float().unsqueeze(1), grid)[:, 0].numpy()
+    return np.stack([pooled, pooled[:, :, ::-1]]).astype(np.float32)
+
+
+def loss_fn(net: FractureNet, mid: torch.Tensor, target: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    logits, _, mask_logits = net.forward_mid(mid)
+    cls = F.cross_entropy(logits, y, weight=torch.tensor(CLASS_WEIGHT), label_smoothing=0.05)
     aux = F.binary_cross_entropy_with_logits(mask_logits, target, pos_weight=torch.tensor(10.0))
     return cls + 0.5 * aux
 
 
 @torch.no_grad()
-def predict(net: FractureNet, images: np.ndarray, batch: int = 32) -> tuple[np.ndarray, np.ndarray]:
-    """Fracture probability and max of the auxiliary mask logits per image."""
+def predict(net: FractureNet, mids: np.ndarray, batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Fracture probability and max of the auxiliary mask logits, from cached stride-16 features."""
     net.eval()
     probs, mask_max = [], []
-    for i in range(0, len(images), batch):
-        x = torch.from_numpy(images[i : i + batch]).float().div(255).unsqueeze(1)
-        logits, _, mask_logits = net(x)
+    for i in range(0, len(mids), batch):
+        logits, _, mask_logits = net.forward_mid(torch.from_numpy(mids[i : i + batch]).float())
         probs.append(torch.softmax(logits, 1)[:, 1].numpy())
         mask_max.append(mask_logits.flatten(1).amax(1).numpy())
     return np.concatenate(probs), np.concatenate(mask_max)
+
+
+def shift_pair(mid: torch.Tensor, target: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
+    """Shift features and mask targets together by −1..1 cells in x and y (zero fill)."""
+    n, _, h, w = mid.shape
+    shifts = torch.randint(-1, 2, (n, 2), generator=gen).tolist()
+    pm, pt = F.pad(mid, (1, 1, 1, 1)), F.pad(target, (1, 1, 1, 1))
+    mids = [pm[i, :, 1 - dy : 1 - dy + h, 1 - dx : 1 - dx + w] for i, (dx, dy) in enumerate(shifts)]
+    targets = [pt[i, 1 - dy : 1 - dy + h, 1 - dx : 1 - dx + w] for i, (dx, dy) in enumerate(shifts)]
+    return torch.stack(mids), torch.stack(targets)
 
 
 def train(epochs: int, batch: int, lr: float, seed: int, size: int) -> None:
@@ -81,62 +104,52 @@ def train(epochs: int, batch: int, lr: float, seed: int, size: int) -> None:
     va = np.array([splits[r.id] == "val" for r in records])
     log.info("train %d val %d, size %d", tr.sum(), va.sum(), size)
     net = FractureNet(size)
+    mids = mid_feature_cache("fracatlas", net.trunk, images)
+    targets = grid_targets(masks, mids.shape[-1])
     net.trunk.freeze_early(FROZEN_BLOCKS)
     opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=lr, weight_decay=1e-4)
     steps = epochs * (int(tr.sum()) // batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
-    start, best = _resume(work, net, opt, sched)
     gen = torch.Generator().manual_seed(seed)
-    for epoch in range(start, epochs):
+    data = (mids[:, tr], targets[:, tr], labels[tr])
+    best = -1.0
+    for epoch in range(epochs):
         timer = Timer()
-        _epoch(net, opt, sched, (images[tr], masks[tr], labels[tr]), batch, gen, epoch, seed)
-        probs, mask_max = predict(net, images[va])
+        _epoch(net, opt, sched, data, batch, gen, np.random.default_rng(seed * 1000 + epoch))
+        probs, mask_max = predict(net, mids[0, va])
         auc, auc_mask = roc_auc(labels[va], probs), roc_auc(labels[va], mask_max)
         if auc > best:
             best = auc
             torch.save(net.state_dict(), work / "best.pt")
-        torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                    "epoch": epoch + 1, "best": best}, work / "last.pt")
         log.info("epoch %d %.1f min val auc %.4f (mask-max auc %.4f)", epoch, timer.minutes(), auc, auc_mask)
 
 
-def _epoch(net, opt, sched, data, batch, gen, epoch, seed) -> None:
-    xi, mi, yi = data
+def _epoch(net, opt, sched, data, batch, gen, rng) -> None:
+    mids, targets, yi = data
     net.train()
     net.trunk.frozen_eval(FROZEN_BLOCKS)
-    order = np.random.default_rng(seed * 1000 + epoch).permutation(len(xi))
-    total, n_steps = 0.0, len(xi) // batch
+    order = rng.permutation(mids.shape[1])
+    views = rng.integers(0, 2, mids.shape[1])
+    total, n_steps = 0.0, mids.shape[1] // batch
     for step in range(n_steps):
         idx = order[step * batch : (step + 1) * batch]
-        x = torch.from_numpy(np.stack([xi[idx], mi[idx] * 255], 1)).float().div(255)
-        x, _ = random_affine(x, None, gen, scale=0.15, shift=0.06)
-        img, m = random_intensity(x[:, :1], gen), (x[:, 1:] > 0.5).float()
-        loss = loss_fn(net, img, m, torch.from_numpy(yi[idx]))
+        mid = torch.from_numpy(mids[views[idx], idx]).float()
+        target = torch.from_numpy(targets[views[idx], idx])
+        mid, target = shift_pair(mid, target, gen)
+        loss = loss_fn(net, F.dropout2d(mid, 0.1), target, torch.from_numpy(yi[idx]))
         opt.zero_grad()
         loss.backward()
         opt.step()
         sched.step()
         total += loss.item()
         if step % 20 == 0:
-            log.info("epoch %d step %d/%d loss %.4f", epoch, step, n_steps, total / (step + 1))
-
-
-def _resume(work, net, opt, sched) -> tuple[int, float]:
-    path = work / "last.pt"
-    if not path.is_file():
-        return 0, -1.0
-    state = torch.load(path, weights_only=False)
-    net.load_state_dict(state["net"])
-    opt.load_state_dict(state["opt"])
-    sched.load_state_dict(state["sched"])
-    log.info("resumed at epoch %d", state["epoch"])
-    return state["epoch"], state["best"]
+            log.info("step %d/%d loss %.4f", step, n_steps, total / (step + 1))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--size", type=int, default=320)
     parser.add_argument("--seed", type=int, default=0)
@@ -144,6 +157,8 @@ def main() -> None:
     timer = Timer()
     train(args.epochs, args.batch, args.lr, args.seed, args.size)
     log.info("training done in %.1f min", timer.minutes())
+    info = {"command": "python -m ai.training.fracture", "args": vars(args), "wall_minutes": timer.minutes()}
+    save_json(WORK / NAME / "train_info.json", info)
 
 
 if __name__ == "__main__":

@@ -24,8 +24,11 @@ class FractureNet(nn.Module):
         self.mask_head = nn.Conv2d(FUSED, 1, 1)
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        mid, top = self.trunk((image - GRAY_MEAN) / GRAY_STD)
-        up = F.interpolate(self.lat_top(top), scale_factor=2.0, mode="nearest")
+        return self.forward_mid(self.trunk.bottom((image - GRAY_MEAN) / GRAY_STD))
+
+    def forward_mid(self, mid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """From the (cached, frozen) stride-16 features: logits, cam, auxiliary mask logits."""
+        up = F.interpolate(self.lat_top(self.trunk.top(mid)), scale_factor=2.0, mode="nearest")
         fmap = F.relu6(self.fuse_bn(self.lat_mid(mid) + up))
         logits = self.fc(self.dropout(fmap.mean(dim=(2, 3))))
         h, w = fmap.shape[-2:]

@@ -1,8 +1,9 @@
 """Train the brain-MRI tumour model (type + box + CAM): ``python -m ai.training.tumour [--epochs N]``.
 
-Fine-tunes ImageNet-pretrained EfficientNet-Lite0 at 224² on ``brain-tumor-mri``; split by blocks of
-neighbouring image ids (no patient IDs in the source); best epoch chosen on validation; test touched
-once at the end by :mod:`ai.training.tumour_eval`.
+Fine-tunes ImageNet-pretrained EfficientNet-Lite0 at 224² on ``brain-tumor-mri`` (stem and blocks up to
+stride 16 frozen, their features cached for each slice and its mirror image; the rest trained);
+split by blocks of neighbouring image ids (no patient IDs in the source); best epoch chosen on
+validation; test touched once at the end by :mod:`ai.training.tumour_eval`.
 """
 
 from __future__ import annotations
@@ -15,13 +16,21 @@ import torch
 import torch.nn.functional as F
 
 from ai.datasets import TUMOUR_CLASSES, assign_splits, read_brain_tumor, read_split_csv, write_split_csv
-from ai.training.augment import random_affine, random_intensity
-from ai.training.common import LABELLED, MODELS, Timer, resized_cache, setup
+from ai.training.common import (
+    LABELLED,
+    MODELS,
+    WORK,
+    Timer,
+    mid_feature_cache,
+    resized_cache,
+    save_json,
+    setup,
+)
 from ai.training.tumour_model import TumourNet, giou_loss
 
 NAME = "tumour-mri"
 SIZE = 224
-FROZEN_BLOCKS = 5
+FROZEN_BLOCKS = 11  # stem + blocks 0-10 (up to stride 16) frozen; their output is cached
 log = logging.getLogger("radsight.train")
 
 
@@ -48,8 +57,8 @@ def centre_cells(boxes: torch.Tensor, grid: int) -> torch.Tensor:
     return row * grid + col
 
 
-def loss_fn(net: TumourNet, x: torch.Tensor, y: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    logits, _, box, heat = net(x)
+def loss_fn(net: TumourNet, mid: torch.Tensor, y: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    logits, _, box, heat = net.forward_mid(mid)
     grid = int(round(heat.shape[1] ** 0.5))
     cls = F.cross_entropy(logits, y, label_smoothing=0.05)
     loc = 5 * F.l1_loss(box, b) + 2 * giou_loss(box, b) + 0.5 * F.cross_entropy(heat, centre_cells(b, grid))
@@ -57,14 +66,15 @@ def loss_fn(net: TumourNet, x: torch.Tensor, y: torch.Tensor, b: torch.Tensor) -
 
 
 @torch.no_grad()
-def predict(net: TumourNet, images: np.ndarray, batch: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def predict(net: TumourNet, mids: np.ndarray, batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Logits and boxes from cached stride-16 features (N, 112, 14, 14)."""
     net.eval()
-    logits, cams, boxes = [], [], []
-    for i in range(0, len(images), batch):
-        x = torch.from_numpy(images[i : i + batch]).float().div(255).unsqueeze(1)
-        lo, cam, box, _ = net(x)
-        logits.append(lo.numpy()), cams.append(cam.numpy()), boxes.append(box.numpy())
-    return np.concatenate(logits), np.concatenate(cams), np.concatenate(boxes)
+    logits, boxes = [], []
+    for i in range(0, len(mids), batch):
+        lo, _, box, _ = net.forward_mid(torch.from_numpy(mids[i : i + batch]).float())
+        logits.append(lo.numpy())
+        boxes.append(box.numpy())
+    return np.concatenate(logits), np.concatenate(boxes)
 
 
 def iou_cxcywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -74,6 +84,19 @@ def iou_cxcywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / (a[:, 2:].prod(1) + b[:, 2:].prod(1) - inter + 1e-9)
 
 
+def shift_features(mid: torch.Tensor, boxes: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
+    """Shift each feature map by −1..1 cells in x and y (zero fill); boxes follow."""
+    n, _, h, w = mid.shape
+    shifts = torch.randint(-1, 2, (n, 2), generator=gen)
+    padded = F.pad(mid, (1, 1, 1, 1))
+    out = torch.stack([padded[i, :, 1 - dy : 1 - dy + h, 1 - dx : 1 - dx + w]
+                       for i, (dx, dy) in enumerate(shifts.tolist())])
+    moved = boxes.clone()
+    moved[:, 0] = (boxes[:, 0] + shifts[:, 0] / w).clamp(0, 1)
+    moved[:, 1] = (boxes[:, 1] + shifts[:, 1] / h).clamp(0, 1)
+    return out, moved
+
+
 def train(epochs: int, batch: int, lr: float, seed: int) -> None:
     work = setup(NAME, seed)
     records, images, labels, boxes, splits = load_data()
@@ -81,77 +104,68 @@ def train(epochs: int, batch: int, lr: float, seed: int) -> None:
     va = np.array([splits[r.id] == "val" for r in records])
     log.info("train %d val %d test %d", tr.sum(), va.sum(), len(records) - tr.sum() - va.sum())
     net = TumourNet(len(TUMOUR_CLASSES), SIZE)
+    mids = mid_feature_cache("brain", net.trunk, images)
     net.trunk.freeze_early(FROZEN_BLOCKS)
-    params = [p for p in net.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
+    opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=lr, weight_decay=1e-4)
     steps = epochs * (int(tr.sum()) // batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
-    start, best = _resume(work, net, opt, sched)
     gen = torch.Generator().manual_seed(seed)
-    xi, yi, bi = images[tr], labels[tr], boxes[tr]
-    for epoch in range(start, epochs):
+    flipped = boxes.copy()
+    flipped[:, 0] = 1 - flipped[:, 0]
+    data = (mids[:, tr], labels[tr], np.stack([boxes[tr], flipped[tr]]))
+    best = -1.0
+    for epoch in range(epochs):
         timer = Timer()
-        _epoch(net, opt, sched, xi, yi, bi, batch, gen, epoch, seed)
-        score = _validate(net, images[va], labels[va], boxes[va])
+        _epoch(net, opt, sched, data, batch, gen, np.random.default_rng(seed * 1000 + epoch))
+        score = _validate(net, mids[0, va], labels[va], boxes[va])
         if score["select"] > best:
             best = score["select"]
             torch.save(net.state_dict(), work / "best.pt")
-        torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                    "epoch": epoch + 1, "best": best}, work / "last.pt")
         log.info("epoch %d %.1f min val %s", epoch, timer.minutes(), score)
 
 
-def _epoch(net, opt, sched, xi, yi, bi, batch, gen, epoch, seed) -> None:
+def _epoch(net, opt, sched, data, batch, gen, rng) -> None:
+    mids, yi, bi = data
     net.train()
     net.trunk.frozen_eval(FROZEN_BLOCKS)
-    order = np.random.default_rng(seed + epoch).permutation(len(xi))
-    total = 0.0
-    n_steps = len(xi) // batch
+    order = rng.permutation(mids.shape[1])
+    views = rng.integers(0, 2, mids.shape[1])
+    total, n_steps = 0.0, mids.shape[1] // batch
     for step in range(n_steps):
         idx = order[step * batch : (step + 1) * batch]
-        x = torch.from_numpy(xi[idx]).float().div(255).unsqueeze(1)
-        b = torch.from_numpy(bi[idx])
-        x, b = random_affine(x, b, gen)
-        x = random_intensity(x, gen)
-        loss = loss_fn(net, x, torch.from_numpy(yi[idx]), b)
+        mid = torch.from_numpy(mids[views[idx], idx]).float()
+        b = torch.from_numpy(bi[views[idx], idx])
+        mid, b = shift_features(mid, b, gen)
+        mid = F.dropout2d(mid, 0.1)
+        loss = loss_fn(net, mid, torch.from_numpy(yi[idx]), b)
         opt.zero_grad()
         loss.backward()
         opt.step()
         sched.step()
-        total += float(loss)
+        total += loss.item()
         if step % 20 == 0:
-            log.info("epoch %d step %d/%d loss %.3f", epoch, step, n_steps, total / (step + 1))
+            log.info("step %d/%d loss %.3f", step, n_steps, total / (step + 1))
 
 
-def _validate(net, images, labels, boxes) -> dict[str, float]:
-    logits, _, pred_boxes = predict(net, images)
+def _validate(net, mids, labels, boxes) -> dict[str, float]:
+    logits, pred_boxes = predict(net, mids)
     acc = float((logits.argmax(1) == labels).mean())
     rec = float((iou_cxcywh(pred_boxes, boxes) >= 0.5).mean())
     return {"accuracy": round(acc, 4), "iou50_recall": round(rec, 4), "select": acc + rec}
 
 
-def _resume(work, net, opt, sched) -> tuple[int, float]:
-    path = work / "last.pt"
-    if not path.is_file():
-        return 0, -1.0
-    state = torch.load(path, weights_only=False)
-    net.load_state_dict(state["net"])
-    opt.load_state_dict(state["opt"])
-    sched.load_state_dict(state["sched"])
-    log.info("resumed at epoch %d", state["epoch"])
-    return state["epoch"], state["best"]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     timer = Timer()
     train(args.epochs, args.batch, args.lr, args.seed)
     log.info("training done in %.1f min", timer.minutes())
+    info = {"command": "python -m ai.training.tumour", "args": vars(args), "wall_minutes": timer.minutes()}
+    save_json(WORK / NAME / "train_info.json", info)
 
 
 if __name__ == "__main__":

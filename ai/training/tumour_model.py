@@ -25,13 +25,13 @@ class TumourNet(nn.Module):
             nn.Conv2d(FUSED, 128, 3, padding=1), nn.ReLU(), nn.Conv2d(128, 5, 1)
         )
 
-    def features(self, image: torch.Tensor) -> torch.Tensor:
-        mid, top = self.trunk((image - GRAY_MEAN) / GRAY_STD)
-        up = F.interpolate(self.lat_top(top), scale_factor=2.0, mode="nearest")
-        return F.relu6(self.fuse_bn(self.lat_mid(mid) + up))
-
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        fmap = self.features(image)
+        return self.forward_mid(self.trunk.bottom((image - GRAY_MEAN) / GRAY_STD))
+
+    def forward_mid(self, mid: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """From the (cached, frozen) stride-16 features: logits, cam, box, centre heat logits."""
+        up = F.interpolate(self.lat_top(self.trunk.top(mid)), scale_factor=2.0, mode="nearest")
+        fmap = F.relu6(self.fuse_bn(self.lat_mid(mid) + up))
         logits = self.fc(self.dropout(fmap.mean(dim=(2, 3))))
         h, w = fmap.shape[-2:]
         cam = torch.einsum("kc,nchw->nkhw", self.fc.weight, fmap) / (h * w)

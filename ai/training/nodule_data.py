@@ -1,0 +1,131 @@
+"""Training patches for the nodule candidate classifier, from the LIDC crops.
+
+Every crop is resampled to 1 mm isotropic (SimpleITK, linear; mask nearest). Positives: patches centred
+on the nodule's mask centroid (± jitter). Negatives: patches centred on structures (HU > −500: vessels,
+pleura, chest wall, airway walls) or parenchyma at least ``r + 4`` mm from the nodule mask. The crops are
+tight (≈ 30 mm in-plane, often < 10 mm in z), so what a patch needs beyond the crop is filled with lung-
+like −850 HU; positives get the same fill on random sides so that the fill does not give the class away.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import SimpleITK as sitk
+
+from ai.pipelines.nodule import FILL_HU, PATCH, SPACING_MM, window
+
+NEG_MIN_GAP_MM = 4.0
+
+
+@dataclass
+class Crop:
+    id: str
+    hu: np.ndarray  # (z, y, x) int16 at 1 mm
+    mask: np.ndarray  # bool, same grid
+    centre: np.ndarray  # mask centroid (z, y, x) voxels
+    radius: float  # equivalent-sphere radius in mm
+    diameter: float  # annotated diameter, mm
+    pools: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def resample_iso(image: sitk.Image, nearest: bool, spacing: float = SPACING_MM) -> sitk.Image:
+    size = [max(1, round(n * s / spacing)) for n, s in zip(image.GetSize(), image.GetSpacing(), strict=True)]
+    interp = sitk.sitkNearestNeighbor if nearest else sitk.sitkLinear
+    return sitk.Resample(image, size, sitk.Transform(), interp, image.GetOrigin(), (spacing,) * 3,
+                         image.GetDirection(), -1000 if not nearest else 0, image.GetPixelID())
+
+
+def load_crop(record) -> Crop:
+    img = resample_iso(sitk.ReadImage(str(record.path)), nearest=False)
+    mask = resample_iso(sitk.ReadImage(str(record.mask_path)), nearest=True)
+    hu, m = sitk.GetArrayFromImage(img), sitk.GetArrayFromImage(mask) > 0
+    if not m.any():
+        m = np.zeros_like(m)
+        m[tuple(s // 2 for s in m.shape)] = True
+    centre = np.argwhere(m).mean(0)
+    radius = float((3 * m.sum() / (4 * np.pi)) ** (1 / 3)) * SPACING_MM
+    return Crop(record.id, hu, m, centre, radius, float(record.extra["diameter_mm"]))
+
+
+def extract(hu: np.ndarray, centre: np.ndarray, size: int = PATCH, fill: float = FILL_HU) -> np.ndarray:
+    """(size,)*3 float32 HU patch centred at ``centre`` (voxels), filled with ``fill`` outside ``hu``."""
+    out = np.full((size,) * 3, fill, np.float32)
+    start = np.round(centre).astype(int) - size // 2
+    src_lo = np.maximum(start, 0)
+    src_hi = np.minimum(start + size, hu.shape)
+    if np.any(src_hi <= src_lo):
+        return out
+    dst_lo = src_lo - start
+    dst_hi = dst_lo + (src_hi - src_lo)
+    out[tuple(slice(a, b) for a, b in zip(dst_lo, dst_hi, strict=True))] = hu[
+        tuple(slice(a, b) for a, b in zip(src_lo, src_hi, strict=True))
+    ]
+    return out
+
+
+def negative_centres(crop: Crop, rng: np.random.Generator, n: int) -> list[np.ndarray]:
+    """Up to ``n`` voxel centres far enough from the nodule, half on structures, half anywhere."""
+    out = []
+    for pool in negative_pools(crop):
+        if len(pool):
+            out += list(pool[rng.choice(len(pool), size=min(len(pool), (n + 1) // 2), replace=False)])
+    return out[:n]
+
+
+def negative_pools(crop: Crop) -> tuple[np.ndarray, np.ndarray]:
+    """Voxel indices ≥ r + 4 mm from the nodule: on structures (HU > −500), and anywhere (cached)."""
+    if crop.pools is None:
+        zz, yy, xx = np.indices(crop.hu.shape)
+        dist = np.sqrt((zz - crop.centre[0]) ** 2 + (yy - crop.centre[1]) ** 2 + (xx - crop.centre[2]) ** 2)
+        far = (dist * SPACING_MM >= crop.radius + NEG_MIN_GAP_MM) & ~_dilate(crop.mask, 3)
+        crop.pools = (np.argwhere(far & (crop.hu > -500)), np.argwhere(far))
+    return crop.pools
+
+
+def _dilate(mask: np.ndarray, r: int) -> np.ndarray:
+    img = sitk.BinaryDilate(sitk.GetImageFromArray(mask.astype(np.uint8)), [r] * 3)
+    return sitk.GetArrayFromImage(img) > 0
+
+
+def random_cut(patch: np.ndarray, rng: np.random.Generator, keep_mm: float) -> np.ndarray:
+    """Fill beyond a random axis-aligned plane at ≥ ``keep_mm`` from the centre (simulates a crop edge)."""
+    axis, side = int(rng.integers(3)), int(rng.integers(2))
+    half = patch.shape[axis] // 2
+    lo = int(min(half - 1, keep_mm / SPACING_MM))
+    dist = int(rng.integers(lo, half)) if lo < half else half
+    index = [slice(None)] * 3
+    index[axis] = slice(half + dist, None) if side else slice(0, max(half - dist, 0))
+    patch = patch.copy()
+    patch[tuple(index)] = FILL_HU
+    return patch
+
+
+def augment(patch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    for axis in range(3):
+        if rng.random() < 0.5:
+            patch = np.flip(patch, axis)
+    if rng.random() < 0.5:
+        patch = np.swapaxes(patch, 1, 2)
+    patch = patch + rng.normal(0, 15, patch.shape).astype(np.float32)
+    return np.ascontiguousarray(patch)
+
+
+def sample_epoch(
+    crops: list[Crop], rng: np.random.Generator, neg_per_crop: int = 3
+) -> tuple[np.ndarray, np.ndarray]:
+    """One epoch of windowed patches (N, 1, P, P, P) and labels (N,)."""
+    patches, labels = [], []
+    for crop in crops:
+        pos = extract(crop.hu, crop.centre + rng.uniform(-2, 2, 3) / SPACING_MM)
+        if rng.random() < 0.6:
+            pos = random_cut(pos, rng, crop.radius + 2)
+        patches.append(augment(pos, rng))
+        labels.append(1)
+        for c in negative_centres(crop, rng, neg_per_crop):
+            neg = extract(crop.hu, c)
+            patches.append(augment(random_cut(neg, rng, 2) if rng.random() < 0.3 else neg, rng))
+            labels.append(0)
+    x = window(np.stack(patches))[:, None]
+    return x.astype(np.float32), np.array(labels)

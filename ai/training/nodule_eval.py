@@ -1,0 +1,128 @@
+"""Export the nodule CNN and measure it: test patients' crops (once) and the full LIDC-0314 scan.
+
+``python -m ai.training.nodule_eval`` after ``python -m ai.training.nodule``. The operating point is
+the highest threshold keeping validation per-nodule sensitivity ≥ 0.90; LIDC-0314 is never trained on.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+import torch
+
+from ai.pipelines import nodule as pipe
+from ai.training.common import DATA, WORK, bootstrap_ci, export_onnx, roc_auc, save_json, setup
+from ai.training.evaluate import cpu_session
+from ai.training.nodule import NAME, load_crops
+from ai.training.nodule_data import extract, negative_centres
+from ai.training.nodule_model import NoduleNet
+
+log = logging.getLogger("radsight.train")
+LIDC_0314 = DATA / "dicom" / "lidc-idri-0314"
+VAL_SENSITIVITY = 0.90
+
+
+def export(onnx_path: Path) -> None:
+    net = NoduleNet()
+    net.load_state_dict(torch.load(WORK / NAME / "best.pt"))
+    export_onnx(net, torch.rand(1, 1, pipe.PATCH, pipe.PATCH, pipe.PATCH), onnx_path, ["logits", "cam"])
+
+
+def crop_scores(session, crops: list, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Centred-patch score per crop (positives) and scores of up to 4 negatives per crop."""
+    rng = np.random.default_rng(seed)
+    pos = np.stack([pipe.window(extract(c.hu, c.centre)) for c in crops])
+    neg = np.stack([pipe.window(extract(c.hu, n)) for c in crops for n in negative_centres(c, rng, 4)])
+    return pipe.score(session, pos.astype(np.float32))[0], pipe.score(session, neg.astype(np.float32))[0]
+
+
+def pick_threshold(pos: np.ndarray) -> float:
+    """Highest threshold with sensitivity ≥ VAL_SENSITIVITY on validation positives."""
+    return float(np.sort(pos)[int(np.floor((1 - VAL_SENSITIVITY) * len(pos)))])
+
+
+def crop_metrics(pos: np.ndarray, neg: np.ndarray, crops: list, threshold: float) -> dict[str, dict]:
+    y = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
+    s = np.r_[pos, neg]
+    small = np.array([c.diameter < 10 for c in crops])
+    return {
+        "lesion_sensitivity": bootstrap_ci(lambda p: float((p >= threshold).mean()), pos),
+        "lesion_sensitivity_lt10mm": bootstrap_ci(lambda p: float((p >= threshold).mean()), pos[small]),
+        "lesion_sensitivity_ge10mm": bootstrap_ci(lambda p: float((p >= threshold).mean()), pos[~small]),
+        "patch_specificity": bootstrap_ci(lambda p: float((p < threshold).mean()), neg),
+        "patch_auc": bootstrap_ci(roc_auc, y, s),
+    }
+
+
+def read_0314() -> tuple[sitk.Image, np.ndarray, float]:
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(LIDC_0314 / "series")))
+    img = reader.Execute()
+    return img, *nodule_truth(img)
+
+
+def nodule_truth(img: sitk.Image) -> tuple[np.ndarray, float]:
+    """Physical centre (x, y, z) of the annotated nodule (mean over readers' contour points), radius mm."""
+    points = []
+    with (LIDC_0314 / "annotations" / "contours.csv").open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            for line in row["coords"].splitlines():
+                col, r = (float(v) for v in line.split(","))
+                x, y, _ = img.TransformContinuousIndexToPhysicalPoint((col, r, 0.0))
+                points.append((x, y, float(row["image_z_position"])))
+    pts = np.array(points)
+    centre = pts.mean(0)
+    radius = float(np.percentile(np.linalg.norm(pts - centre, axis=1), 90))
+    return centre, radius
+
+
+def whole_scan(session, threshold: float) -> dict:
+    img, centre, radius = read_0314()
+    volume = sitk.GetArrayFromImage(img).astype(np.int16)
+    spacing = tuple(reversed(img.GetSpacing()))
+    direction = np.array(img.GetDirection()).reshape(3, 3)
+    t = time.perf_counter()
+    result = pipe.run(session, volume, spacing, img.GetOrigin(), direction, threshold=threshold)
+    elapsed = time.perf_counter() - t
+    hits = [np.linalg.norm(np.array(f.centre_mm) - centre) <= max(radius, 5.0) for f in result.findings]
+    passing = [f for f, h in zip(result.findings, hits, strict=True) if f.passes]
+    found = any(h and f.passes for f, h in zip(result.findings, hits, strict=True))
+    best_hit = max((f.score for f, h in zip(result.findings, hits, strict=True) if h), default=None)
+    return {"found": found, "fp": sum(1 for f in passing if not _hit(f, centre, radius)),
+            "n_candidates": result.n_candidates, "nodule_score": best_hit, "seconds": round(elapsed, 2),
+            "timings_s": result.timings_s, "truth_centre_mm": centre.round(1).tolist(),
+            "truth_radius_mm": round(radius, 1),
+            "findings": [{"score": round(f.score, 4), "centre_mm": np.round(f.centre_mm, 1).tolist(),
+                          "diameter_mm": round(f.diameter_mm, 1)} for f in passing]}
+
+
+def _hit(f, centre: np.ndarray, radius: float) -> bool:
+    return bool(np.linalg.norm(np.array(f.centre_mm) - centre) <= max(radius, 5.0))
+
+
+def main() -> None:
+    setup(NAME)
+    out_dir = WORK / NAME / "export"
+    onnx_path = out_dir / "model.onnx"
+    export(onnx_path)
+    session = cpu_session(onnx_path)
+    crops, _ = load_crops()
+    vpos, vneg = crop_scores(session, crops["val"], seed=1)
+    threshold = pick_threshold(vpos)
+    report: dict = {"threshold": threshold, "val": crop_metrics(vpos, vneg, crops["val"], threshold)}
+    tpos, tneg = crop_scores(session, crops["test"], seed=2)
+    report["test"] = crop_metrics(tpos, tneg, crops["test"], threshold)
+    log.info("val %s\ntest %s", report["val"], report["test"])
+    report["lidc_0314"] = whole_scan(session, threshold)
+    report["onnx_mb"] = round(onnx_path.stat().st_size / 2**20, 3)
+    log.info("0314 %s", report["lidc_0314"])
+    save_json(out_dir / "metrics.json", report)
+
+
+if __name__ == "__main__":
+    main()

