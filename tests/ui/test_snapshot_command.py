@@ -1,0 +1,57 @@
+"""`radsight snapshot`: the same SliceView code path, offscreen, to a PNG checked by pixels."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QImage
+
+from viewer.cli import main
+
+from .viewer_helpers import to_array
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_snapshot_axial_lung_at_z(lidc_dir, output_dir) -> None:
+    out = output_dir / "snapshot_lidc_axial_lung_z-520.png"
+    assert main(["snapshot", str(lidc_dir), "--out", str(out), "--z", "-520", "--preset", "lung",
+                 "--size", "600x500"]) == 0
+    pixels = to_array(QImage(str(out)))
+    assert pixels.shape == (500, 600, 3)
+    grey = pixels.mean(axis=-1)
+    assert 60 < grey[150:350, 150:450].mean() < 220  # lung window: a grey chest, not black/white
+    assert (pixels[:, :, 0] > 200).sum() > 50  # the yellow orientation letters are there
+
+
+def test_snapshot_rejects_bad_arguments(lidc_dir, tmp_path, capsys) -> None:
+    out = tmp_path / "x.png"
+    assert main(["snapshot", str(lidc_dir), "--out", str(out), "--slice", "999"]) == 2
+    assert "1..275" in capsys.readouterr().out
+    assert main(["snapshot", str(lidc_dir), "--out", str(out), "--preset", "nope"]) == 2
+    assert "choices" in capsys.readouterr().out
+    assert main(["snapshot", str(tmp_path), "--out", str(out)]) == 1
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_snapshot_cli_without_display_sagittal_and_3d(lidc_dir, output_dir) -> None:
+    """A separate process with no X display at all (offscreen Qt, EGL for VTK)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "QT_QPA_PLATFORM")}
+    env["PYTHONPATH"] = str(REPO)
+    for view, name in (("sagittal", "snapshot_lidc_sagittal.png"), ("3d", "snapshot_lidc_3d_bone.png")):
+        out = output_dir / name
+        run = subprocess.run([sys.executable, "-m", "viewer", "snapshot", str(lidc_dir), "--out", str(out),
+                              "--view", view, "--size", "320x320"], env=env, cwd=REPO,
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stdout + run.stderr
+        pixels = to_array(QImage(str(out)))
+        assert pixels.shape == (320, 320, 3) and pixels.std() > 20
+        if view == "3d":  # bone preset: warm, light voxels in the middle of a black background
+            middle = pixels[100:220, 100:220].astype(int)
+            assert (middle[..., 0] > 150).mean() > 0.2 and np.all(pixels[:5, :5] < 10)
