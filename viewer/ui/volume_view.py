@@ -171,12 +171,15 @@ class VolumeScene:
     ``shade_on_cpu``: shading with the CPU mapper costs a gradient pass over the whole volume
     on the first frame (~11 s for LIDC-0314 on 2 busy cores) and slower frames, so by default
     the CPU path renders unshaded; the GPU path shades where the preset says so.
-    ``interactive_sample_distance``: image sample distance of the coarse (interaction) mapper.
+    ``interactive_sample_distance``: starting image sample distance of the coarse (interaction)
+    mapper; while interacting it adapts (1.5–4) to keep frames near ``interactive_target_ms``.
     """
 
-    def __init__(self, shade_on_cpu: bool = False, interactive_sample_distance: float = 2.0) -> None:
+    def __init__(self, shade_on_cpu: bool = False, interactive_sample_distance: float = 2.0,
+                 interactive_target_ms: float = 80.0) -> None:
         self.shade_on_cpu = shade_on_cpu
         self.interactive_sample_distance = interactive_sample_distance
+        self.interactive_target_ms = interactive_target_ms
         self.renderer = vtkRenderer()
         self.renderer.SetBackground(*BACKGROUND)
         self.prop = vtkVolume()
@@ -271,7 +274,19 @@ class VolumeScene:
             raise RuntimeError("attach a render window first")
         start = time.perf_counter()
         self.render_window.Render()
-        return time.perf_counter() - start
+        seconds = time.perf_counter() - start
+        if self.interactive and self._coarse is not None:
+            self._adapt_coarse(seconds * 1000)
+        return seconds
+
+    def _adapt_coarse(self, frame_ms: float) -> None:
+        """Coarser rays when interaction frames are slow, finer when there is time to spare."""
+        distance = self._coarse.GetImageSampleDistance()
+        if frame_ms > 1.25 * self.interactive_target_ms:
+            distance = min(4.0, distance + 0.5)
+        elif frame_ms < 0.5 * self.interactive_target_ms:
+            distance = max(1.5, distance - 0.5)
+        self._coarse.SetImageSampleDistance(distance)
 
 
 def capture(render_window: vtkRenderWindow) -> np.ndarray:
