@@ -121,6 +121,13 @@ def test_oblique_rotation_keeps_dominant_letters() -> None:
     assert acquisition_plane(rot_z).description == "axial, LPS"  # in-plane rotation: not tilted
 
 
+def test_no_geometry_no_letters() -> None:
+    photo = Volume(np.zeros((1, 4, 4)), (1, 1, 1), has_geometry=False)
+    assert screen_labels(photo, "axial").as_dict() == {"top": "", "bottom": "", "left": "", "right": ""}
+    assert describe_plane(photo) == "no patient geometry"
+    assert screen_labels(Volume(np.zeros((1, 4, 4)), (1, 1, 1)), "axial").top == "A"
+
+
 def test_view_name_is_checked() -> None:
     with pytest.raises(ValueError, match="view"):
         view_axes(np.eye(3), "oblique")

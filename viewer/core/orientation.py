@@ -29,7 +29,8 @@ API
 ``acquisition_plane(volume_or_direction, oblique_deg=1.0) -> PlaneInfo``
     Nearest standard plane, tilt of the slice plane from it, shear of the slice stack,
     the letters of the i, j, k axes; ``PlaneInfo.description`` is the human text, e.g.
-    ``"axial, LPS"``, ``"coronal, LIP"``, ``"oblique (tilted 18.5°)"``.
+    ``"axial, LPS"``, ``"coronal, LIP"``, ``"oblique (tilted 18.5°)"``, ``"no patient geometry"``
+    (a ``Volume`` with ``has_geometry=False``; its ``screen_labels`` are empty strings).
 ``describe_plane(volume_or_direction) -> str``
     Shortcut for ``acquisition_plane(...).description``.
 """
@@ -160,7 +161,12 @@ class ScreenLabels:
 
 def screen_labels(direction: _HasDirection | np.ndarray, view: str,
                   threshold: float = 0.1) -> ScreenLabels:
-    """Edge letters of ``view``: e.g. axial of an LPS volume → top A, bottom P, left R, right L."""
+    """Edge letters of ``view``: e.g. axial of an LPS volume → top A, bottom P, left R, right L.
+
+    A volume without patient geometry (``has_geometry=False``) gets empty labels.
+    """
+    if not getattr(direction, "has_geometry", True):
+        return ScreenLabels("", "", "", "")
     axes = view_axes(direction, view)
     row = np.asarray(axes.row_vector)
     col = np.asarray(axes.col_vector)
@@ -186,6 +192,8 @@ class PlaneInfo:
 
     @property
     def description(self) -> str:
+        if self.plane == "unknown":
+            return "no patient geometry"
         if self.oblique:
             return f"oblique (tilted {self.tilt_deg:.1f}°)"
         return f"{self.plane}, {self.axis_letters}"
@@ -197,7 +205,12 @@ def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def acquisition_plane(direction: _HasDirection | np.ndarray, oblique_deg: float = 1.0) -> PlaneInfo:
-    """Name, tilt and shear of the slice plane; oblique when tilted more than ``oblique_deg``."""
+    """Name, tilt and shear of the slice plane; oblique when tilted more than ``oblique_deg``.
+
+    A volume without patient geometry gives plane "unknown" ("no patient geometry").
+    """
+    if not getattr(direction, "has_geometry", True):
+        return PlaneInfo("unknown", 0.0, 0.0, "", False)
     d = _direction_of(direction)
     normal = np.cross(d[:, 0], d[:, 1])
     axis = int(np.argmax(np.abs(normal)))
