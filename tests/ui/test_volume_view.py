@@ -214,3 +214,29 @@ def test_tilted_head_ct_renders_on_its_true_geometry(dicom_data: Path, output_di
         mask = object_mask(rgb)
         rows, cols = np.nonzero(mask)
         assert mask[150:234, 150:234].mean() > 0.3 and abs(cols.mean() - 192) < 40
+
+
+def test_gpu_mapper_path_renders_the_same_object(monkeypatch: pytest.MonkeyPatch, output_dir: Path) -> None:
+    """The GPU ray caster branch (used where a real GPU is present), forced here on llvmpipe."""
+    monkeypatch.setenv("RADSIGHT_VOLUME_MAPPER", "gpu")
+    window = offscreen_window((128, 128))
+    scene = VolumeScene()
+    scene.preset = PRESETS["soft tissue"]
+    scene.attach(window)
+    assert not scene.uses_cpu_mapper
+    scene.set_volume(phantom())
+    assert scene.prop.GetMapper().IsA("vtkGPUVolumeRayCastMapper")
+    assert scene.prop.GetProperty().GetShade() == 1  # shading kept on the GPU path
+    scene.set_interactive(True)  # no coarse copy: the GPU mapper adapts by itself
+    assert scene.prop.GetMapper().IsA("vtkGPUVolumeRayCastMapper")
+    scene.set_interactive(False)
+    scene.render()
+    rgb = capture(window)
+    window.Finalize()
+    save(rgb, output_dir, "phantom-gpu-mapper-soft-tissue")
+    mask = object_mask(rgb, 10)
+    rows, cols = np.nonzero(mask)
+    assert abs(rows.mean() - 64) < 4 and abs(cols.mean() - 64) < 4
+    monkeypatch.setenv("RADSIGHT_VOLUME_MAPPER", "cpu")
+    cpu = object_mask(render_volume(phantom(), "soft tissue", (128, 128)), 10)
+    assert (mask & cpu).sum() / (mask | cpu).sum() > 0.85, "both mappers show the same ball"
