@@ -240,3 +240,33 @@ def test_gpu_mapper_path_renders_the_same_object(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("RADSIGHT_VOLUME_MAPPER", "cpu")
     cpu = object_mask(render_volume(phantom(), "soft tissue", (128, 128)), 10)
     assert (mask & cpu).sum() / (mask | cpu).sum() > 0.85, "both mappers show the same ball"
+
+
+def test_mouse_rotation_renders_coarse_then_full(qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QPoint, Qt
+
+    from viewer.ui.volume_view import VolumeView
+
+    view = VolumeView()
+    qtbot.addWidget(view)
+    view.resize(300, 330)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_volume(phantom())
+    scene = view.scene
+    mappers: list[str] = []
+    window = view.vtk_widget.GetRenderWindow()
+    window.AddObserver("StartEvent", lambda *_: mappers.append(
+        "coarse" if scene.prop.GetMapper() is scene._coarse else "full"))
+    camera = scene.renderer.GetActiveCamera()
+    before = camera.GetPosition()
+    widget = view.vtk_widget
+    centre = QPoint(widget.width() // 2, widget.height() // 2)
+    qtbot.mousePress(widget, Qt.MouseButton.LeftButton, pos=centre)
+    for dx in range(10, 90, 10):
+        qtbot.mouseMove(widget, centre + QPoint(dx, 0))
+        qtbot.wait(5)
+    qtbot.mouseRelease(widget, Qt.MouseButton.LeftButton, pos=centre + QPoint(80, 0))
+    assert camera.GetPosition() != pytest.approx(before), "dragging turns the camera"
+    assert "coarse" in mappers, "frames while dragging use the reduced level of detail"
+    assert mappers[-1] == "full" and not scene.interactive, "the frame at rest is full quality"
