@@ -81,6 +81,18 @@ def report_for(arr: dict[str, np.ndarray], records: list, t: float) -> dict:
     return out
 
 
+def subset_check(session, records: list, n: int = 6) -> dict:
+    """Per-case outputs on a fixed small test subset (first fractured-with-box and normal ids)."""
+    chosen = [r for r in records if r.boxes][:n] + [r for r in records if r.label_index == 0][:n]
+    cases = []
+    for rec in chosen:
+        res = pipe.run(session, rec.load().array)
+        cases.append({"id": rec.id, "label": rec.label, "probability": round(res.probability, 5),
+                      "cam_in_box": bool(in_any_box(res.cam, rec.boxes)) if rec.boxes else None,
+                      "box": [round(v, 2) for v in res.box]})
+    return {"split": "test", "cases": cases}
+
+
 def main() -> None:
     setup(NAME)
     out_dir = WORK / NAME / "export"
@@ -97,6 +109,7 @@ def main() -> None:
     te = evaluate(session, test)
     report["test"] = report_for(te, test, t)
     log.info("test %s", json.dumps(report["test"]["overall"]))
+    save_json(out_dir / "subset_check.json", subset_check(session, test))
     sample = test[0].load().array
     report["latency_image_ms"] = latency_ms(lambda: pipe.run(session, sample))
     report["onnx_mb"] = round(onnx_path.stat().st_size / 2**20, 2)

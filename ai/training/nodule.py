@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import pickle
 
 import numpy as np
 import torch
@@ -37,9 +38,16 @@ def load_crops() -> tuple[dict[str, list], dict[str, str]]:
     splits = read_split_csv(split_csv) if split_csv.is_file() else assign_splits(records, seed=0)
     if not split_csv.is_file():
         write_split_csv(split_csv, records, splits)
+    cache = WORK / "cache" / "lidc_crops_1mm.pkl"
+    if cache.is_file():
+        loaded = pickle.loads(cache.read_bytes())
+    else:
+        loaded = [load_crop(rec) for rec in records]
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_bytes(pickle.dumps(loaded))
     crops: dict[str, list] = {"train": [], "val": [], "test": []}
-    for rec in records:
-        crops[splits[rec.id]].append(load_crop(rec))
+    for rec, crop in zip(records, loaded, strict=True):
+        crops[splits[rec.id]].append(crop)
     return crops, splits
 
 

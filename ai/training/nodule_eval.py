@@ -105,6 +105,17 @@ def _hit(f, centre: np.ndarray, radius: float) -> bool:
     return bool(np.linalg.norm(np.array(f.centre_mm) - centre) <= max(radius, 5.0))
 
 
+def subset_check(session, crops: list, n: int = 8) -> dict:
+    """Centred-patch scores of the first ``n`` test crops, for the pipeline test."""
+    cases = []
+    for crop in crops[:n]:
+        patch = pipe.window(extract(crop.hu, crop.centre)).astype(np.float32)
+        p = float(pipe.score(session, patch[None])[0][0])
+        cases.append({"id": crop.id, "centre_zyx_1mm": np.round(crop.centre, 3).tolist(),
+                      "score": round(p, 5)})
+    return {"split": "test", "cases": cases}
+
+
 def main() -> None:
     setup(NAME)
     out_dir = WORK / NAME / "export"
@@ -118,6 +129,7 @@ def main() -> None:
     tpos, tneg = crop_scores(session, crops["test"], seed=2)
     report["test"] = crop_metrics(tpos, tneg, crops["test"], threshold)
     log.info("val %s\ntest %s", report["val"], report["test"])
+    save_json(out_dir / "subset_check.json", subset_check(session, crops["test"]))
     report["lidc_0314"] = whole_scan(session, threshold)
     report["onnx_mb"] = round(onnx_path.stat().st_size / 2**20, 3)
     log.info("0314 %s", report["lidc_0314"])

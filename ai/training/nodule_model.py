@@ -11,17 +11,17 @@ def _block(cin: int, cout: int) -> nn.Sequential:
 
 
 class NoduleNet(nn.Module):
-    """32³ → 16 ch → pool → 32, 32 → pool → 64, 64 (8³, the CAM grid) → GAP → linear (2 classes)."""
+    """32³ → 8 ch → pool → 16, 16 → pool → 32, 32 (8³, the CAM grid) → GAP → linear (2 classes)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            _block(1, 16), nn.MaxPool3d(2),
-            _block(16, 32), _block(32, 32), nn.MaxPool3d(2),
-            _block(32, 64), _block(64, 64),
+            _block(1, 8), nn.MaxPool3d(2),
+            _block(8, 16), _block(16, 16), nn.MaxPool3d(2),
+            _block(16, 32), _block(32, 32),
         )
         self.dropout = nn.Dropout(0.3)
-        self.fc = nn.Linear(64, 2)
+        self.fc = nn.Linear(32, 2)
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         fmap = self.features(image)

@@ -27,6 +27,10 @@ def write(name: str, package: ModelPackage, card: str, metrics: dict) -> Path:
     directory = MODELS / name
     write_package(directory, WORK / name / "export" / "model.onnx", package, model_card=card)
     (directory / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    for extra in ("subset_check.json", "train_info.json"):
+        for source in (WORK / name / "export" / extra, WORK / name / extra):
+            if source.is_file():
+                shutil.copyfile(source, directory / extra)
     return directory
 
 

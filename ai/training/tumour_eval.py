@@ -71,6 +71,20 @@ def metrics_of(arr: dict[str, np.ndarray]) -> dict[str, dict]:
     return out
 
 
+def subset_check(session, records: list, per_class: int = 4) -> dict:
+    """Per-case outputs on a fixed small test subset (first ids of each type), for the pipeline test."""
+    chosen = [r for k in range(len(TUMOUR_CLASSES))
+              for r in [x for x in records if x.label_index == k][:per_class]]
+    cases = []
+    for rec in chosen:
+        res = pipe.run(session, rec.load().array)
+        cases.append({"id": rec.id, "label": rec.label, "predicted": res.label,
+                      "probability": round(res.probabilities[res.label], 5),
+                      "box": [round(v, 2) for v in res.box], "iou": round(box_iou(res.box, rec.boxes[0]), 4),
+                      "cam_in_box": bool(peak_in_box(res.cam, rec.boxes[0]))})
+    return {"split": "test", "cases": cases}
+
+
 def main() -> None:
     setup(NAME)
     out_dir = WORK / NAME / "export"
@@ -81,12 +95,14 @@ def main() -> None:
     splits = read_split_csv(MODELS / NAME / "split.csv")
     report = {}
     for split in ("val", "test"):
-        arr = evaluate(session, [r for r in records if splits[r.id] == split])
+        subset = [r for r in records if splits[r.id] == split]
+        arr = evaluate(session, subset)
         report[split] = metrics_of(arr)
         cm = np.zeros((3, 3), int)
         np.add.at(cm, (arr["truth"], arr["pred"]), 1)
         report[f"{split}_confusion"] = cm.tolist()
         log.info("%s %s", split, json.dumps(report[split]))
+    save_json(out_dir / "subset_check.json", subset_check(session, subset))
     sample = records[0].load().array
     report["latency_slice_ms"] = latency_ms(lambda: pipe.run(session, sample))
     report["onnx_mb"] = round(onnx_path.stat().st_size / 2**20, 2)
