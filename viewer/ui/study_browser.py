@@ -45,7 +45,9 @@ class StudyBrowser(QTreeWidget):
             top = QTreeWidgetItem([name, "", "", "", ""])
             self.addTopLevelItem(top)
             for study in patient.studies:
-                top.addChild(self._study_item(study))
+                item = self._study_item(study)
+                top.addChild(item)
+                item.setExpanded(True)  # only effective once the item is in the tree
             top.setExpanded(True)
         for column in range(len(COLUMNS)):
             self.resizeColumnToContents(column)
@@ -61,7 +63,6 @@ class StudyBrowser(QTreeWidget):
                                      series.modality, series.summary(), str(series.frame_count)])
             child.setData(0, _SERIES_ROLE, series)
             item.addChild(child)
-        item.setExpanded(True)
         return item
 
     def series_items(self) -> list[QTreeWidgetItem]:
