@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -140,3 +141,26 @@ def test_measurement_list_events_select_delete() -> None:
         items.select(99)
     with pytest.raises(ValueError, match="3 points"):
         measure("angle", [(0, 0), (1, 1)], None, metric)
+
+
+def test_lidc_roi_and_distance_in_axial_and_coronal_views(lidc_dir: Path) -> None:
+    from viewer.core.series_loader import load_series
+
+    volume = load_series(lidc_dir).volume
+    axial = plane_geometry(volume, "axial")
+    plane = extract_plane(volume, "axial", 100)
+    lung = EllipseROI((285, 315), (315, 345)).stats(plane, axial.metric, "HU")  # left lower lung
+    heart = EllipseROI((200, 230), (230, 260)).stats(plane, axial.metric, "HU")
+    assert -950 < lung.mean < -700 and 0 < heart.mean < 100
+    assert lung.area == pytest.approx(math.pi * 15 * 15 * 0.78125**2)
+    # the same patient point in the coronal view: still lung, pixels 1.0 × 0.78125 mm
+    coronal = plane_geometry(volume, "coronal")
+    point = axial.to_patient(300, 330, 100)
+    row, col, sl = coronal.locate(point)
+    coronal_plane = extract_plane(volume, "coronal", coronal.slice_for(point))
+    same = EllipseROI((row - 15, col - 15), (row + 15, col + 15)).stats(coronal_plane, coronal.metric, "HU")
+    assert -950 < same.mean < -700
+    assert same.area == pytest.approx(math.pi * 15 * 15 * 1.0 * 0.78125)
+    # 100 rows down a coronal view are 100 slices of 1.0 mm
+    assert distance((row, col), (row + 100, col), coronal.metric) == pytest.approx(100.0)
+    assert distance((row, col), (row, col + 100), coronal.metric) == pytest.approx(78.125)
