@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
                 self.tabifyDockWidget(first, dock)
         if first is not None:
             first.raise_()
+            self.resizeDocks([first], [280], Qt.Orientation.Vertical)
 
     def _build_status_bar(self) -> None:
         self.status_label = QLabel("Ready", self)
@@ -173,6 +174,7 @@ class MainWindow(QMainWindow):
         self.preset_box = QComboBox(self)
         self.preset_box.setToolTip("Window preset (number keys 1–9)")
         self.preset_box.setMinimumContentsLength(22)
+        self.preset_box.setPlaceholderText("custom window")
         self.preset_box.activated.connect(lambda n: self.model.apply_preset(n + 1))
         toolbar.addWidget(self.preset_box)
         self.slab_box = QComboBox(self)

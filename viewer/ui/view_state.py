@@ -163,6 +163,7 @@ class ViewerModel:
         if self.window == self._initial:  # not changed by the reader: use the final volume's
             self.window = self._initial = self.initial_window(volume)
         self.volume_changed.emit()
+        self.display_changed.emit()
         self.loaded.emit()
 
     def show_measurement(self, item: Measurement) -> None:
