@@ -15,9 +15,9 @@ from viewer.commands.view import sample_study
 from viewer.core.reslice import extract_slab
 from viewer.ui.main_window import MainWindow
 from viewer.ui.overlays import corner_lines
-from viewer.ui.view_state import ViewKind
+from viewer.ui.view_state import Tool, ViewKind
 
-from .viewer_helpers import drag, grab_screen, open_window, save
+from .viewer_helpers import drag, grab_screen, open_window, save, view_point
 
 pytestmark = pytest.mark.gui
 
@@ -168,3 +168,23 @@ def test_about_box_names_sources_and_licences(qtbot, tmp_path) -> None:
     boxes = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
     assert boxes and "Not for diagnostic use" in boxes[0].windowTitle()
     boxes[0].close()
+
+
+def test_angle_rectangle_and_home_end(qtbot, tmp_path, sample) -> None:
+    window = open_window(qtbot, tmp_path, sample)
+    axial = window.grid.views[ViewKind.AXIAL]
+    qtbot.keyClick(axial, Qt.Key.Key_Home)
+    assert axial.slice_index == 0
+    qtbot.keyClick(axial, Qt.Key.Key_End)
+    assert axial.slice_index == axial.n_slices - 1
+    window.tool_actions[Tool.ANGLE].trigger()
+    for row, col in ((200, 300), (300, 300), (300, 420)):  # three clicks: arm, vertex, arm
+        qtbot.mouseClick(axial, Qt.MouseButton.LeftButton, pos=view_point(axial, row, col))
+    window.tool_actions[Tool.RECTANGLE].trigger()
+    drag(qtbot, axial, view_point(axial, 100, 100), view_point(axial, 140, 180))
+    angle, rectangle = list(window.model.measurements)
+    assert angle.kind == "angle" and abs(angle.result.degrees - 90) < 1.5
+    spacing = window.model.volume.spacing
+    assert rectangle.kind == "rectangle"
+    assert rectangle.result.area == pytest.approx(40 * 80 * spacing[1] * spacing[2], rel=0.06)
+    assert rectangle.result.pixel_count == pytest.approx(41 * 81, rel=0.06)
