@@ -92,6 +92,9 @@ def test_page_presets_window_level_and_labels(qtbot, tmp_path, lidc_dir, output_
     assert window.model.volume.shape == (275, 512, 512)
     assert f"Z: {z:.1f} mm" in corner_lines(view)["top_right"]
     plane = view.plane().astype(float)
+    qtbot.waitUntil(lambda: hasattr(window, "tags") and window.tags.path is not None)
+    qtbot.waitUntil(lambda: any(r[1] == "Image Position (Patient)" and f"{z:.1f}"[:6] in r[3]
+                                for r in window.tags.browser.visible_rows()), timeout=5_000)
 
     qtbot.keyClick(view, Qt.Key.Key_2)  # mediastinum
     assert window.model.window == CT_PRESETS["mediastinum"]

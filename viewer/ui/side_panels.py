@@ -1,5 +1,5 @@
 """Side panels wired to the viewer model: histogram with the W/L region, intensity profile of the
-selected distance measurement.
+selected distance measurement, and the DICOM tags of the current axial slice's file.
 
 Built after the main window is shown (pyqtgraph's import is not on the cold-start path).
 Histogram refreshes are coalesced (a 120 ms timer) so that paging stays at full speed.
@@ -7,15 +7,20 @@ Histogram refreshes are coalesced (a 120 ms timer) so that paging stays at full 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QWidget
 
 from viewer.core.measurements import intensity_profile
 from viewer.core.reslice import extract_plane
+from viewer.core.volume import Volume
 from viewer.core.windowing import Window
 from viewer.ui.plots import HistogramPlot, ProfilePlot
+from viewer.ui.tag_browser import TagBrowser
+from viewer.ui.view_state import ViewKind
 
 if TYPE_CHECKING:
     from viewer.ui.main_window import MainWindow
@@ -75,8 +80,48 @@ class PlotsBinder(QObject):
         self.profile.set_profile(intensity_profile(image, item.points[0], item.points[1], metric), unit)
 
 
+def slice_file(window: MainWindow) -> Path | None:
+    """The file holding the current axial slice (for a resampled volume: the nearest acquired)."""
+    model, result = window.model, window.result
+    if model.volume is None or result is None or result.series is None:
+        return None
+    volume: Volume = result.acquired or model.volume
+    k = int(model.cursor[model.geometry(ViewKind.AXIAL).axes.slice_axis])
+    if volume is not model.volume:
+        point = model.volume.index_to_patient(model.cursor.astype(float))
+        k = int(np.clip(round(float(volume.patient_to_index(point)[0])), 0, volume.shape[0] - 1))
+    if not volume.sop_instance_uids:
+        return result.series.files[0] if result.series.files else None
+    uid = volume.sop_instance_uids[min(k, len(volume.sop_instance_uids) - 1)]
+    return next((f.path for f in result.series.frames if f.sop_instance_uid == uid), None)
+
+
+class TagsBinder(QObject):
+    """Shows the tags of the current slice's file; re-reads (header only) when it changes."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.browser = TagBrowser(window)
+        self.path: Path | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.refresh)
+        window.model.cursor_changed.connect(lambda: self._timer.start(_REFRESH_MS))
+        window.model.loaded.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        path = slice_file(self.window)
+        if path is not None and path != self.path:
+            self.path = path
+            self.browser.set_file(path)
+
+
 def optional_panels(window: MainWindow) -> list[tuple[str, QWidget]]:
-    """(title, widget) of each side panel available in this build."""
+    """(title, widget) of each side panel."""
     binder = PlotsBinder(window)
     window.plots = binder  # type: ignore[attr-defined]
-    return [("Histogram", binder.histogram), ("Profile", binder.profile)]
+    tags = TagsBinder(window)
+    window.tags = tags  # type: ignore[attr-defined]
+    return [("Histogram", binder.histogram), ("Profile", binder.profile), ("Tags", tags.browser)]
