@@ -84,3 +84,24 @@ def test_cr_monochrome2_measures_in_mm(qtbot, tmp_path, dicom_data, output_dir) 
     save(screenshot, output_dir, "radiograph_cr_monochrome2_distance.png")
     pixels = to_array(screenshot)
     assert pixels.std() > 20  # an image, not a blank
+
+
+def test_fracatlas_jpeg_without_geometry(qtbot, tmp_path, shared_data, output_dir) -> None:
+    folder = shared_data / "labelled" / "fracatlas" / "images" / "Fractured"
+    files = sorted(folder.glob("*.jpg"))[:1] if folder.is_dir() else []
+    if not files:
+        pytest.skip(f"no FracAtlas JPEG under {folder}")
+    window = open_window(qtbot, tmp_path, files[0])
+    view = window.grid.views[ViewKind.AXIAL]
+    volume = window.model.volume
+    assert volume.is_2d and not volume.has_geometry and not window.model.invert
+    _assert_fits(view)
+    assert set(edge_labels(view).values()) == {""}
+    window.tool_actions[Tool.DISTANCE].trigger()
+    drag(qtbot, view, view_point(view, 100, 50), view_point(view, 100, 250))
+    (distance,) = list(window.model.measurements)
+    assert distance.result.unit == "px" and abs(distance.result.length - 200) < 3
+    screenshot = grab_screen(view)
+    save(screenshot, output_dir, "radiograph_fracatlas_jpeg.png")
+    pixels, plane = to_array(screenshot), view.plane().astype(float)
+    assert _grey_over(pixels, view, plane, 200, 255) > _grey_over(pixels, view, plane, 0, 40) + 100
