@@ -1,0 +1,310 @@
+"""AI overlays for the 2D slice views: explanation heat map, colour bar, finding boxes and markers.
+
+Maps come on the volume grid ``[k, j, i]`` (``PipelineResult.maps``; float in [0, 1]). The
+displayed plane of a map is cut by the *same* functions the slice view uses for the image
+(:func:`viewer.core.reslice.extract_plane` / ``extract_slab`` on ``volume.with_voxels(map)``),
+so it follows orientation flips/transposes, the slice and the slab; it is drawn into the same
+target rectangle as the image (``ScreenTransform``), so it follows zoom and pan; it is
+independent of W/L. In a slab of any mode (MIP, MinIP, mean) the map shows its maximum
+through the slab (where in the slab the model looked).
+
+Numpy helpers (no Qt): :func:`heat_rgba`, :func:`colour_bar_rgba`, :func:`map_plane`,
+:func:`box_on_plane`, :func:`marker_on_plane`, :func:`box_corners_mm` (for the 3D view).
+
+Qt: :class:`AIOverlay` holds the findings, maps, opacity, visibility and selection and emits
+``changed``; a slice view calls, per frame, after drawing its image::
+
+    self.ai_overlay.paint(painter, frame_of(self))
+
+:func:`frame_of` reads what it needs from a ``SliceView`` (volume, geometry, view, slice, slab,
+transform, size). ``paint`` caches the coloured plane per view until something changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+
+from ai.findings import Finding
+from viewer.commands.analyze import heat_colours
+from viewer.core.reslice import PlaneGeometry, extract_plane, extract_slab, plane_geometry, slab_range
+from viewer.core.volume import Volume
+from viewer.ui.view_state import ScreenTransform
+
+PASS_COLOUR = QColor(255, 40, 40)
+BELOW_COLOUR = QColor(255, 210, 0)
+SELECTED_COLOUR = QColor(0, 255, 255)
+WHOLE_IMAGE = None  # map key meaning "every map (their maximum)"
+
+
+# --- numpy helpers -----------------------------------------------------------------------------
+def heat_rgba(heat: np.ndarray, opacity: float) -> np.ndarray:
+    """(H, W) map in [0, 1] → (H, W, 4) uint8 RGBA: blue→green→yellow→red, alpha = opacity × heat
+    (cold regions stay transparent; opacity 0 draws nothing)."""
+    h = np.clip(np.nan_to_num(np.asarray(heat, dtype=np.float32)), 0.0, 1.0)
+    rgba = np.empty(h.shape + (4,), np.uint8)
+    rgba[..., :3] = heat_colours(h)
+    rgba[..., 3] = np.round(255.0 * float(np.clip(opacity, 0.0, 1.0)) * h)
+    return rgba
+
+
+def colour_bar_rgba(height: int, width: int) -> np.ndarray:
+    """(height, width, 4) opaque colour bar, 1.0 at the top and 0.0 at the bottom."""
+    values = np.linspace(1.0, 0.0, height, dtype=np.float32)[:, None].repeat(width, axis=1)
+    rgba = heat_rgba(values, 1.0)
+    rgba[..., 3] = 255
+    return rgba
+
+
+def map_plane(heat: np.ndarray, volume: Volume, view: str, slice_index: int, slab_mode: str | None = None,
+              slab_mm: float = 0.0, geometry: PlaneGeometry | None = None) -> np.ndarray:
+    """The displayed plane (rows, cols) of a map on ``volume``'s grid, cut like the image."""
+    if heat.shape != volume.shape:
+        raise ValueError(f"map shape {heat.shape} is not the volume's {volume.shape}")
+    on_grid = volume.with_voxels(heat)
+    geometry = geometry or plane_geometry(volume, view)
+    if slab_mode and not volume.is_2d:
+        return extract_slab(on_grid, view, slice_index, slab_mm, "mip", geometry)
+    return extract_plane(on_grid, view, slice_index, geometry)
+
+
+def displayed_slices(geometry: PlaneGeometry, slice_index: int, slab_mode: str | None,
+                     slab_mm: float) -> tuple[int, int]:
+    """[start, stop) of the view's slices shown now (one slice, or the slab)."""
+    if slab_mode:
+        return slab_range(geometry, slice_index, slab_mm)
+    return slice_index, slice_index + 1
+
+
+def box_on_plane(box_kji: Sequence[float], geometry: PlaneGeometry,
+                 slices: tuple[int, int]) -> tuple[float, float, float, float] | None:
+    """The box's outline ``(row0, col0, row1, col1)`` in plane pixel-centre coordinates (edges at
+    ±0.5), or None when the box does not reach the displayed ``slices`` [start, stop)."""
+    lo, hi = np.asarray(box_kji[:3], float), np.asarray(box_kji[3:], float)
+    axis = geometry.axes.slice_axis
+    if not (np.ceil(lo[axis]) < slices[1] and hi[axis] > slices[0]):
+        return None
+    r0, c0, _ = geometry.from_index(lo - 0.5)
+    r1, c1, _ = geometry.from_index(hi - 0.5)
+    return min(r0, r1), min(c0, c1), max(r0, r1), max(c0, c1)
+
+
+def marker_on_plane(center_kji: Sequence[float], geometry: PlaneGeometry, slices: tuple[int, int],
+                    reach: float = 0.5) -> tuple[float, float] | None:
+    """(row, col) of a finding's centre when it lies within ``reach`` slices of the shown ones."""
+    row, col, sl = geometry.from_index(np.asarray(center_kji, float))
+    if slices[0] - reach <= sl <= slices[1] - 1 + reach:
+        return row, col
+    return None
+
+
+def box_corners_mm(volume: Volume, box_kji: Sequence[float]) -> np.ndarray:
+    """(8, 3) LPS corners of a box's outer voxel edges (for a 3D outline actor)."""
+    lo, hi = np.asarray(box_kji[:3], float) - 0.5, np.asarray(box_kji[3:], float) - 0.5
+    corners = np.array([[k, j, i] for k in (lo[0], hi[0]) for j in (lo[1], hi[1]) for i in (lo[2], hi[2])])
+    return volume.index_to_patient(corners)
+
+
+def slice_reach(finding: Finding, geometry: PlaneGeometry) -> float:
+    """How many slices from its centre a finding's marker stays visible (half its extent)."""
+    if finding.box_kji is None:
+        return 0.5
+    axis = geometry.axes.slice_axis
+    return max(0.5, (finding.box_kji[3 + axis] - finding.box_kji[axis]) / 2.0)
+
+
+# --- what one view shows now -------------------------------------------------------------------
+@dataclass(frozen=True)
+class OverlayFrame:
+    """Everything :meth:`AIOverlay.paint` needs about the view being painted."""
+
+    volume: Volume
+    geometry: PlaneGeometry
+    view: str
+    slice_index: int
+    slab_mode: str | None
+    slab_mm: float
+    transform: ScreenTransform
+    size: tuple[int, int]
+
+    @property
+    def slices(self) -> tuple[int, int]:
+        slab = self.slab_mode if not self.volume.is_2d else None
+        return displayed_slices(self.geometry, self.slice_index, slab, self.slab_mm)
+
+
+def frame_of(view: Any) -> OverlayFrame | None:
+    """The :class:`OverlayFrame` of a ``viewer.ui.slice_view.SliceView`` (None when empty)."""
+    model = view.model
+    transform = view.transform()
+    if model.volume is None or view.geometry is None or transform is None:
+        return None
+    return OverlayFrame(model.volume, view.geometry, str(view.state.kind), view.slice_index,
+                        model.slab_mode, model.slab_mm, transform, (view.width(), view.height()))
+
+
+def _font(size: int) -> QFont:
+    font = QFont("DejaVu Sans")
+    font.setPixelSize(size)
+    return font
+
+
+class AIOverlay(QObject):
+    """Findings + maps of the open series, and how they are shown (shared by every view)."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.findings: list[Finding] = []
+        self.maps: dict[str, np.ndarray] = {}
+        self.map_key: str | None = WHOLE_IMAGE
+        self.opacity = 0.5
+        self.heat_visible = True
+        self.boxes_visible = True
+        self.colour_bar_visible = True
+        self.selected_id: str | None = None
+        self._combined: np.ndarray | None = None
+        self._cache: dict[str, tuple[tuple[object, ...], QImage, np.ndarray]] = {}
+
+    # --- state ------------------------------------------------------------------------------
+    def set_results(self, findings: Sequence[Finding], maps: dict[str, np.ndarray]) -> None:
+        """New findings and maps (maps on the volume grid; keys = ``Finding.explanation``)."""
+        self.findings, self.maps = list(findings), dict(maps)
+        self.map_key, self.selected_id, self._combined = WHOLE_IMAGE, None, None
+        self._changed()
+
+    def clear(self) -> None:
+        self.set_results([], {})
+
+    def set_opacity(self, opacity: float) -> None:
+        self.opacity = float(np.clip(opacity, 0.0, 1.0))
+        self._changed()
+
+    def set_heat_visible(self, visible: bool) -> None:
+        self.heat_visible = bool(visible)
+        self._changed()
+
+    def toggle_heat(self) -> None:
+        self.set_heat_visible(not self.heat_visible)
+
+    def set_boxes_visible(self, visible: bool) -> None:
+        self.boxes_visible = bool(visible)
+        self._changed()
+
+    def show_map(self, key: str | None) -> None:
+        """Show one map (a finding's ``explanation`` key) or, with None, every map at once."""
+        if key is not None and key not in self.maps:
+            raise KeyError(f"no explanation map {key!r} (have: {', '.join(self.maps) or 'none'})")
+        self.map_key = key
+        self._changed()
+
+    def select_finding(self, finding: Finding | None, show_its_map: bool = True) -> None:
+        """Highlight a finding; by default show its own map (per-finding overlay)."""
+        self.selected_id = None if finding is None else finding.id
+        if finding is not None and show_its_map and finding.explanation in self.maps:
+            self.map_key = finding.explanation
+        self._changed()
+
+    def _changed(self) -> None:
+        self._cache.clear()
+        self.changed.emit()
+
+    def current_map(self) -> np.ndarray | None:
+        """The map shown now: the chosen one, or the maximum of all of them."""
+        if self.map_key is not None:
+            return self.maps.get(self.map_key)
+        if not self.maps:
+            return None
+        if self._combined is None:
+            shapes = {m.shape for m in self.maps.values()}
+            if len(shapes) > 1:
+                raise ValueError(f"maps on different grids cannot be combined: {shapes}")
+            self._combined = np.maximum.reduce([np.asarray(m, np.float32) for m in self.maps.values()])
+        return self._combined
+
+    # --- painting ---------------------------------------------------------------------------
+    def heat_image(self, frame: OverlayFrame) -> QImage | None:
+        """The coloured map plane of ``frame`` as an ARGB image (cached per view)."""
+        heat = self.current_map()
+        if heat is None or not self.heat_visible or self.opacity <= 0.0:
+            return None
+        key = (self.map_key, id(heat), frame.slice_index, frame.slab_mode, frame.slab_mm, frame.view,
+               id(frame.volume))
+        cached = self._cache.get(frame.view)
+        if cached is None or cached[0] != key:
+            slab = frame.slab_mode if not frame.volume.is_2d else None
+            plane = map_plane(heat, frame.volume, frame.view, frame.slice_index, slab, frame.slab_mm,
+                              frame.geometry)
+            rgba = np.ascontiguousarray(heat_rgba(plane, self.opacity))
+            rows, cols = plane.shape
+            image = QImage(rgba.data, cols, rows, cols * 4, QImage.Format.Format_RGBA8888)
+            cached = (key, image, rgba)  # the array keeps the QImage's memory alive
+            self._cache[frame.view] = cached
+        return cached[1]
+
+    def paint(self, painter: QPainter, frame: OverlayFrame | None) -> None:
+        """Draw heat map, colour bar, boxes and markers over a view's image (call per frame)."""
+        if frame is None:
+            return
+        painter.save()
+        image = self.heat_image(frame)
+        if image is not None:
+            rows, cols = frame.geometry.shape
+            t = frame.transform
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            painter.drawImage(QRectF(t.x0, t.y0, cols * t.sx, rows * t.sy), image)
+            if self.colour_bar_visible:
+                self.paint_colour_bar(painter, frame.size)
+        if self.boxes_visible:
+            self._paint_findings(painter, frame)
+        painter.restore()
+
+    def paint_colour_bar(self, painter: QPainter, size: tuple[int, int]) -> None:
+        """A vertical colour bar at the view's right edge, labelled 0 and 1."""
+        width, height = size
+        bar_h = max(40, min(160, height // 3))
+        rgba = np.ascontiguousarray(colour_bar_rgba(bar_h, 12))
+        image = QImage(rgba.data, 12, bar_h, 48, QImage.Format.Format_RGBA8888)
+        rect = QRectF(width - 30, (height - bar_h) / 2, 12, bar_h)
+        painter.drawImage(rect, image)
+        painter.setPen(QColor(235, 235, 200))
+        painter.setFont(_font(10))
+        painter.drawText(QPointF(rect.left() - 10, rect.top() + 8), "1")
+        painter.drawText(QPointF(rect.left() - 10, rect.bottom()), "0")
+
+    def _paint_findings(self, painter: QPainter, frame: OverlayFrame) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setFont(_font(12))
+        for finding in self.findings:
+            selected = finding.id == self.selected_id
+            colour = SELECTED_COLOUR if selected else (PASS_COLOUR if finding.passes_operating_point
+                                                       else BELOW_COLOUR)
+            painter.setPen(QPen(colour, 2.5 if selected else 1.5))
+            self._paint_finding(painter, frame, finding)
+
+    @staticmethod
+    def _paint_finding(painter: QPainter, frame: OverlayFrame, finding: Finding) -> None:
+        t, label = frame.transform, f"{finding.label} {finding.score:.2f}"
+        outline = None if finding.box_kji is None else box_on_plane(finding.box_kji, frame.geometry,
+                                                                    frame.slices)
+        if outline is not None:
+            r0, c0, r1, c1 = outline
+            top_left, bottom_right = QPointF(*t.to_screen(r0, c0)), QPointF(*t.to_screen(r1, c1))
+            painter.drawRect(QRectF(top_left, bottom_right))
+            painter.drawText(top_left + QPointF(0, -4), label)
+            return
+        if finding.center_kji is None:
+            return
+        marker = marker_on_plane(finding.center_kji, frame.geometry, frame.slices,
+                                 slice_reach(finding, frame.geometry))
+        if marker is not None:
+            x, y = t.to_screen(*marker)
+            painter.drawEllipse(QPointF(x, y), 8.0, 8.0)
+            painter.drawText(QPointF(x + 10, y - 10), label)
