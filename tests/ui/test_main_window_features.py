@@ -188,3 +188,17 @@ def test_angle_rectangle_and_home_end(qtbot, tmp_path, sample) -> None:
     assert rectangle.kind == "rectangle"
     assert rectangle.result.area == pytest.approx(40 * 80 * spacing[1] * spacing[2], rel=0.06)
     assert rectangle.result.pixel_count == pytest.approx(41 * 81, rel=0.06)
+
+
+def test_mouse_buttons_are_configurable(qtbot, tmp_path, sample) -> None:
+    settings = QSettings(str(tmp_path / "radsight.ini"), QSettings.Format.IniFormat)
+    settings.setValue("mouse/right", "window")  # a reader who wants W/L on the right button
+    settings.setValue("mouse/left", "bogus")  # ignored: falls back to the default
+    settings.sync()
+    window = open_window(qtbot, tmp_path, sample)
+    axial = window.grid.views[ViewKind.AXIAL]
+    assert axial.button_actions == {"left": "tool", "right": "window", "middle": "pan"}
+    before = window.model.window
+    centre = QPoint(axial.width() // 2, axial.height() // 2)
+    drag(qtbot, axial, centre, centre + QPoint(100, 0), button=Qt.MouseButton.RightButton)
+    assert window.model.window.width > before.width and axial.state.zoom == 1.0

@@ -25,6 +25,7 @@ from viewer.core.series_loader import LoadResult
 from viewer.core.volume import Volume
 from viewer.ui.app import TITLE, resources_dir
 from viewer.ui.measurement_panel import MeasurementPanel
+from viewer.ui.slice_view import BUTTON_ACTIONS, DEFAULT_BUTTON_ACTIONS
 from viewer.ui.study_browser import StudyBrowser, format_date, series_title
 from viewer.ui.view_grid import LAYOUTS, ViewGrid
 from viewer.ui.view_state import Tool, ViewerModel, presets_for
@@ -195,8 +196,18 @@ class MainWindow(QMainWindow):
         self.model.display_changed.connect(self._sync_crosshair_action)
         self.model.display_changed.connect(self._sync_preset_box)
         self.model.tool_changed.connect(lambda: self.tool_actions[self.model.tool].setChecked(True))
+        buttons = self.mouse_buttons()
         for view in self.grid.views.values():
             view.hovered.connect(self.hover_label.setText)
+            view.button_actions = dict(buttons)
+
+    def mouse_buttons(self) -> dict[str, str]:
+        """Mouse-button actions from the settings ("mouse/left" = tool|window|zoom|pan)."""
+        actions = dict(DEFAULT_BUTTON_ACTIONS)
+        for button in actions:
+            value = str(self.settings.value(f"mouse/{button}", actions[button]))
+            actions[button] = value if value in BUTTON_ACTIONS else actions[button]
+        return actions
 
     # --- layout / display -----------------------------------------------------------------
     def set_layout(self, name: str) -> None:

@@ -39,6 +39,12 @@ VIEW_COLOURS: dict[ViewKind, QColor] = {
     ViewKind.CORONAL: QColor(70, 230, 70),
     ViewKind.SAGITTAL: QColor(70, 150, 255),
 }
+#: What each mouse button's drag does: "tool" (the active tool; W/L by default), "window",
+#: "zoom", "pan" or "" (nothing).
+DEFAULT_BUTTON_ACTIONS = {"left": "tool", "right": "zoom", "middle": "pan"}
+BUTTON_ACTIONS = ("tool", "window", "zoom", "pan", "")
+_BUTTON_NAMES = {Qt.MouseButton.LeftButton: "left", Qt.MouseButton.RightButton: "right",
+                 Qt.MouseButton.MiddleButton: "middle"}
 _PAGE_KEYS = {Qt.Key.Key_Up: -1, Qt.Key.Key_Down: 1, Qt.Key.Key_PageUp: -10, Qt.Key.Key_PageDown: 10}
 
 
@@ -81,6 +87,7 @@ class SliceView(QWidget):
         self.state = SliceViewState(kind)
         self.geometry: PlaneGeometry | None = None
         self.smooth = True
+        self.button_actions = dict(DEFAULT_BUTTON_ACTIONS)  # configurable (settings "mouse/…")
         self._lut = WindowLut()
         self._image: QImage | None = None
         self._image_key: tuple[object, ...] | None = None
@@ -226,7 +233,7 @@ class SliceView(QWidget):
         self.setFocus()
         self.activated.emit(self)
         self._drag = (event.button(), event.position())
-        if event.button() == Qt.MouseButton.LeftButton and self.geometry is not None:
+        if self._action(event.button()) == "tool" and self.geometry is not None:
             self._tool_press(event.position())
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
@@ -240,18 +247,24 @@ class SliceView(QWidget):
         button, last = self._drag
         dx, dy = pos.x() - last.x(), pos.y() - last.y()
         self._drag = (button, pos)
-        if button == Qt.MouseButton.LeftButton:
+        action = self._action(button)
+        if action == "tool":
             self._tool_drag(pos, dx, dy)
-        elif button == Qt.MouseButton.RightButton:
+        elif action == "window":
+            self.drag_window(dx, dy)
+        elif action == "zoom":
             self.state.zoom_by(float(np.exp(-dy / 150)))
-        elif button == Qt.MouseButton.MiddleButton:
+        elif action == "pan":
             self.state.pan_by(dx, dy)
         self.update()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        if self._drag and self._drag[0] == Qt.MouseButton.LeftButton:
+        if self._drag and self._action(self._drag[0]) == "tool":
             self._tool_release(event.position())
         self._drag = None
+
+    def _action(self, button: Qt.MouseButton) -> str:
+        return self.button_actions.get(_BUTTON_NAMES.get(button, ""), "")
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
         steps = event.angleDelta().y() // 120 or (1 if event.angleDelta().y() > 0 else -1)
