@@ -77,28 +77,56 @@ def resample(img: sitk.Image, spacing: float, default: float = -1000.0) -> sitk.
 
 
 def lung_mask(coarse: sitk.Image) -> sitk.Image:
-    """Lungs on the coarse grid: air below −400 HU not connected to the border, closed and hole-filled."""
+    """Lungs on the coarse grid: air below −400 HU not connected to the in-plane border (lungs may reach
+    the first and last slices), components ≥ 10 % of the largest, closed (6 mm) and hole-filled."""
     air = sitk.GetArrayFromImage(sitk.ConnectedComponent(coarse < -400))
-    faces = np.concatenate([air[[0, -1]].ravel(), air[:, [0, -1]].ravel(), air[:, :, [0, -1]].ravel()])
+    faces = np.concatenate([air[:, [0, -1]].ravel(), air[:, :, [0, -1]].ravel()])  # in-plane edges only
     counts = np.bincount(air.ravel())
     counts[0] = 0
     counts[np.unique(faces)] = 0
     if counts.max() == 0:
         return sitk.Cast(coarse * 0, sitk.sitkUInt8)
     keep = np.nonzero(counts >= 0.1 * counts.max())[0]
-    lungs = sitk.GetImageFromArray(np.isin(air, keep).astype(np.uint8))
+    closed = box_erode(box_dilate(np.isin(air, keep), 3), 3)
+    lungs = sitk.GetImageFromArray(closed.astype(np.uint8))
     lungs.CopyInformation(coarse)
-    closed = sitk.BinaryMorphologicalClosing(lungs, [4, 4, 4])
-    return sitk.BinaryFillhole(closed)
+    return sitk.BinaryFillhole(lungs)
+
+
+def _box_pass(mask: np.ndarray, radius: int, op) -> np.ndarray:
+    """Separable (2r+1)³ box dilation (op=np.logical_or) or erosion (np.logical_and); edges replicated."""
+    out = mask
+    for axis in range(3):
+        for _ in range(radius):
+            padded = np.pad(out, [(1, 1) if a == axis else (0, 0) for a in range(3)], mode="edge")
+            lo = np.take(padded, range(0, out.shape[axis]), axis=axis)
+            hi = np.take(padded, range(2, out.shape[axis] + 2), axis=axis)
+            out = op(op(lo, hi), out)
+    return out
+
+
+def box_dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    return _box_pass(mask.astype(bool), radius, np.logical_or)
+
+
+def box_erode(mask: np.ndarray, radius: int) -> np.ndarray:
+    return _box_pass(mask.astype(bool), radius, np.logical_and)
 
 
 def candidates(coarse: sitk.Image, lungs: sitk.Image) -> list[Candidate]:
     """Compact dense components inside the lungs, with and without an opening that cuts vessels off."""
-    dense = sitk.And(coarse > -500, lungs)
-    found = _components(dense) + _components(sitk.BinaryMorphologicalOpening(dense, [1, 1, 1]))
+    dense_array = (sitk.GetArrayFromImage(coarse) > -500) & (sitk.GetArrayFromImage(lungs) > 0)
+    opened_array = box_dilate(box_erode(dense_array, 1), 1)
+    found = []
+    for array in (dense_array, opened_array):
+        binary = sitk.GetImageFromArray(array.astype(np.uint8))
+        binary.CopyInformation(coarse)
+        found += _components(binary)
     found.sort(key=lambda c: -c.voxels)
     kept: list[Candidate] = []
     for cand in found:
+        if len(kept) == MAX_CANDIDATES:
+            break
         if all(np.linalg.norm(cand.centre_mm - k.centre_mm) > max(5.0, k.diameter_mm / 2) for k in kept):
             kept.append(cand)
     return kept[:MAX_CANDIDATES]
@@ -107,6 +135,7 @@ def candidates(coarse: sitk.Image, lungs: sitk.Image) -> list[Candidate]:
 def _components(binary: sitk.Image) -> list[Candidate]:
     stats = sitk.LabelShapeStatisticsImageFilter()
     stats.ComputeFeretDiameterOff()
+    stats.ComputePerimeterOff()
     stats.Execute(sitk.ConnectedComponent(binary))
     lo, hi = DIAMETER_RANGE_MM
     out = []

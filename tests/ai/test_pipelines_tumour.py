@@ -1,0 +1,79 @@
+"""The shipped tumour model through its pipeline: real onnxruntime, a fixed subset of its test split."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from ai.analysis import run_pipeline
+from ai.datasets import read_brain_tumor
+from ai.image import ImageInput
+from ai.package import load_package
+from ai.pipelines import tumour as pipe
+from ai.registry import verify_checksum
+
+MODEL_DIR = Path(__file__).resolve().parents[2] / "resources" / "models" / "tumour-mri"
+
+
+@pytest.fixture(scope="module")
+def package():
+    pkg = load_package(MODEL_DIR)
+    verify_checksum(pkg)
+    return pkg
+
+
+@pytest.fixture(scope="module")
+def session(package):
+    return ort.InferenceSession(str(package.onnx_path), providers=["CPUExecutionProvider"])
+
+
+@pytest.fixture(scope="module")
+def cases(shared_data: Path) -> list[tuple[dict, object]]:
+    folder = shared_data / "labelled" / "brain-tumor-mri"
+    if not folder.is_dir():
+        pytest.skip(f"labelled set not found at {folder}")
+    expected = json.loads((MODEL_DIR / "subset_check.json").read_text())["cases"]
+    by_id = {r.id: r for r in read_brain_tumor(folder)}
+    return [(case, by_id[case["id"]]) for case in expected]
+
+
+def test_onnx_contract(session) -> None:
+    assert [i.name for i in session.get_inputs()] == ["image"]
+    outs = session.run(None, {"image": np.zeros((2, 1, 224, 224), np.float32)})
+    names = [o.name for o in session.get_outputs()]
+    shapes = dict(zip(names, (o.shape for o in outs), strict=True))
+    assert shapes == {"logits": (2, 3), "cam": (2, 3, 14, 14), "box": (2, 4)}
+
+
+def test_subset_reproduces_recorded_outputs(session, cases) -> None:
+    """Type, probability, box and CAM-in-box of 12 fixed test slices match what the export recorded."""
+    for case, record in cases:
+        result = pipe.run(session, record.load().array)
+        assert result.label == case["predicted"], case["id"]
+        assert result.probabilities[result.label] == pytest.approx(case["probability"], abs=2e-3)
+        assert np.allclose(result.box, case["box"], atol=1.0), case["id"]
+        assert result.cam.shape == (512, 512)
+
+
+def test_subset_quality(cases) -> None:
+    """On the recorded subset most types are right and most boxes overlap the annotation."""
+    right = sum(c["label"] == c["predicted"] for c, _ in cases)
+    overlap = sum(c["iou"] >= 0.5 for c, _ in cases)
+    assert right >= 0.75 * len(cases) and overlap >= 0.6 * len(cases)
+
+
+def test_engine_path_gives_a_located_finding(package, cases) -> None:
+    case, record = cases[0]
+    image = ImageInput(record.load().array[None], spacing=(1.0, 1.0, 1.0), modality="MR", has_geometry=False)
+    result = run_pipeline(package, image)
+    (finding,) = result.findings
+    assert finding.label == case["predicted"]
+    k0, j0, i0, k1, j1, i1 = finding.box_kji
+    assert np.allclose((i0, j0, i1, j1), case["box"], atol=1.0)
+    heat = result.maps[finding.explanation]
+    assert heat.shape == (1, 512, 512) and 0.0 <= heat.min() and heat.max() <= 1.0
+    assert sum(result.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
