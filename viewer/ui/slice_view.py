@@ -14,6 +14,8 @@ the windowed uint8 image that QImage wraps without copying.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -96,6 +98,7 @@ class SliceView(QWidget):
         self._data_version = 0
         self._drag: tuple[Qt.MouseButton, QPointF] | None = None
         self._draft: list[tuple[float, float]] = []  # plane (row, col) points of a measurement
+        self.layers: list[Callable[[QPainter, SliceView], None]] = []  # drawn over the image
         self._cine = QTimer(self)
         self._cine.timeout.connect(self._cine_step)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -192,6 +195,7 @@ class SliceView(QWidget):
             target = QRectF(transform.x0, transform.y0, cols * transform.sx, rows * transform.sy)
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth)
             painter.drawImage(target, image)
+            self._paint_layers(painter)
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
             if self.model.show_crosshair and not self.model.volume.is_2d:
                 self._paint_crosshair(painter, transform)
@@ -204,6 +208,18 @@ class SliceView(QWidget):
             painter.setPen(QPen(VIEW_COLOURS[self.state.kind].darker(160), 2))
             painter.drawRect(self.rect().adjusted(1, 1, -1, -1))
         painter.end()
+
+    def add_layer(self, paint: Callable[[QPainter, SliceView], None]) -> None:
+        """Draw ``paint(painter, view)`` over the image each frame, under the crosshair,
+        measurements and text (e.g. the AI heat map: ``lambda p, v: overlay.paint(p, frame_of(v))``)."""
+        self.layers.append(paint)
+        self.update()
+
+    def _paint_layers(self, painter: QPainter) -> None:
+        for paint in self.layers:
+            painter.save()
+            paint(painter, self)
+            painter.restore()
 
     def _paint_crosshair(self, painter: QPainter, transform: ScreenTransform) -> None:
         row, col, _ = self.geometry.from_index(self.model.cursor)

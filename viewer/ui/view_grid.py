@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from viewer.ui.slice_view import SliceView
@@ -89,6 +92,15 @@ class ViewGrid(QWidget):
         if self.view_3d is None:
             self.view_3d = _make_3d_view(self.model, self)
         return self.view_3d
+
+    def add_layer(self, paint: Callable[[QPainter, SliceView], None]) -> None:
+        """Add an overlay layer to every slice view (see `SliceView.add_layer`)."""
+        for view in self.views.values():
+            view.add_layer(paint)
+
+    def update_views(self) -> None:
+        for view in self.views.values():
+            view.update()
 
     def visible_views(self) -> list[SliceView]:
         return [v for v in self.views.values() if v.isVisible()]

@@ -1,0 +1,40 @@
+"""SliceView on small volumes: windowing through the lookup table, overlay layers, capture."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QColor
+
+from viewer.core.volume import Volume
+from viewer.core.windowing import Window, apply_window
+from viewer.ui.slice_view import SliceView, WindowLut
+from viewer.ui.view_state import ViewerModel, ViewKind
+
+from .viewer_helpers import to_array
+
+
+def test_lut_matches_apply_window_for_all_integer_types() -> None:
+    rng = np.random.default_rng(1)
+    window = Window(-600, 1500)
+    for dtype in (np.int16, np.uint16, np.uint8, np.int8):
+        info = np.iinfo(dtype)
+        plane = rng.integers(info.min, info.max, (64, 64), endpoint=True).astype(dtype)
+        for invert in (False, True):
+            expected = apply_window(plane, window, invert)
+            assert np.array_equal(WindowLut().apply(plane, window, invert), expected)
+    floats = rng.normal(0, 500, (8, 8)).astype(np.float32)
+    assert np.array_equal(WindowLut().apply(floats, window, False), apply_window(floats, window))
+
+
+def test_layers_are_drawn_over_the_image(qtbot) -> None:
+    model = ViewerModel()
+    model.set_volume(Volume(np.zeros((3, 40, 40), np.int16), (1, 1, 1), modality="CT"))
+    view = SliceView(model, ViewKind.AXIAL)
+    qtbot.addWidget(view)
+    view.resize(200, 200)
+    view.add_layer(lambda painter, v: painter.fillRect(QRectF(90, 90, 20, 20), QColor(255, 0, 0)))
+    pixels = to_array(view.render_image())
+    assert tuple(pixels[100, 100]) == (255, 0, 0)
+    grey = int(apply_window(np.zeros(1), model.window)[0])  # 0 HU in the initial (mediastinum) window
+    assert tuple(pixels[150, 50]) == (grey, grey, grey)
