@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtGui import QImage
 
 from ai.findings import Finding
 from viewer.core.volume import Volume
@@ -16,7 +16,6 @@ from viewer.ui.heatmap_overlay import (
     AIOverlay,
     box_on_plane,
     colour_bar_rgba,
-    frame_of,
     heat_rgba,
     map_plane,
 )
@@ -66,12 +65,11 @@ def blur_px(view: SliceView) -> int:
 
 
 def render(view: SliceView, overlay: AIOverlay | None) -> np.ndarray:
-    image = view.render_image()
+    """What the view paints, with the overlay as its layer (the integration path) or without."""
+    view.layers.clear()
     if overlay is not None:
-        painter = QPainter(image)
-        overlay.paint(painter, frame_of(view))
-        painter.end()
-    return to_array(image)
+        view.add_layer(overlay.paint_view)
+    return to_array(view.render_image())
 
 
 def overlay_for(heat: np.ndarray, opacity: float = 0.6, boxes: bool = False) -> AIOverlay:
@@ -179,3 +177,22 @@ def test_per_finding_and_whole_image_maps(qtbot) -> None:  # noqa: ANN001
     overlay.changed.connect(lambda: seen.append(True))
     overlay.set_opacity(0.3)
     assert seen == [True]
+
+
+def test_attach_to_the_view_grid(qtbot) -> None:  # noqa: ANN001
+    from viewer.ui.view_grid import ViewGrid
+
+    volume, heat = volume_with_cube(np.eye(3))
+    model = ViewerModel()
+    model.set_volume(volume)
+    grid = ViewGrid(model)
+    qtbot.addWidget(grid)
+    overlay = overlay_for(heat)
+    overlay.attach(grid)
+    assert all(overlay.paint_view in view.layers for view in grid.views.values())
+    axial = grid.views[ViewKind.AXIAL]
+    axial.resize(300, 300)
+    model.set_cursor((12, 10, 33))
+    shown = to_array(axial.render_image())
+    overlay.set_heat_visible(False)
+    assert not np.array_equal(to_array(axial.render_image()), shown)

@@ -12,9 +12,11 @@ Numpy helpers (no Qt): :func:`heat_rgba`, :func:`colour_bar_rgba`, :func:`map_pl
 :func:`box_on_plane`, :func:`marker_on_plane`, :func:`box_corners_mm` (for the 3D view).
 
 Qt: :class:`AIOverlay` holds the findings, maps, opacity, visibility and selection and emits
-``changed``; a slice view calls, per frame, after drawing its image::
+``changed``. It is a ``SliceView`` layer (drawn over the image, under crosshair and text)::
 
-    self.ai_overlay.paint(painter, frame_of(self))
+    overlay = AIOverlay(window)
+    overlay.attach(window.grid)        # grid.add_layer(overlay.paint_view) + repaint on change
+    # or, per view: view.add_layer(overlay.paint_view)
 
 :func:`frame_of` reads what it needs from a ``SliceView`` (volume, geometry, view, slice, slab,
 transform, size). ``paint`` caches the coloured plane per view until something changes.
@@ -229,6 +231,15 @@ class AIOverlay(QObject):
         return self._combined
 
     # --- painting ---------------------------------------------------------------------------
+    def paint_view(self, painter: QPainter, view: Any) -> None:
+        """The ``SliceView.add_layer`` callback."""
+        self.paint(painter, frame_of(view))
+
+    def attach(self, grid: Any) -> None:
+        """Draw on every slice view of a ``ViewGrid`` and repaint them when the overlay changes."""
+        grid.add_layer(self.paint_view)
+        self.changed.connect(grid.update_views)
+
     def heat_image(self, frame: OverlayFrame) -> QImage | None:
         """The coloured map plane of ``frame`` as an ARGB image (cached per view)."""
         heat = self.current_map()
