@@ -68,6 +68,10 @@ def test_sample_opens_progressively_and_is_remembered(qtbot, tmp_path, sample, o
     assert states[0] is False and states[-1] is True  # shown before all slices were read
     assert spy.while_loading >= 1
     assert window.model.volume.shape == (47, 512, 512)
+    axial = window.grid.views[ViewKind.AXIAL]
+    assert window.focusWidget() is axial  # (the window itself may be inactive under Xvfb)
+    qtbot.keyClick(axial, Qt.Key.Key_1)  # presets work straight after opening
+    assert window.model.window.name == "lung"
     assert window.recent_paths()[0] == str(sample.resolve())
     assert [a.text() for a in window.recent_menu.actions()] == [str(sample.resolve())]
     rows = window.browser.series_items()

@@ -292,6 +292,7 @@ class MainWindow(QMainWindow):
         if self.sender() is not self._load_worker:
             return
         self.model.set_volume(volume, series_info(self.series, volume), complete=False)
+        self.grid.current.setFocus()  # keys (paging, presets) work without a click first
 
     def _on_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(total, 1))
