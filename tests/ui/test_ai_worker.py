@@ -118,3 +118,20 @@ def test_results_are_stored_with_the_slice_uid(qtbot, models: ModelRegistry, tmp
         assert stored.finding["id"] == summary.findings[0].id
         [analysis] = db.latest_analyses(volume.series_instance_uid)
         assert (analysis.model, analysis.study_instance_uid) == ("tiny-blob", "1.2.826.0.1.99")
+
+
+def test_snapshot_with_analysis(qtbot, models: ModelRegistry, output_dir: Path) -> None:  # noqa: ANN001
+    from viewer.ui.analysis_snapshot import analyse_volume, render_analysis
+    from viewer.ui.view_state import ViewKind
+
+    from .viewer_helpers import save, to_array
+
+    volume = radiograph()
+    summary = analyse_volume(volume, registry=models)
+    plain = to_array(render_analysis(volume, summary, ViewKind.AXIAL, size=(256, 256), opacity=0.0))
+    image = render_analysis(volume, summary, ViewKind.AXIAL, size=(256, 256), opacity=0.8)
+    save(image, output_dir, "ai_snapshot_blob.png")
+    changed = np.abs(to_array(image).astype(int) - plain).sum(axis=2) > 30
+    # the view is centred on the finding (the blob, 16 x 16 pixels shown 4x): heat there only
+    assert changed[100:156, 100:156].mean() > 0.9
+    assert changed[:64, :200].mean() < 0.02 and changed[200:, :200].mean() < 0.02

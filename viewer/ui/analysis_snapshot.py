@@ -1,0 +1,51 @@
+"""`radsight snapshot ... --analyze`: the AI overlay rendered offscreen through the same slice view.
+
+    summary = analyse_volume(volume, body_part)           # every applicable model, in this thread
+    image = render_analysis(volume, summary, ViewKind.AXIAL, slice_number=None, preset="lung",
+                            size=(768, 768))              # QImage: image + heat map + boxes
+    print(summary.status_text())
+
+Without ``slice_number`` / ``z_mm`` the view goes to the best finding that passes its operating
+point (else the best finding) and centres it, as a click in the findings panel does.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QImage
+
+from ai.findings import Finding
+from ai.registry import ModelRegistry
+from viewer.core.volume import Volume
+from viewer.ui.ai_worker import AnalysisSummary, AnalysisWorker
+from viewer.ui.finding_jump import jump_to_finding
+from viewer.ui.heatmap_overlay import AIOverlay
+from viewer.ui.snapshot_render import prepare_view
+from viewer.ui.view_state import ViewKind
+
+
+def analyse_volume(volume: Volume, body_part: str | None = None,
+                   registry: ModelRegistry | None = None) -> AnalysisSummary:
+    """Run every applicable installed model on ``volume`` in the calling thread."""
+    return AnalysisWorker(volume, body_part, registry=registry).analyse()
+
+
+def lead_finding(findings: list[Finding]) -> Finding | None:
+    """The best-scoring finding that passes its operating point, else the best one."""
+    ranked = sorted(findings, key=lambda f: (not f.passes_operating_point, -f.score))
+    return ranked[0] if ranked else None
+
+
+def render_analysis(volume: Volume, summary: AnalysisSummary, kind: ViewKind = ViewKind.AXIAL, *,
+                    opacity: float = 0.5, **options: object) -> QImage:
+    """The slice view of ``volume`` with the analysis' heat map, boxes and colour bar."""
+    view = prepare_view(volume, kind, **options)  # type: ignore[arg-type]
+    overlay = AIOverlay(view)
+    overlay.set_results(summary.findings, summary.maps)
+    overlay.set_opacity(opacity)
+    view.add_layer(overlay.paint_view)
+    lead = lead_finding(summary.findings)
+    if lead is not None:
+        overlay.select_finding(lead)
+        if options.get("slice_number") is None and options.get("z_mm") is None:
+            jump_to_finding(view.model, [view], lead)
+    return view.render_image()
