@@ -78,6 +78,12 @@ def test_sample_opens_progressively_and_is_remembered(qtbot, tmp_path, sample, o
     assert len(rows) == 1 and rows[0].text(4) == "47"
     save(grab_screen(window), output_dir, "sample_study_main_window.png")
 
+    series = window.series
+    window.load_series(series)
+    window.load_series(series)  # the first is cancelled: silently
+    wait_loaded(qtbot, window)
+    assert window.last_error == "" and not [b for b in window.findChildren(QMessageBox) if b.isVisible()]
+
     window.model.set_slice(0, 3)
     window.browser.scrollToItem(rows[0])
     rect = window.browser.visualItemRect(rows[0])

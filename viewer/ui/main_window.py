@@ -318,6 +318,10 @@ class MainWindow(QMainWindow):
         return text + (" — " + "; ".join(notes) if notes else "")
 
     def _on_failed(self, message: str) -> None:
+        sender = self.sender()
+        if isinstance(sender, LoadWorker) and sender is not self._load_worker:
+            return  # a load replaced by a newer one (cancelled on purpose): nothing to report
+        self._load_worker = None if isinstance(sender, LoadWorker) else self._load_worker
         self.last_error = message
         self.progress.hide()
         self.status_label.setText(message)

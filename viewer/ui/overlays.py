@@ -40,6 +40,12 @@ def _text(painter: QPainter, rect: QRectF, flags: Qt.AlignmentFlag, text: str,
     painter.drawText(rect, int(flags), text)
 
 
+def _mm(value: float) -> str:
+    """One decimal, never "-0.0"."""
+    text = f"{value:.1f}"
+    return "0.0" if text == "-0.0" else text
+
+
 def corner_lines(view: SliceView) -> dict[str, list[str]]:
     """The four corners' text lines (what a radiologist expects, RadiAnt/Horos style)."""
     model, volume = view.model, view.model.volume
@@ -50,7 +56,7 @@ def corner_lines(view: SliceView) -> dict[str, list[str]]:
     if volume.has_geometry and not volume.is_2d:
         axis, name = _NORMAL_AXIS[view.state.kind]
         centre = view.geometry.slice_center(view.slice_index)
-        top_right.append(f"{name}: {centre[axis] + 0.0:.1f} mm")
+        top_right.append(f"{name}: {_mm(centre[axis])} mm")
     window = model.window
     transform = view.transform()
     pixel_mm = view.geometry.pixel_spacing
