@@ -285,39 +285,47 @@ def _save_onnx(nodes: list, inputs: list, outputs: list, consts: dict[str, np.nd
     onnx.save(model, str(path))
 
 
-def _brightness_fracture_onnx(path: Path) -> None:
-    """logits = [0, mean(image) - 100] on raw 0..255 pixels; cam = 8x8 average pooling of the image."""
+def _brightness_fracture_onnx(path: Path, size: int, pool: int, gain: float) -> None:
+    """logits = [0, gain * mean(image) - 100]; cam = average pooling of the image (``pool`` cells)."""
     from onnx import TensorProto, helper
 
     consts = {"shape_n1": np.array([-1, 1], np.int64), "c100": np.array([100.0], np.float32),
-              "zero_col": np.zeros((1, 1), np.float32)}
+              "gain": np.array([gain], np.float32), "zero_col": np.zeros((1, 1), np.float32)}
     nodes = [
         helper.make_node("ReduceMean", ["image"], ["mean"], axes=[1, 2, 3], keepdims=1),
         helper.make_node("Reshape", ["mean", "shape_n1"], ["mean_n1"]),
-        helper.make_node("Sub", ["mean_n1", "c100"], ["logit1"]),
+        helper.make_node("Mul", ["mean_n1", "gain"], ["scaled"]),
+        helper.make_node("Sub", ["scaled", "c100"], ["logit1"]),
         helper.make_node("Mul", ["logit1", "zero_col"], ["logit0"]),
         helper.make_node("Concat", ["logit0", "logit1"], ["logits"], axis=1),
-        helper.make_node("AveragePool", ["image"], ["pooled"], kernel_shape=[8, 8], strides=[8, 8]),
+        helper.make_node("AveragePool", ["image"], ["pooled"], kernel_shape=[pool] * 2, strides=[pool] * 2),
         helper.make_node("Concat", ["pooled", "pooled"], ["cam"], axis=1),
     ]
-    _save_onnx(nodes, [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 64, 64])],
+    cells = size // pool
+    _save_onnx(nodes, [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, size, size])],
                [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 2]),
-                helper.make_tensor_value_info("cam", TensorProto.FLOAT, ["N", 2, 8, 8])], consts, path)
+                helper.make_tensor_value_info("cam", TensorProto.FLOAT, ["N", 2, cells, cells])],
+               consts, path)
 
 
-def _install_brightness_fracture(models_dir: Path, tmp_path: Path) -> None:
+# pipeline -> (model input size, CAM pooling, gain so that gain * mean(input) is the 0..255 mean)
+BRIGHTNESS_MODELS = {"classification": (64, 8, 1.0), "fracture": (320, 16, 255.0)}
+
+
+def _install_brightness_fracture(models_dir: Path, tmp_path: Path, pipeline: str) -> None:
     from ai.package import OperatingPoint
 
-    _brightness_fracture_onnx(tmp_path / "bright.onnx")
+    size, pool, gain = BRIGHTNESS_MODELS[pipeline]
+    _brightness_fracture_onnx(tmp_path / "bright.onnx", size, pool, gain)
     package = ModelPackage(
         name="fracture-bright", version="0.0.1", task="classification", target="fracture",
         scope=Scope(modalities=("DX",), dimensionality="2d"),
-        input=InputSpec(axes="NCHW", channels=1, size=(64, 64), normalization="none"),
-        outputs=(OutputSpec("logits", "(N, 2)"), OutputSpec("cam", "(N, 2, 8, 8)")),
+        input=InputSpec(axes="NCHW", channels=1, size=(size, size), normalization="none"),
+        outputs=(OutputSpec("logits", "(N, 2)"), OutputSpec("cam", "(N, 2, cells, cells)")),
         labels=("no fracture", "fracture"),
         operating_points=(OperatingPoint("fracture", 0.5, 0.5, 0.5),), explanation="cam_output",
         training_data=TrainingData(name="none (brightness test model)", licence="Apache-2.0"),
-        pipeline="classification",
+        pipeline=pipeline,
     )
     write_package(models_dir / "fracture-bright", tmp_path / "bright.onnx", package)
 
@@ -344,10 +352,13 @@ def _synthetic_fracatlas(root: Path) -> None:
     (root / "boxes_staged.csv").write_text("\n".join(boxes) + "\n")
 
 
-def test_validate_binary_model_through_engine_pipeline(tmp_path: Path,
+@pytest.mark.parametrize("pipeline", sorted(BRIGHTNESS_MODELS))
+def test_validate_binary_model_through_engine_pipeline(pipeline: str, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The generic classification pipeline and the shipped fracture pipeline, each with a model whose
+    answers are known by hand."""
     models, data, out = tmp_path / "models", tmp_path / "frac", tmp_path / "out"
-    _install_brightness_fracture(models, tmp_path)
+    _install_brightness_fracture(models, tmp_path, pipeline)
     _synthetic_fracatlas(data)
     monkeypatch.setenv("RADSIGHT_MODELS_DIR", str(models))
     assert main(["validate", "--model", "fracture-bright", "--data", str(data), "--out", str(out),
