@@ -191,8 +191,11 @@ def test_crosshair_synchronised_in_2x2(qtbot, tmp_path, lidc_dir, output_dir, no
     cursor = window.model.cursor
     assert abs(cursor[1] - centre[1]) <= 1 and abs(cursor[2] - centre[0]) <= 1
     assert coronal.slice_index == cursor[1] and sagittal.slice_index == cursor[2]
+    qtbot.waitUntil(lambda: window.grid.view_3d.scene.volume is window.model.volume, timeout=30_000)
     QApplication.processEvents()
     save(grab_screen(window), output_dir, "lidc_2x2_crosshair.png")
+    rendered = window.grid.view_3d.grab_array()
+    assert rendered.std() > 10 and window.status_label.text() == "3D view ready"  # bones, not black
 
     for view in (axial, coronal, sagittal):
         pixels = to_array(grab_screen(view))

@@ -71,6 +71,7 @@ def test_tilted_head_ct_on_true_geometry(qtbot, tmp_path, ge_dir, output_dir) ->
         assert np.median(np.abs(acquired - shown)) < 80, kind
 
     window.model.set_cursor(np.array(volume.shape) // 2)
+    qtbot.waitUntil(lambda: window.grid.view_3d.scene.volume is volume, timeout=30_000)
     screenshot = grab_screen(window)
     save(screenshot, output_dir, "ge_tilted_head_ct_2x2.png")
     sagittal = window.grid.views[ViewKind.SAGITTAL]

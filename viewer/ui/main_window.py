@@ -191,6 +191,7 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         self.browser.series_activated.connect(self.load_series)
+        self.grid.status.connect(self.status_label.setText)
         self.measurement_panel.jump_requested.connect(self.model.show_measurement)
         self.model.volume_changed.connect(self._on_volume_changed)
         self.model.display_changed.connect(self._sync_crosshair_action)

@@ -34,6 +34,7 @@ class ViewGrid(QWidget):
     """Owns one `SliceView` per plane and places the ones the layout needs."""
 
     current_changed = Signal(object)  # SliceView that got focus
+    status = Signal(str)  # short note for the status bar (e.g. while the 3D view prepares)
 
     def __init__(self, model: ViewerModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -79,12 +80,21 @@ class ViewGrid(QWidget):
         """
         QTimer.singleShot(0, self._update_3d)
 
-    def _update_3d(self) -> None:
+    def _needs_3d(self) -> bool:
         view, volume = self.view_3d, self.model.volume
         if view is None or not view.isVisible() or volume is None or not self.model.complete:
-            return
-        if hasattr(view, "scene") and view.scene.volume is not volume:
-            view.set_volume(volume)
+            return False
+        return hasattr(view, "scene") and view.scene.volume is not volume
+
+    def _update_3d(self) -> None:
+        if self._needs_3d():  # say so first: the first frame blocks the GUI thread for a while
+            self.status.emit("Preparing the 3D view…")
+            QTimer.singleShot(50, self._render_3d)
+
+    def _render_3d(self) -> None:
+        if self._needs_3d():
+            self.view_3d.set_volume(self.model.volume)
+            self.status.emit("3D view ready")
 
     def _pane(self, pane: str) -> QWidget:
         if pane != "3d":
