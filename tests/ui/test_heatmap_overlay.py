@@ -196,3 +196,10 @@ def test_attach_to_the_view_grid(qtbot) -> None:  # noqa: ANN001
     shown = to_array(axial.render_image())
     overlay.set_heat_visible(False)
     assert not np.array_equal(to_array(axial.render_image()), shown)
+
+
+def test_a_map_of_another_grid_is_not_drawn(qtbot) -> None:  # noqa: ANN001
+    volume, heat = volume_with_cube(np.eye(3))
+    view = make_view(qtbot, volume, ViewKind.AXIAL)
+    overlay = overlay_for(heat[:, :-1])  # e.g. left over from another series: never painted, never raises
+    assert np.array_equal(render(view, overlay), render(view, None))

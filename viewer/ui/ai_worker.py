@@ -15,6 +15,9 @@ words, runs the others through :func:`ai.analysis.run_pipeline` on the volume's
 model runs (name, version, provider, seconds, notes), the refusals (``refused``: name → reason,
 e.g. scope) and failures, and :meth:`AnalysisSummary.status_text` for the status bar.
 :func:`record_summary` stores it in the feedback database.
+
+Connect the signals to slots of QObjects living in the GUI thread (e.g. the main window's
+methods) so that they arrive queued; a plain lambda runs in the worker thread.
 """
 
 from __future__ import annotations

@@ -242,8 +242,13 @@ class AIOverlay(QObject):
 
     def heat_image(self, frame: OverlayFrame) -> QImage | None:
         """The coloured map plane of ``frame`` as an ARGB image (cached per view)."""
-        heat = self.current_map()
-        if heat is None or not self.heat_visible or self.opacity <= 0.0:
+        if not self.heat_visible or self.opacity <= 0.0:
+            return None
+        try:
+            heat = self.current_map()
+        except ValueError:  # maps on different grids: nothing sensible to combine
+            return None
+        if heat is None or heat.shape != frame.volume.shape:  # a map of another series/grid
             return None
         key = (self.map_key, id(heat), frame.slice_index, frame.slab_mode, frame.slab_mm, frame.view,
                id(frame.volume))
