@@ -1,6 +1,8 @@
-"""Jump to a finding: move the shared cursor to it and centre it in every slice view.
+"""Between findings and slice views: jump to a finding (cursor + centre it in every view), and
+pick a missed finding with a click.
 
     panel.finding_activated.connect(lambda f: jump_to_finding(window.model, window.grid.views.values(), f))
+    MissedFindingPicker(panel, window.grid.views.values())   # clicks in "add missed" mode
 
 The cursor is the voxel every MPR view crosses at, so each view shows the finding's slice;
 each view's pan is then set so that the finding sits at the view's centre (zoom is kept).
@@ -9,9 +11,13 @@ each view's pan is then set so that the finding sits at the view's centre (zoom 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from PySide6.QtCore import QEvent, QObject, Qt
+
 from ai.findings import Finding
+from viewer.core.feedback_db import sop_for_slice
 from viewer.ui.view_state import ScreenTransform, ViewerModel
 
 
@@ -41,3 +47,55 @@ def jump_to_finding(model: ViewerModel, views: Iterable[Any], finding: Finding) 
         return False
     jump_to(model, views, finding.center_kji)
     return True
+
+
+@dataclass(frozen=True)
+class PickedPoint:
+    """A clicked point: voxel index ``[k, j, i]`` (fractional), LPS mm (None without geometry)
+    and the SOP Instance UID of its slice (None when unknown, e.g. a resampled volume)."""
+
+    kji: tuple[float, float, float]
+    mm: tuple[float, float, float] | None
+    sop_instance_uid: str | None
+
+
+def point_at(view: Any, x: float, y: float) -> PickedPoint | None:
+    """What lies under widget position (x, y) of a slice view (None outside the image)."""
+    transform, volume = view.transform(), view.model.volume
+    if transform is None or volume is None:
+        return None
+    row, col = transform.to_plane(x, y)
+    rows, cols = view.geometry.shape
+    if not (-0.5 <= row <= rows - 0.5 and -0.5 <= col <= cols - 0.5):
+        return None
+    kji = tuple(float(v) for v in view.geometry.to_index(row, col, view.slice_index))
+    mm = tuple(float(v) for v in volume.index_to_patient(kji)) if volume.has_geometry else None
+    return PickedPoint(kji, mm, sop_for_slice(volume.sop_instance_uids, kji[0]))  # type: ignore[arg-type]
+
+
+class MissedFindingPicker(QObject):
+    """While the findings panel is in "add missed finding" mode, a left click in any slice view
+    stores a missed finding there (and is not passed on to the view's tools)."""
+
+    def __init__(self, panel: Any, views: Iterable[Any]) -> None:
+        super().__init__(panel)
+        self.panel = panel
+        self.views = list(views)
+        for view in self.views:
+            view.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        press = event.type() == QEvent.Type.MouseButtonPress
+        if press and self.panel.missed_mode and watched in self.views \
+                and event.button() == Qt.MouseButton.LeftButton:
+            self.pick(watched, event.position().x(), event.position().y())
+            return True
+        return super().eventFilter(watched, event)
+
+    def pick(self, view: Any, x: float, y: float) -> int | None:
+        point = point_at(view, x, y)
+        volume = view.model.volume
+        if point is None or volume is None:
+            return None
+        return self.panel.add_missed(volume.study_instance_uid, volume.series_instance_uid, point.kji,
+                                     point.mm, point.sop_instance_uid)
