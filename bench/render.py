@@ -114,6 +114,27 @@ def bench_views(volume: object, frames: int) -> dict[str, float]:
     return results
 
 
+def bench_radiograph(path: Path, frames: int) -> float:
+    """W/L drag on a large radiograph (shown under half size: block-averaged for display)."""
+    from PySide6.QtWidgets import QApplication
+
+    from viewer.core.series_loader import load_series
+    from viewer.ui.slice_view import SliceView
+    from viewer.ui.view_state import ViewerModel
+
+    model = ViewerModel()
+    model.set_volume(load_series(path).volume)
+    view = SliceView(model)
+    view.resize(SIZE, SIZE)
+    view.show()
+    view.raise_()
+    QApplication.processEvents()
+    rows, cols = view.geometry.shape
+    seconds = frame_times(view, lambda n: view.drag_window(3 if n % 40 < 20 else -3, 2), frames)
+    view.close()
+    return summary(f"radiograph W/L drag ({cols}×{rows})", seconds)
+
+
 def bench_vtk_image_actor(volume: object, frames: int) -> float:
     """The reference: a plain vtkImageActor in a 768² vtkRenderWindow, W/L and slice changing."""
     import vtkmodules.vtkInteractionStyle  # noqa: F401
@@ -183,12 +204,15 @@ def main() -> int:
     print(f"series: {args.series} {volume.shape}, view {SIZE}×{SIZE}, "
           f"load average {os.getloadavg()[0]:.1f}")
     results = bench_views(volume, args.frames)
+    radiograph = LIDC.parents[1] / "pylibjpeg-corpus" / "JPEGLS" / "RG2_JLSN.dcm"
+    radiograph_ms = bench_radiograph(radiograph, args.frames) if radiograph.is_file() else float("nan")
     vtk_ms = bench_vtk_image_actor(volume, min(args.frames, 60))
     cold = cold_start(args.cold_runs)
     sample = REPO / "resources" / "sample"
     sample_s = cold_start(args.cold_runs, sample) if sample.is_dir() else float("nan")
     print(f"vtk_image_actor_frame_ms {vtk_ms:.2f}")
     print(f"cold_start_sample_image_s {sample_s:.2f}")
+    print(f"radiograph_wl_frame_ms {radiograph_ms:.2f}")
     print(f"page_frame_ms {results['page']:.2f}")
     print(f"wl_frame_ms {results['wl']:.2f}")
     print(f"mpr_reslice_ms {results['mpr']:.2f}")
