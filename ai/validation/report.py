@@ -44,6 +44,9 @@ DEFINITIONS = {
 }
 
 
+THRESHOLD_METRICS = ("sensitivity", "specificity", "ppv", "f1", "lesion_sensitivity", "fp_per_scan")
+
+
 def _column(cases: Sequence[CaseScore], get: Callable[[CaseScore], object]) -> np.ndarray:
     """A float column (``nan`` where ``get`` returns None)."""
     return np.array([np.nan if (v := get(c)) is None else float(v) for c in cases], dtype=float)
@@ -201,13 +204,16 @@ def build_report(model: str, version: str, cases: Sequence[CaseScore], threshold
         report.subgroups[name] = _estimates(stats, idx, groups, n_boot, seed)
         report.subgroup_n[name] = int(idx.size)
     report.roc, report.froc = _curves(cases)
+    uses_threshold = any(k in report.metrics for k in THRESHOLD_METRICS)
     report.details = {
-        "threshold": threshold,
+        **(details or {}),
+        "threshold": threshold if uses_threshold else None,
         "bootstrap": {"replicates": n_boot, "seed": seed, "method": "percentile",
                       "unit": "group (patient/scan)" if groups else "case"},
         "definitions": {k: DEFINITIONS[k] for k in report.metrics},
-        **(details or {}),
     }
+    if not uses_threshold:
+        report.details["threshold_source"] = "no metric of this model depends on a threshold"
     return report
 
 

@@ -191,6 +191,7 @@ def test_validate_command_on_constant_model(tmp_path: Path, monkeypatch: pytest.
     values = {k: v["value"] for k, v in result["metrics"].items()}
     assert values == pytest.approx({"accuracy": 0.6, "iou50_recall": 0.6, "cam_in_box": 0.6, "auc": 0.5})
     assert result["model"] == "tumour-constant" and result["n"] == 5
+    assert result["details"]["threshold"] is None  # multi-class type, boxes and maps: no threshold used
     glioma = result["subgroups"]["glioma"]
     assert glioma["n"] == 3 and glioma["metrics"]["accuracy"]["value"] == 1.0
     assert glioma["metrics"]["iou50_recall"]["value"] == pytest.approx(2 / 3)
