@@ -85,6 +85,7 @@ def test_numpy_helpers() -> None:
     rgba = heat_rgba(np.array([[0.0, 0.5, 1.0]]), 0.8)
     assert list(rgba[0, :, 3]) == [0, 102, 204]
     assert heat_rgba(np.ones((2, 2)), 0.0)[..., 3].max() == 0
+    assert list(heat_rgba(np.array([[0.1, 0.2, 0.6, 1.0]]), 1.0, floor=0.2)[0, :, 3]) == [0, 0, 128, 255]
     bar = colour_bar_rgba(100, 10)
     assert bar.shape == (100, 10, 4) and (bar[..., 3] == 255).all()
     assert bar[0, 0, 0] > bar[0, 0, 2] and bar[-1, 0, 2] > bar[-1, 0, 0]  # red on top, blue below

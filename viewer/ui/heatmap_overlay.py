@@ -45,13 +45,14 @@ WHOLE_IMAGE = None  # map key meaning "every map (their maximum)"
 
 
 # --- numpy helpers -----------------------------------------------------------------------------
-def heat_rgba(heat: np.ndarray, opacity: float) -> np.ndarray:
+def heat_rgba(heat: np.ndarray, opacity: float, floor: float = 0.0) -> np.ndarray:
     """(H, W) map in [0, 1] → (H, W, 4) uint8 RGBA: blue→green→yellow→red, alpha = opacity × heat
-    (cold regions stay transparent; opacity 0 draws nothing)."""
+    rescaled from ``floor`` (values ≤ floor and opacity 0 draw nothing; cold regions stay clear)."""
     h = np.clip(np.nan_to_num(np.asarray(heat, dtype=np.float32)), 0.0, 1.0)
     rgba = np.empty(h.shape + (4,), np.uint8)
     rgba[..., :3] = heat_colours(h)
-    rgba[..., 3] = np.round(255.0 * float(np.clip(opacity, 0.0, 1.0)) * h)
+    ramp = np.clip((h - floor) / max(1.0 - floor, 1e-6), 0.0, 1.0)
+    rgba[..., 3] = np.round(255.0 * float(np.clip(opacity, 0.0, 1.0)) * ramp)
     return rgba
 
 
@@ -167,6 +168,7 @@ class AIOverlay(QObject):
         self.maps: dict[str, np.ndarray] = {}
         self.map_key: str | None = WHOLE_IMAGE
         self.opacity = 0.5
+        self.floor = 0.2  # map values at or below this are not drawn (a faint map does not veil the image)
         self.heat_visible = True
         self.boxes_visible = True
         self.colour_bar_visible = True
@@ -257,7 +259,7 @@ class AIOverlay(QObject):
             slab = frame.slab_mode if not frame.volume.is_2d else None
             plane = map_plane(heat, frame.volume, frame.view, frame.slice_index, slab, frame.slab_mm,
                               frame.geometry)
-            rgba = np.ascontiguousarray(heat_rgba(plane, self.opacity))
+            rgba = np.ascontiguousarray(heat_rgba(plane, self.opacity, self.floor))
             rows, cols = plane.shape
             image = QImage(rgba.data, cols, rows, cols * 4, QImage.Format.Format_RGBA8888)
             cached = (key, image, rgba)  # the array keeps the QImage's memory alive
