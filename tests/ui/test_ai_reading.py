@@ -183,3 +183,31 @@ def test_analyze_fracatlas_with_the_shipped_fracture_model(qtbot, shared_data: P
         assert not heat_changes(view, overlay).any()
         overlay.set_opacity(0.5)
     save(view.render_image(), output_dir, "ai_fracatlas_analyze.png")
+
+
+def test_analyze_brain_mri_with_the_shipped_tumour_model(qtbot, shared_data: Path,  # noqa: ANN001
+                                                         output_dir: Path) -> None:
+    registry = _installed("tumour-mri")
+    image = shared_data / "labelled" / "brain-tumor-mri" / "glioma" / "1841.jpg"
+    if not image.is_file():
+        pytest.skip(f"{image} not found")
+    volume = load_series(image).volume
+    summary = AnalysisWorker(volume, registry=registry).analyse()
+    assert "tumour-mri" in [run.name for run in summary.runs], summary.status_text()
+    assert "nodule-ct" not in [run.name for run in summary.runs]
+    overlay = AIOverlay()
+    overlay.set_results(summary.findings, summary.maps)
+    model, [view] = reading_views(qtbot, volume, overlay)
+    panel = FindingsPanel()
+    qtbot.addWidget(panel)
+    panel.set_findings(summary.findings, n_slices=1)
+    panel.finding_activated.connect(lambda f: jump_to_finding(model, [view], f))
+    panel.finding_activated.connect(overlay.select_finding)
+    click_first_row(panel)
+    assert overlay.selected_id == summary.findings[0].id
+    if summary.maps:
+        assert heat_changes(view, overlay).any()
+        overlay.set_opacity(0.0)
+        assert not heat_changes(view, overlay).any()
+        overlay.set_opacity(0.5)
+    save(view.render_image(), output_dir, "ai_brain_mri_tumour.png")
