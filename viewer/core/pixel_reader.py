@@ -8,6 +8,7 @@ python-gdcm): no home-made codecs. Colour frames are converted to luminance.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ import pydicom
 
 from viewer.core.dicom_frames import Frame
 
+_DECODER_LOCK = threading.Lock()
 _STORED_DTYPES = {(8, 0): np.uint8, (8, 1): np.int8, (16, 0): np.uint16, (16, 1): np.int16}
 
 
@@ -98,11 +100,14 @@ def _rescale_into(stored: np.ndarray, frame: Frame, out: np.ndarray) -> None:
 def decode_with_pydicom(path: Path) -> np.ndarray:
     """All frames of a file as (frames, rows, columns[, samples]) stored values.
 
-    pydicom (3.x) returns colour frames as RGB whatever their YBR encoding.
+    pydicom (3.x) returns colour frames as RGB whatever their YBR encoding. Decoding is
+    serialised process-wide: python-gdcm, one of pydicom's plugins, crashed the process
+    (segfault in gdcm.ImageReader GetBuffer) when two loader threads decoded at once.
     """
     try:
         ds = pydicom.dcmread(path, force=True)
-        pixels = ds.pixel_array
+        with _DECODER_LOCK:
+            pixels = ds.pixel_array
     except Exception as exc:  # noqa: BLE001 - decoders raise many types on corrupt data
         raise PixelDecodeError(_decoder_message(exc)) from exc
     if int(ds.get("NumberOfFrames") or 1) == 1:
