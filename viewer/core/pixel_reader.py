@@ -19,6 +19,7 @@ import pydicom
 from viewer.core.dicom_frames import Frame
 
 _DECODER_LOCK = threading.Lock()
+_PREFERRED_PLUGINS = ("pylibjpeg", "pydicom", "")  # "" = any plugin pydicom has
 _STORED_DTYPES = {(8, 0): np.uint8, (8, 1): np.int8, (16, 0): np.uint16, (16, 1): np.int16}
 
 
@@ -100,19 +101,34 @@ def _rescale_into(stored: np.ndarray, frame: Frame, out: np.ndarray) -> None:
 def decode_with_pydicom(path: Path) -> np.ndarray:
     """All frames of a file as (frames, rows, columns[, samples]) stored values.
 
-    pydicom (3.x) returns colour frames as RGB whatever their YBR encoding. Decoding is
-    serialised process-wide: python-gdcm, one of pydicom's plugins, crashed the process
-    (segfault in gdcm.ImageReader GetBuffer) when two loader threads decoded at once.
+    pydicom (3.x) returns colour frames as RGB whatever their YBR encoding. The pylibjpeg and
+    pydicom plugins are tried first; python-gdcm and Pillow only when neither can decode:
+    python-gdcm crashed the process (segfault in GetBuffer) decoding JPEG 2000 in a loader
+    thread. Decoding is serialised process-wide for the same reason.
     """
     try:
         ds = pydicom.dcmread(path, force=True)
         with _DECODER_LOCK:
-            pixels = ds.pixel_array
+            pixels = _pixel_array(ds)
     except Exception as exc:  # noqa: BLE001 - decoders raise many types on corrupt data
         raise PixelDecodeError(_decoder_message(exc)) from exc
     if int(ds.get("NumberOfFrames") or 1) == 1:
         pixels = pixels[np.newaxis]
     return pixels
+
+
+def _pixel_array(ds: pydicom.Dataset) -> np.ndarray:
+    """Decode with the preferred plugins first, then with whatever pydicom has."""
+    if not ds.file_meta.get("TransferSyntaxUID", pydicom.uid.ImplicitVRLittleEndian).is_compressed:
+        return ds.pixel_array
+    failure: Exception | None = None
+    for plugin in _PREFERRED_PLUGINS:
+        try:
+            ds.pixel_array_options(decoding_plugin=plugin)
+            return ds.pixel_array
+        except Exception as exc:  # noqa: BLE001 - next plugin
+            failure = exc
+    raise failure  # type: ignore[misc]
 
 
 def _decoder_message(exc: Exception) -> str:
