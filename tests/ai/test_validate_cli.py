@@ -476,3 +476,38 @@ def test_validate_tumour_agrees_with_direct_pipeline_run(shared_data: Path, tmp_
     result = json.loads((out / "metrics.json").read_text())
     assert result["n"] == 12
     assert result["metrics"]["accuracy"]["value"] == pytest.approx(sum(correct) / 12)
+
+
+def _subset_metrics(cases: list[dict]) -> dict[str, float]:
+    """What a card's ``subset_check.json`` per-case records imply for the metrics validate reports."""
+    out: dict[str, float] = {}
+    if all("predicted" in c and "label" in c for c in cases):
+        out["accuracy"] = float(np.mean([c["predicted"] == c["label"] for c in cases]))
+    if all("iou" in c for c in cases):
+        out["iou50_recall"] = float(np.mean([c["iou"] >= 0.5 for c in cases]))
+    if all("cam_in_box" in c for c in cases):
+        out["cam_in_box"] = float(np.mean([bool(c["cam_in_box"]) for c in cases]))
+    return out
+
+
+@pytest.mark.parametrize("model", [m for m, _, _ in SHIPPED_CASES])
+def test_validate_reproduces_card_subset(model: str, shared_data: Path, tmp_path: Path) -> None:
+    """The model card's fixed subset (``subset_check.json``): validate gives the metrics its cases imply."""
+    check = SHIPPED / model / "subset_check.json"
+    if not check.is_file():
+        pytest.skip(f"shipped model '{model}' has no subset_check.json yet ({check})")
+    folder = {m: f for m, f, _ in SHIPPED_CASES}[model]
+    data = shared_data / "labelled" / folder
+    if not data.is_dir():
+        pytest.skip(f"labelled data set not found at {data}")
+    cases = json.loads(check.read_text())["cases"]
+    expected = _subset_metrics(cases)
+    assert expected, f"{check} holds no per-case fields validate can be compared with"
+    subset = tmp_path / "subset.csv"
+    subset.write_text("id\n" + "\n".join(str(c["id"]) for c in cases) + "\n")
+    out = tmp_path / "out"
+    assert main(["validate", "--model", model, "--data", str(data), "--out", str(out),
+                 "--subset-file", str(subset), "--bootstrap", "50"]) == 0
+    result = json.loads((out / "metrics.json").read_text())
+    assert result["n"] == len(cases)
+    assert {k: result["metrics"][k]["value"] for k in expected} == pytest.approx(expected, abs=1e-9)
