@@ -14,7 +14,7 @@ from pathlib import Path
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "validate", help="measure a model on a labelled folder (metrics.json with 95 % CIs, ROC/FROC plots)")
+        "validate", help="measure a model on a labelled folder (metrics.json with 95 %% CIs, ROC/FROC plots)")
     parser.add_argument("--model", required=True, help="model package name (see resources/models)")
     parser.add_argument("--data", required=True, type=Path,
                         help="labelled folder laid out like fracatlas, brain-tumor-mri or lidc-nodule-vois")
