@@ -36,3 +36,11 @@ def lidc_dir(dicom_data: Path) -> Path:
 def output_dir() -> Path:
     OUTPUT.mkdir(exist_ok=True)
     return OUTPUT
+
+
+@pytest.fixture(autouse=True)
+def private_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own RadSight data folder (AI feedback database), never the user's."""
+    path = tmp_path_factory.mktemp("radsight-data")
+    monkeypatch.setenv("RADSIGHT_DATA_DIR", str(path))
+    return path

@@ -1,4 +1,10 @@
-"""`radsight snapshot PATH --out FILE.png`: render what the viewer would show, offscreen."""
+"""`radsight snapshot PATH --out FILE.png`: render what the viewer would show, offscreen.
+
+With ``--analyze`` every applicable AI model runs first and the slice view shows its findings
+(boxes, markers, explanation heat map, colour bar), centred on the lead finding unless
+``--slice``/``--z`` is given; the analysis' status line (models, provider, time, models that did
+not apply and why) is printed. Not for diagnostic use.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "(CT); 'from DICOM' or auto otherwise; for --view 3d: bone, lung, soft tissue")
     parser.add_argument("--view", choices=VIEWS, default="axial")
     parser.add_argument("--size", type=_size, default=(768, 768), metavar="WxH")
+    parser.add_argument("--analyze", action="store_true",
+                        help="run the applicable AI models and draw their findings and heat map "
+                        "(2D views only; not for diagnostic use)")
     parser.set_defaults(func=run)
 
 
@@ -44,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"radsight snapshot: {exc}")
         return 1
     try:
-        image = _render(result.volume, args)
+        image = _render(result.volume, args, _body_part(result))
     except (ValueError, KeyError, RuntimeError) as exc:
         print(f"radsight snapshot: {exc.args[0] if exc.args else exc}")
         return 2
@@ -56,17 +65,37 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _render(volume: object, args: argparse.Namespace) -> object:
+def _body_part(result: object) -> str | None:
+    series = getattr(result, "series", None)
+    return (series.descriptor.body_part_examined or None) if series is not None else None
+
+
+def _render(volume: object, args: argparse.Namespace, body_part: str | None = None) -> object:
     from viewer.ui.app import create_app
 
     create_app()
     if args.view == "3d":
+        if getattr(args, "analyze", False):
+            raise ValueError("--analyze draws on the 2D views (axial, coronal, sagittal), not --view 3d")
         return _render_3d(volume, args)
+    if getattr(args, "analyze", False):
+        return _render_analysis(volume, args, body_part)
     from viewer.ui.snapshot_render import render_slice
     from viewer.ui.view_state import ViewKind
 
     return render_slice(volume, ViewKind(args.view), slice_number=args.slice, z_mm=args.z,
                         preset=args.preset, size=args.size)
+
+
+def _render_analysis(volume: object, args: argparse.Namespace, body_part: str | None) -> object:
+    """Analyze, print what ran where, and render the view with the findings and heat map."""
+    from viewer.ui.analysis_snapshot import analyse_volume, render_analysis
+    from viewer.ui.view_state import ViewKind
+
+    summary = analyse_volume(volume, body_part)  # type: ignore[arg-type]
+    print(summary.status_text())
+    return render_analysis(volume, summary, ViewKind(args.view), slice_number=args.slice,  # type: ignore[arg-type]
+                           z_mm=args.z, preset=args.preset, size=args.size)
 
 
 def _render_3d(volume: object, args: argparse.Namespace) -> object:

@@ -1,11 +1,14 @@
 """Plain PNG/JPEG images (referral pictures, labelled data sets) as 2D volumes without geometry.
 
 Such an image has no pixel spacing: its `Volume` has ``has_geometry=False`` and spacing
-(1, 1, 1) in *pixels*, so no length is ever shown in mm for it.
+(1, 1, 1) in *pixels*, so no length is ever shown in mm for it. Its series and study UIDs are
+derived from the file's bytes (``2.25.<integer>``, as for UUID-derived UIDs), so the same image
+has the same UIDs in every session (the AI feedback database keys findings by series UID).
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +35,12 @@ def read_raster_image(path: Path) -> np.ndarray:
         raise RasterImageError(f"cannot decode image: {exc}") from exc
 
 
+def content_uid(path: Path, salt: str) -> str:
+    """A stable DICOM UID (``2.25.`` + a 128-bit integer) from the file's bytes and ``salt``."""
+    digest = hashlib.sha256(salt.encode() + Path(path).read_bytes()).digest()
+    return "2.25." + str(int.from_bytes(digest[:16], "big"))
+
+
 def load_raster_volume(path: Path) -> Volume:
     pixels = read_raster_image(path)
     maximum = 65535.0 if pixels.max() > 255 else 255.0
@@ -42,5 +51,7 @@ def load_raster_volume(path: Path) -> Volume:
         has_geometry=False,
         default_window=Window(maximum / 2, maximum, "full range"),
         series_description=path.name,
+        series_instance_uid=content_uid(path, "series"),
+        study_instance_uid=content_uid(path, "study"),
         warnings=("plain image without DICOM geometry: sizes are in pixels, not mm",),
     )

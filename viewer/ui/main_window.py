@@ -21,8 +21,10 @@ from PySide6.QtWidgets import (
 )
 
 from viewer.core.dicom_index import DicomIndex, SeriesRecord
+from viewer.core.feedback_db import FeedbackDB
 from viewer.core.series_loader import LoadResult
 from viewer.core.volume import Volume
+from viewer.ui.ai_reading import AIReading
 from viewer.ui.app import TITLE, resources_dir
 from viewer.ui.measurement_panel import MeasurementPanel
 from viewer.ui.slice_view import BUTTON_ACTIONS, DEFAULT_BUTTON_ACTIONS
@@ -47,9 +49,12 @@ def series_info(series: SeriesRecord | None, volume: Volume) -> dict[str, str]:
 
 
 class MainWindow(QMainWindow):
-    """The reading workstation window. ``settings`` may be given (tests use a private file)."""
+    """The reading workstation window. ``settings`` may be given (tests use a private file);
+    ``feedback_db`` too (default: the AI feedback database in the data folder, see
+    `viewer.core.feedback_db`; the window closes it when it closes)."""
 
-    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None,
+                 feedback_db: FeedbackDB | None = None) -> None:
         super().__init__(parent)
         self.settings = settings or QSettings()
         self.model = ViewerModel()
@@ -63,6 +68,9 @@ class MainWindow(QMainWindow):
         self._threads: dict[QThread, object] = {}
         self._load_worker: LoadWorker | None = None
         self._presets: list = []
+        self.ai = AIReading(self, feedback_db)
+        self.feedback_db, self.ai_overlay = self.ai.db, self.ai.overlay
+        self.findings_panel, self.agreement_plot = self.ai.panel, self.ai.plot
         self.setWindowTitle(TITLE)
         self.setCentralWidget(self.grid)
         self.setAcceptDrops(True)
@@ -81,6 +89,7 @@ class MainWindow(QMainWindow):
             dock.setObjectName(f"dock-{title.lower()}")
             dock.setWidget(widget)
             self.addDockWidget(area, dock)
+        self.ai.add_docks()
         QTimer.singleShot(0, self._add_optional_docks)  # plots load after the first paint
 
     def _add_optional_docks(self) -> None:
@@ -137,6 +146,7 @@ class MainWindow(QMainWindow):
         self._build_layout_actions(menu.addMenu("&View"), toolbar)
         self._build_tool_actions(menu.addMenu("&Tools"), toolbar)
         self._build_display_controls(toolbar)
+        self._build_ai_actions(menu.addMenu("&AI"), toolbar)
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self._action("&About RadSight", self.show_about))
 
@@ -188,6 +198,27 @@ class MainWindow(QMainWindow):
         self.slab_mm.valueChanged.connect(lambda v: self.model.set_slab(self.model.slab_mode, v))
         toolbar.addWidget(self.slab_box)
         toolbar.addWidget(self.slab_mm)
+
+    def _build_ai_actions(self, ai_menu: object, toolbar: QToolBar) -> None:
+        toolbar.addSeparator()
+        self.analyze_action = self._action("Analyze", self.ai.analyze, "Ctrl+A")
+        self.analyze_action.setToolTip("Run every applicable AI model on the open series (Ctrl+A)")
+        self.cancel_analysis_action = self._action("Cancel analysis", self.ai.cancel, "Esc")
+        self.cancel_analysis_action.setEnabled(False)
+        self.heat_action = self._action("Heat map on/off", self.ai.overlay.toggle_heat, "H")
+        self.sort_by_ai_action = self._action("Sort studies by AI", self.ai.sort_by_ai)
+        for action in (self.analyze_action, self.cancel_analysis_action, self.heat_action,
+                       self.sort_by_ai_action):
+            ai_menu.addAction(action)
+        ai_menu.addSeparator()
+        ai_menu.addAction(self.ai.findings_dock.toggleViewAction())
+        ai_menu.addAction(self.ai.agreement_dock.toggleViewAction())
+        toolbar.addAction(self.analyze_action)
+        toolbar.addAction(self.cancel_analysis_action)
+
+    def set_analysis_running(self, running: bool) -> None:
+        self.analyze_action.setEnabled(not running)
+        self.cancel_analysis_action.setEnabled(running)
 
     def _connect(self) -> None:
         self.browser.series_activated.connect(self.load_series)
@@ -260,6 +291,7 @@ class MainWindow(QMainWindow):
     def _on_indexed(self, index: DicomIndex) -> None:
         self.index = index
         self.browser.set_index(index)
+        self.ai.refresh_triage()
         if not index.series:
             errors = [p for p in index.problems if p.severity == "error"]
             detail = f": {errors[0]}" if errors else ""
@@ -282,8 +314,11 @@ class MainWindow(QMainWindow):
         self._run(worker)
 
     def _run(self, worker: IndexWorker | LoadWorker) -> None:
-        thread = start_worker(worker, self)
-        self._threads[thread] = worker  # keep both alive until the thread ends
+        self.track_thread(start_worker(worker, self), worker)
+
+    def track_thread(self, thread: QThread, worker: object) -> None:
+        """Keep a worker and its thread alive until the thread ends."""
+        self._threads[thread] = worker
         thread.finished.connect(self._thread_done)
 
     def _thread_done(self) -> None:
@@ -385,6 +420,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if self._load_worker is not None:
             self._load_worker.cancel()
+        self.ai.shutdown()
         for thread in list(self._threads):
             thread.quit()
             thread.wait(5000)

@@ -35,6 +35,7 @@ class ViewGrid(QWidget):
 
     current_changed = Signal(object)  # SliceView that got focus
     status = Signal(str)  # short note for the status bar (e.g. while the 3D view prepares)
+    view_3d_ready = Signal(object)  # the 3D view, after it was given the complete volume
 
     def __init__(self, model: ViewerModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -95,6 +96,7 @@ class ViewGrid(QWidget):
         if self._needs_3d():
             self.view_3d.set_volume(self.model.volume)
             self.status.emit("3D view ready")
+            self.view_3d_ready.emit(self.view_3d)
 
     def _pane(self, pane: str) -> QWidget:
         if pane != "3d":

@@ -1,0 +1,295 @@
+"""The AI reading workflow in the real main window, with the shipped models and a real SQLite file.
+
+LIDC-0314 (chest CT) with nodule-ct, a FracAtlas radiograph with fracture-radiograph and a brain
+MRI slice with tumour-mri: Analyze from the toolbar, the finding is listed in the findings panel,
+clicking it moves the views to it, the heat map is over it on the screen (and not elsewhere),
+opacity 0 hides it, verdicts survive closing and reopening the window on the same database, the
+status bar names each model's provider and time and the models that did not apply and why.
+Each test is skipped, with the reason, while its model's package is not installed.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QToolBar
+
+from ai.findings import Finding
+from ai.registry import builtin_models_dir
+from viewer.ui.ai_worker import AnalysisSummary
+from viewer.ui.heatmap_overlay import box_on_plane, map_plane
+from viewer.ui.main_window import MainWindow
+from viewer.ui.slice_view import SliceView
+from viewer.ui.triage_columns import AI_COLUMN, study_rows
+from viewer.ui.view_state import ViewKind
+
+from .test_ai_reading import annotated_nodule
+from .viewer_helpers import grab_screen, open_window, save, to_array, view_point
+
+pytestmark = pytest.mark.gui
+
+ANALYSIS_TIMEOUT_MS = 600_000
+NODULE_Z_MM = (-529.0, -511.0)  # the readers' nodule on LIDC-0314 (ImagePositionPatient z)
+
+
+def require_model(name: str) -> None:
+    if not installed(name):
+        pytest.skip(f"shipped model {name} not installed yet (resources/models/{name}/model.json)")
+
+
+def run_analyze(qtbot, window: MainWindow) -> AnalysisSummary:  # noqa: ANN001
+    """Click the toolbar's Analyze button and wait for the analysis to end."""
+    toolbar = window.findChild(QToolBar, "toolbar-main")
+    button = toolbar.widgetForAction(window.analyze_action)
+    QTest.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert window.ai.running and window.cancel_analysis_action.isEnabled()
+    assert not window.progress.isHidden()
+    qtbot.waitUntil(lambda: not window.ai.running, timeout=ANALYSIS_TIMEOUT_MS)
+    assert window.progress.isHidden() and window.analyze_action.isEnabled()
+    assert window.ai.summary is not None, window.status_label.text()
+    return window.ai.summary
+
+
+def installed(name: str) -> bool:
+    return (builtin_models_dir() / name / "model.json").is_file()
+
+
+def check_status(window: MainWindow, model: str, out_of_scope: str) -> None:
+    """The status bar names the model, its provider and time, and (when it is installed) the
+    model that does not apply, with the reason in words."""
+    text = window.status_label.text()
+    assert re.search(rf"{model} \S+ on (CPU|CUDA) in \d+\.\d s", text), text
+    if installed(out_of_scope):
+        reason = re.search(rf"{out_of_scope} not run: ([^;]+)", text)
+        assert reason and len(reason.group(1).split()) >= 3, text  # a reason in words, not a code
+
+
+def click_finding(qtbot, window: MainWindow, finding: Finding) -> None:  # noqa: ANN001
+    table = window.findings_panel.table
+    row = window.findings_panel.row_of(finding.id)
+    assert row is not None, f"{finding.label} not in the findings panel"
+    item = table.item(row, 0)
+    table.scrollToItem(item)
+    QTest.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=table.visualItemRect(item).center())
+    qtbot.waitUntil(lambda: window.ai_overlay.selected_id == finding.id, timeout=5_000)
+
+
+def heat_on_screen(qtbot, window: MainWindow, view: SliceView) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+    """Screen pixels of ``view`` with the heat map on, and without it (toggled with the H action)."""
+    assert window.ai_overlay.heat_visible
+    shown = to_array(grab_screen(view)).astype(int)
+    window.heat_action.trigger()
+    assert not window.ai_overlay.heat_visible
+    hidden = to_array(grab_screen(view)).astype(int)
+    window.heat_action.trigger()
+    return shown, hidden
+
+
+def disk(view: SliceView, x: float, y: float, radius: float) -> np.ndarray:
+    yy, xx = np.mgrid[0:view.height(), 0:view.width()]
+    return np.hypot(xx - x, yy - y) <= radius
+
+
+def check_heat_over(qtbot, window: MainWindow, view: SliceView, region: np.ndarray,  # noqa: ANN001
+                    name: str, output_dir: Path) -> None:
+    """The heat map colours ``region`` of the screen more than the rest; opacity 0 hides it."""
+    shown, hidden = heat_on_screen(qtbot, window, view)
+    save(grab_screen(view), output_dir, f"{name}_view.png")
+    changed = np.abs(shown - hidden).sum(axis=2)
+    warm = (shown[..., 0] - shown[..., 2]) - (hidden[..., 0] - hidden[..., 2])  # redder than the image
+    elsewhere = ~region
+    elsewhere[:, view.width() - 40:] = False  # (the colour bar at the right edge)
+    assert changed[region].mean() > 40, f"little heat over the finding: {changed[region].mean():.1f}"
+    assert changed[region].mean() > 3 * changed[elsewhere].mean()
+    assert warm[region].mean() > 3 * max(warm[elsewhere].mean(), 1.0)
+    window.ai.controls.opacity.setValue(0)  # the opacity slider
+    assert window.ai_overlay.opacity == 0.0
+    faded = to_array(grab_screen(view)).astype(int)
+    save(grab_screen(view), output_dir, f"{name}_opacity0.png")
+    assert np.abs(faded - hidden).sum(axis=2).max() == 0, "opacity 0 still shows the heat map"
+    window.ai.controls.opacity.setValue(50)
+
+
+def give_verdicts(window: MainWindow, verdicts: dict[str, tuple[Finding, str]]) -> None:
+    panel = window.findings_panel
+    for comment, (finding, verdict) in verdicts.items():
+        panel.select(finding.id)
+        panel.comment.setText(comment)
+        QTest.mouseClick(panel.buttons[verdict], Qt.MouseButton.LeftButton)
+        assert panel.verdict_of(finding.id).verdict == verdict
+
+
+def reopen(qtbot, tmp_path: Path, path: Path, window: MainWindow) -> MainWindow:  # noqa: ANN001
+    """Close the window (it closes the database) and open ``path`` in a new one."""
+    db_path = window.feedback_db.path
+    window.close()
+    again = open_window(qtbot, tmp_path, path)
+    assert again.feedback_db.path == db_path
+    return again
+
+
+def check_verdicts_kept(window: MainWindow, verdicts: dict[str, tuple[Finding, str]]) -> None:
+    panel = window.findings_panel
+    for comment, (finding, verdict) in verdicts.items():
+        kept = panel.verdict_of(finding.id)
+        assert kept is not None and (kept.verdict, kept.comment) == (verdict, comment)
+        row = panel.row_of(finding.id)
+        text = panel.table.item(row, 3).text()
+        assert text.startswith({"accept": "accepted", "reject": "rejected"}[verdict]) and comment in text
+
+
+# --- LIDC-0314 with nodule-ct ------------------------------------------------------------------
+def nodule_hit(window: MainWindow, lidc_dir: Path, summary: AnalysisSummary) -> Finding:
+    volume = window.model.volume
+    centre, _ = annotated_nodule(volume, lidc_dir.parent / "annotations")
+    nodule_mm = volume.index_to_patient(centre)
+    hits = [f for f in summary.findings if f.model == "nodule-ct" and f.center_mm is not None
+            and np.linalg.norm(np.subtract(f.center_mm, nodule_mm)) < 15.0]
+    assert hits, f"no nodule-ct finding within 15 mm of the annotated nodule: {summary.status_text()}"
+    return hits[0]
+
+
+def test_lidc_analyze_jump_heat_and_feedback_survive_restart(qtbot, tmp_path: Path, lidc_dir: Path,  # noqa: ANN001
+                                                             output_dir: Path) -> None:
+    require_model("nodule-ct")
+    window = open_window(qtbot, tmp_path, lidc_dir, layout="1x2")
+    window.model.apply_named_preset("lung")
+    summary = run_analyze(qtbot, window)
+    check_status(window, "nodule-ct", "tumour-mri")
+    hit = nodule_hit(window, lidc_dir, summary)
+    panel = window.findings_panel
+    assert [f.id for f in panel.findings] == [f.id for f in summary.findings]
+    assert study_text(window) in ("AI finding", "analysed")
+    click_finding(qtbot, window, hit)
+    axial, coronal = window.grid.views[ViewKind.AXIAL], window.grid.views[ViewKind.CORONAL]
+    k = round(hit.center_kji[0])
+    assert axial.slice_index == k and window.model.cursor[0] == k
+    z = window.model.volume.slice_position(k)[2]
+    assert NODULE_Z_MM[0] - 1 <= z <= NODULE_Z_MM[1] + 1, f"axial view at z = {z:.1f} mm"
+    for view in (axial, coronal):  # the nodule is at the centre of every view
+        row, col, _ = view.geometry.from_index(hit.center_kji)
+        point = view_point(view, row, col)
+        assert abs(point.x() - view.width() / 2) <= 2 and abs(point.y() - view.height() / 2) <= 2
+    save(grab_screen(window), output_dir, "ai_workflow_lidc_window.png")
+    row, col, _ = axial.geometry.from_index(hit.center_kji)
+    point = view_point(axial, row, col)
+    radius = max(6.0, 0.5 * hit.size_mm[2] / axial.geometry.pixel_spacing[1] * axial.transform().sx)
+    check_heat_over(qtbot, window, axial, disk(axial, point.x(), point.y(), radius),
+                    "ai_workflow_lidc_axial", output_dir)
+    others = [f for f in summary.findings if f.id != hit.id]
+    verdicts = {"real nodule": (hit, "accept")} | ({"vessel": (others[0], "reject")} if others else {})
+    give_verdicts(window, verdicts)
+    check_3d_findings(qtbot, window, output_dir)
+    window = reopen(qtbot, tmp_path, lidc_dir, window)
+    check_verdicts_kept(window, verdicts)
+    assert {f.id for f in window.ai_overlay.findings} == {f.id for f in summary.findings}  # boxes again
+    save(grab_screen(window), output_dir, "ai_workflow_lidc_reopened.png")
+
+
+def study_text(window: MainWindow) -> str:
+    texts = [row.text(AI_COLUMN) for row, uid in study_rows(window.browser)
+             if uid == window.model.volume.study_instance_uid]
+    assert texts, "the study is not in the browser"
+    return texts[0]
+
+
+def check_3d_findings(qtbot, window: MainWindow, output_dir: Path) -> None:  # noqa: ANN001
+    """In the 2×2 layout the 3D view shows a box and a marker per finding."""
+    window.set_layout("2x2")
+    qtbot.waitUntil(lambda: window.ai.actors is not None, timeout=120_000)
+    actors = window.ai.actors
+    assert set(actors.actors) == {f.id for f in window.ai_overlay.findings}
+    renderer = window.grid.view_3d.scene.renderer
+    for parts in actors.actors.values():
+        assert parts and all(renderer.HasViewProp(a) for a in parts)
+    assert actors.selected_id == window.ai_overlay.selected_id
+    save(grab_screen(window), output_dir, "ai_workflow_lidc_2x2.png")
+    window.set_layout("1x2")
+
+
+# --- 2D: FracAtlas radiograph with fracture-radiograph, brain MRI with tumour-mri -------------
+def fracatlas_image(shared_data: Path) -> Path:
+    """A fractured radiograph from the fracture model's held-out test split (else the first)."""
+    folder = shared_data / "labelled" / "fracatlas" / "images" / "Fractured"
+    split = builtin_models_dir() / "fracture-radiograph" / "split.csv"
+    if split.is_file():
+        with open(split, newline="") as handle:
+            test = sorted(r["id"] for r in csv.DictReader(handle)
+                          if r["split"] == "test" and r["label"] == "fractured")
+        for name in test:
+            if (folder / f"{name}.jpg").is_file():
+                return folder / f"{name}.jpg"
+    images = sorted(folder.glob("*.jpg"))
+    if not images:
+        pytest.skip(f"no FracAtlas radiograph under {folder}")
+    return images[0]
+
+
+def brain_mri_image(shared_data: Path) -> Path:
+    image = shared_data / "labelled" / "brain-tumor-mri" / "glioma" / "1841.jpg"
+    if not image.is_file():
+        pytest.skip(f"{image} not found")
+    return image
+
+
+#: case → model, image, where its heat must show: "box" (the fracture box is drawn around the
+#: hottest part of its map) or "hot" (the tumour box comes from a box head, not from the map).
+CASES = {"fracatlas": ("fracture-radiograph", fracatlas_image, "box"),
+         "brain-mri": ("tumour-mri", brain_mri_image, "hot")}
+
+
+def screen_plane_index(view: SliceView) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per screen pixel: the plane (row, col) under it, and whether that lies in the plane."""
+    t, (rows, cols) = view.transform(), view.geometry.shape
+    yy, xx = np.mgrid[0:view.height(), 0:view.width()]
+    row, col = np.floor((yy - t.y0) / t.sy).astype(int), np.floor((xx - t.x0) / t.sx).astype(int)
+    inside = (row >= 0) & (row < rows) & (col >= 0) & (col < cols)
+    return np.clip(row, 0, rows - 1), np.clip(col, 0, cols - 1), inside
+
+
+def box_region(view: SliceView, finding: Finding) -> np.ndarray:
+    r0, c0, r1, c1 = box_on_plane(finding.box_kji, view.geometry, (view.slice_index, view.slice_index + 1))
+    row, col, inside = screen_plane_index(view)
+    return inside & (row >= r0) & (row <= r1) & (col >= c0) & (col <= c1)
+
+
+def hot_region(view: SliceView, heat: np.ndarray, level: float = 0.6) -> np.ndarray:
+    """Screen pixels over the hottest part of a map (on the volume grid)."""
+    plane = map_plane(heat, view.model.volume, str(view.state.kind), view.slice_index, geometry=view.geometry)
+    row, col, inside = screen_plane_index(view)
+    return inside & (np.asarray(plane, np.float32)[row, col] >= level)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_2d_analyze_jump_heat_and_feedback_survive_restart(qtbot, tmp_path: Path, shared_data: Path,  # noqa: ANN001
+                                                           output_dir: Path, case: str) -> None:
+    model, find_image, region = CASES[case]
+    require_model(model)
+    image = find_image(shared_data)
+    window = open_window(qtbot, tmp_path, image)
+    summary = run_analyze(qtbot, window)
+    check_status(window, model, "nodule-ct")
+    finding = next((f for f in summary.findings if f.model == model), None)
+    assert finding is not None and finding.box_kji is not None, summary.status_text()
+    click_finding(qtbot, window, finding)
+    view = window.grid.views[ViewKind.AXIAL]
+    row, col, _ = view.geometry.from_index(finding.center_kji)
+    point = view_point(view, row, col)
+    assert abs(point.x() - view.width() / 2) <= 2 and abs(point.y() - view.height() / 2) <= 2
+    save(grab_screen(window), output_dir, f"ai_workflow_{case}_window.png")
+    if region == "box":
+        where = box_region(view, finding)
+    else:
+        assert finding.explanation in summary.maps, f"{model} gave no explanation map"
+        where = hot_region(view, summary.maps[finding.explanation])
+    check_heat_over(qtbot, window, view, where, f"ai_workflow_{case}", output_dir)
+    verdicts = {"agree": (finding, "accept")}
+    give_verdicts(window, verdicts)
+    window = reopen(qtbot, tmp_path, image, window)
+    check_verdicts_kept(window, verdicts)

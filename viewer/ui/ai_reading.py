@@ -1,0 +1,255 @@
+"""The AI in the reading workflow, wired into the main window.
+
+`AIReading` (a QObject owned by the window, living in the GUI thread) holds the feedback
+database, the 2D overlay (`AIOverlay` on every slice view), the findings panel with the overlay
+controls under a "Not for diagnostic use" header (the "Findings" dock), the agreement monitor
+(a dock tabbed with it), the missed-finding picker and the 3D finding actors. It offers:
+
+* :meth:`analyze` - every applicable model on the open, completely loaded series, in a worker
+  thread; progress in the window's progress bar and status label; :meth:`cancel` stops it. When
+  it ends the runs are stored, the overlay / panel / 3D view / triage / agreement are refreshed,
+  and the status bar says which models ran on which provider and for how long, and which did not
+  apply and why (``AnalysisSummary.status_text``).
+* :meth:`show_finding` - a finding clicked in the panel: every view jumps to it and centres it,
+  it is highlighted in the overlay (its own heat map) and in the 3D view.
+* On a change of series: the findings stored for it (with their verdicts) are shown again.
+
+Worker signals go to methods of this object, so they arrive queued in the GUI thread.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt, QThread
+from PySide6.QtWidgets import QDockWidget, QLabel, QVBoxLayout, QWidget
+
+from ai.findings import Finding
+from viewer.core.feedback_db import FeedbackDB
+from viewer.core.volume import Volume
+from viewer.ui.agreement_plot import AgreementPlot
+from viewer.ui.ai_worker import AnalysisSummary, AnalysisWorker, record_summary
+from viewer.ui.finding_jump import MissedFindingPicker, jump_to_finding
+from viewer.ui.findings_panel import FindingsPanel, stored_findings
+from viewer.ui.heatmap_overlay import AIOverlay
+from viewer.ui.overlay_controls import OverlayControls
+from viewer.ui.triage_columns import refresh_triage, sort_by_triage
+from viewer.ui.workers import start_worker
+
+if TYPE_CHECKING:
+    from viewer.ui.main_window import MainWindow
+
+DISCLAIMER_TEXT = ("NOT FOR DIAGNOSTIC USE — AI findings are a research second opinion, "
+                   "not a medical device.")
+_DISCLAIMER_STYLE = "color: #b00000; font-weight: bold; padding: 2px;"
+
+
+class AIReading(QObject):
+    """See the module docstring."""
+
+    def __init__(self, window: MainWindow, db: FeedbackDB | None = None) -> None:
+        super().__init__(window)
+        self.window = window
+        self.db = db if db is not None else FeedbackDB()
+        self.overlay = AIOverlay(self)
+        self.overlay.attach(window.grid)
+        self.panel = FindingsPanel(self.db)
+        self.controls = OverlayControls(self.overlay)
+        self.plot = AgreementPlot(self.db)
+        self.picker = MissedFindingPicker(self.panel, window.grid.views.values())
+        self.actors = None  # FindingActors, made when the 3D view first shows a volume
+        self.worker: AnalysisWorker | None = None
+        self._thread: QThread | None = None
+        self._closed = False
+        self.summary: AnalysisSummary | None = None
+        self._analysed: Volume | None = None
+        self._series_uid: str | None = None
+        self._connect()
+
+    def _connect(self) -> None:
+        self.panel.finding_activated.connect(self.show_finding)
+        self.panel.feedback_given.connect(self._on_feedback)
+        self.panel.missed_added.connect(self._on_feedback)
+        self.window.model.volume_changed.connect(self._on_volume_changed)
+        self.window.grid.view_3d_ready.connect(self._sync_3d)
+
+    # --- docks ------------------------------------------------------------------------------
+    def findings_widget(self) -> QWidget:
+        """The "Findings" dock's content: disclaimer header, overlay controls, findings panel."""
+        widget = QWidget()
+        layout = QVBoxLayout(widget)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        self.disclaimer = QLabel(DISCLAIMER_TEXT, widget)
+        self.disclaimer.setStyleSheet(_DISCLAIMER_STYLE)
+        self.disclaimer.setWordWrap(True)
+        for child in (self.disclaimer, self.controls, self.panel):
+            layout.addWidget(child)
+        layout.setStretch(2, 1)
+        return widget
+
+    def add_docks(self, area: Qt.DockWidgetArea = Qt.DockWidgetArea.BottomDockWidgetArea) -> None:
+        """"Findings" and "AI agreement" docks, tabbed; hidden until the AI is used on a series
+        (Analyze, or findings stored for it) or the reader opens them from the AI menu."""
+        docks = []
+        for title, widget in (("Findings", self.findings_widget()), ("AI agreement", self.plot)):
+            dock = QDockWidget(title, self.window)
+            dock.setObjectName(f"dock-{title.lower().replace(' ', '-')}")
+            dock.setWidget(widget)
+            self.window.addDockWidget(area, dock)
+            docks.append(dock)
+        self.window.tabifyDockWidget(docks[0], docks[1])
+        self.findings_dock, self.agreement_dock = docks
+        for dock in docks:
+            dock.hide()
+
+    def show_docks(self) -> None:
+        """Show the findings dock (in front of the agreement monitor)."""
+        if self.findings_dock.isHidden():
+            self.findings_dock.show()
+            self.agreement_dock.show()
+            self.window.resizeDocks([self.findings_dock], [250], Qt.Orientation.Vertical)
+        self.findings_dock.raise_()
+
+    # --- analyze ----------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
+
+    def analyze(self) -> bool:
+        """Start Analyze on the open series; False (with the reason shown) when it cannot."""
+        window, volume = self.window, self.window.model.volume
+        reason = ("Open a series first" if volume is None
+                  else "Wait until the series has loaded completely" if not window.model.complete
+                  else "Analysis is already running" if self.running else "")
+        if reason:
+            window.status_label.setText(reason)
+            return False
+        body_part = window.series.descriptor.body_part_examined if window.series is not None else None
+        self.worker = AnalysisWorker(volume, body_part or None)
+        self._analysed = volume
+        self.worker.progress.connect(self._on_progress)
+        self.worker.finished.connect(self._on_analysed)
+        self.worker.failed.connect(self._on_failed)
+        self._thread = start_worker(self.worker, window)
+        window.track_thread(self._thread, self.worker)
+        window.progress.setRange(0, 100)
+        window.progress.setValue(0)
+        window.progress.show()
+        window.status_label.setText("Analysis starting…")
+        window.set_analysis_running(True)
+        self.show_docks()
+        return True
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            self.window.status_label.setText("Cancelling the analysis…")
+
+    def _on_progress(self, percent: int, message: str) -> None:
+        if self.worker is None or self.sender() is not self.worker:
+            return
+        self.window.progress.setValue(percent)
+        self.window.status_label.setText(message + "…" if percent < 100 else message)
+
+    def _finish(self) -> Volume | None:
+        volume, self.worker, self._analysed = self._analysed, None, None
+        self.window.progress.hide()
+        self.window.set_analysis_running(False)
+        return volume
+
+    def _on_failed(self, message: str) -> None:
+        if self._finish() is None or self._closed:
+            return
+        self.window.status_label.setText(message)
+
+    def _on_analysed(self, summary: AnalysisSummary) -> None:
+        volume = self._finish()
+        if volume is None or self._closed:
+            return
+        self.summary = summary
+        record_summary(self.db, summary, volume)
+        if volume.series_instance_uid == self._series_uid:  # still the series on screen
+            self.show_results(summary.findings, summary.maps, volume)
+        self.window.status_label.setText(summary.status_text())
+        self.refresh_triage()
+        self.plot.refresh()
+
+    def show_results(self, findings: list[Finding], maps: dict, volume: Volume) -> None:
+        """Findings (and their maps, on the volume grid) in the overlay, the panel and 3D."""
+        self.overlay.set_results(findings, maps)
+        self.panel.set_findings(findings, volume.shape[0])
+        if findings:
+            self.show_docks()
+        self._sync_3d()
+
+    # --- findings ---------------------------------------------------------------------------
+    def show_finding(self, finding: Finding) -> None:
+        """Jump every view to the finding, centre it, highlight it (its own map) in 2D and 3D."""
+        jump_to_finding(self.window.model, self.window.grid.views.values(), finding)
+        self.overlay.select_finding(finding)
+        if self.actors is not None:
+            self.actors.select(finding.id)
+            self._render_3d()
+
+    def _on_feedback(self, *_: object) -> None:
+        self.plot.refresh()
+        self.refresh_triage()
+
+    def _on_volume_changed(self) -> None:
+        """A new series: show what is stored for it (findings and verdicts survive restarts)."""
+        volume = self.window.model.volume
+        uid = volume.series_instance_uid if volume is not None else None
+        if volume is None or uid == self._series_uid:
+            return
+        self._series_uid = uid
+        self.summary = None
+        findings = stored_findings(self.db, uid) if uid else []
+        self.show_results(findings, {}, volume)
+
+    # --- triage -----------------------------------------------------------------------------
+    def refresh_triage(self) -> None:
+        refresh_triage(self.window.browser, self.db)
+
+    def sort_by_ai(self) -> None:
+        sort_by_triage(self.window.browser, refresh_triage(self.window.browser, self.db))
+
+    # --- 3D ---------------------------------------------------------------------------------
+    def _scene(self) -> object | None:
+        """The 3D view's scene when it shows the open volume."""
+        view = self.window.grid.view_3d
+        scene = getattr(view, "scene", None)
+        volume = self.window.model.volume
+        if scene is None or volume is None or scene.volume is None or scene.volume.shape != volume.shape:
+            return None
+        return scene
+
+    def _sync_3d(self, *_: object) -> None:
+        """Boxes and centre markers of the shown findings in the 3D view (when it has the volume)."""
+        scene = self._scene()
+        if scene is None:
+            return
+        if self.actors is None:
+            from viewer.ui.finding_actors import FindingActors  # VTK: only once a 3D view exists
+
+            self.actors = FindingActors()
+        if self.actors.renderer is not scene.renderer:
+            self.actors.attach(scene.renderer)
+        self.actors.set_findings(self.window.model.volume, self.overlay.findings)
+        self.actors.select(self.overlay.selected_id)
+        self._render_3d()
+
+    def _render_3d(self) -> None:
+        view = self.window.grid.view_3d
+        if self._scene() is not None and view.isVisible():
+            view.scene.render()
+
+    # --- shutdown ---------------------------------------------------------------------------
+    def shutdown(self, wait_ms: int = 10_000) -> None:
+        """Cancel a running analysis, wait for its thread, close the database."""
+        self._closed = True
+        if self.worker is not None:
+            self.worker.cancel()
+        if self._thread is not None and self._thread.isRunning():
+            self._thread.wait(wait_ms)
+        self.db.close()
