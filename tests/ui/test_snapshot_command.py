@@ -55,3 +55,51 @@ def test_snapshot_cli_without_display_sagittal_and_3d(lidc_dir, output_dir) -> N
         if view == "3d":  # bone preset: warm, light voxels in the middle of a black background
             middle = pixels[100:220, 100:220].astype(int)
             assert (middle[..., 0] > 150).mean() > 0.2 and np.all(pixels[:5, :5] < 10)
+
+
+def _require_model(name: str) -> None:
+    from ai.registry import builtin_models_dir
+
+    if not (builtin_models_dir() / name / "model.json").is_file():
+        pytest.skip(f"shipped model {name} not installed yet (resources/models/{name}/model.json)")
+
+
+def _heat_and_box(plain: np.ndarray, analysed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels the analysis made redder than the plain image, and pixels in the selected-box cyan."""
+    warm = (analysed[..., 0].astype(int) - analysed[..., 2]) - (plain[..., 0].astype(int) - plain[..., 2])
+    cyan = (analysed[..., 0] < 60) & (analysed[..., 1] > 200) & (analysed[..., 2] > 200)
+    return warm > 60, cyan
+
+
+def test_snapshot_analyze_brain_mri(shared_data, output_dir, capsys) -> None:
+    _require_model("tumour-mri")
+    image = shared_data / "labelled" / "brain-tumor-mri" / "glioma" / "1841.jpg"
+    if not image.is_file():
+        pytest.skip(f"{image} not found")
+    plain, analysed = output_dir / "snapshot_brain_plain.png", output_dir / "snapshot_brain_analyze.png"
+    assert main(["snapshot", str(image), "--out", str(plain), "--size", "400x400"]) == 0
+    assert main(["snapshot", str(image), "--out", str(analysed), "--size", "400x400", "--analyze"]) == 0
+    out = capsys.readouterr().out
+    assert "tumour-mri 1.0.0 on CPU in" in out or "tumour-mri 1.0.0 on CUDA in" in out, out
+    warm, cyan = _heat_and_box(to_array(QImage(str(plain))), to_array(QImage(str(analysed))))
+    assert warm.sum() > 500 and cyan.sum() > 100  # heat map and the lead finding's box
+
+
+def test_snapshot_analyze_lidc_centres_the_nodule(lidc_dir, output_dir, capsys) -> None:
+    _require_model("nodule-ct")
+    out = output_dir / "snapshot_lidc_analyze.png"
+    assert main(["snapshot", str(lidc_dir), "--out", str(out), "--preset", "lung", "--size", "500x500",
+                 "--analyze"]) == 0
+    text = capsys.readouterr().out
+    assert "nodule-ct" in text and "tumour-mri not run:" in text, text
+    pixels = to_array(QImage(str(out)))
+    cyan = (pixels[..., 0] < 60) & (pixels[..., 1] > 200) & (pixels[..., 2] > 200)
+    rows, cols = np.nonzero(cyan[:, :460])  # (the colour bar is at the right edge)
+    assert len(rows) > 50 and abs(rows.mean() - 250) < 40 and abs(cols.mean() - 250) < 40  # box centred
+
+
+def test_snapshot_analyze_refuses_the_3d_view(lidc_dir, tmp_path, capsys) -> None:
+    out = tmp_path / "x.png"
+    assert main(["snapshot", str(lidc_dir), "--out", str(out), "--view", "3d", "--analyze"]) == 2
+    assert "--analyze draws on the 2D views" in capsys.readouterr().out
+    assert not out.exists()
