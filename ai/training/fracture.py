@@ -32,6 +32,7 @@ from ai.training.fracture_model import FractureNet
 NAME = "fracture-radiograph"
 FROZEN_BLOCKS = 11  # stem + blocks 0-10 frozen; their stride-16 output is cached
 CLASS_WEIGHT = (1.0, 2.0)
+CAM_WEIGHT = 0.3  # weight of the loss that keeps the fracture CAM's mass inside the boxes
 log = logging.getLogger("radsight.train")
 
 
@@ -68,11 +69,22 @@ def grid_targets(masks: np.ndarray, grid: int) -> np.ndarray:
     return np.stack([pooled, pooled[:, :, ::-1]]).astype(np.float32)
 
 
+def cam_in_box_loss(cam: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """−log of the fracture CAM's spatial-softmax mass inside the boxes, over images that have boxes."""
+    n, _, h, w = cam.shape
+    has_box = target.flatten(1).amax(1) > 0
+    if not has_box.any():
+        return cam.sum() * 0.0
+    log_p = torch.log_softmax(cam[has_box, 1].reshape(-1, h * w) * (h * w), dim=1)
+    inside = target[has_box].reshape(-1, h * w) > 0
+    return -torch.logsumexp(log_p.masked_fill(~inside, -1e4), dim=1).mean()
+
+
 def loss_fn(net: FractureNet, mid: torch.Tensor, target: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    logits, _, mask_logits = net.forward_mid(mid)
+    logits, cam, mask_logits = net.forward_mid(mid)
     cls = F.cross_entropy(logits, y, weight=torch.tensor(CLASS_WEIGHT), label_smoothing=0.05)
     aux = F.binary_cross_entropy_with_logits(mask_logits, target, pos_weight=torch.tensor(10.0))
-    return cls + 0.5 * aux
+    return cls + 0.5 * aux + CAM_WEIGHT * cam_in_box_loss(cam, target)
 
 
 @torch.no_grad()

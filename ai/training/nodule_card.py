@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ai.package import InputSpec, ModelPackage, OperatingPoint, OutputSpec, Scope, TrainingData, Window
 from ai.training.evaluate import fmt, metric_objects
-from ai.training.publish import load_metrics, rows, write
+from ai.training.publish import load_metrics, rows, train_minutes, write
 
 NAME = "nodule-ct"
 KEYS = ["lesion_sensitivity", "lesion_sensitivity_lt10mm", "lesion_sensitivity_ge10mm",
@@ -72,7 +72,8 @@ patches centred on structures (> −500 HU: vessels, pleura, chest wall) or pare
 the nodule, **inside the same crops** (no whole scans are available for training). The crops are tight
 (≈ 30 mm in-plane, median 9 mm in z), so patch parts beyond a crop are filled with −850 HU, and positives
 get the same fill beyond random planes so that the fill does not give the class away.
-`python -m ai.training.nodule` then `python -m ai.training.nodule_eval` (seed 0).
+`python -m ai.training.nodule` then `python -m ai.training.nodule_eval` (seed 0); training wall time
+{m["train_minutes"]} min on 2 shared cores (`train_info.json`).
 
 ## Operating point (chosen on validation only)
 Threshold {m["threshold"]:.4f}: the highest keeping validation per-nodule sensitivity ≥ 0.90. Validation:
@@ -112,6 +113,7 @@ def _verdict(v: float, target: float) -> str:
 
 def main() -> None:
     m = load_metrics(NAME)
+    m["train_minutes"] = train_minutes(NAME)
     write(NAME, package(m), card(m), m)
 
 

@@ -41,3 +41,9 @@ def copy_split(name: str, source: Path) -> None:
 
 def rows(metrics: dict[str, dict], names: list[str]) -> str:
     return "\n".join(f"| {n} | {fmt(metrics[n])} |" for n in names if n in metrics)
+
+
+def train_minutes(name: str) -> float | str:
+    """Wall minutes of the training run (``train_info.json``), or "not recorded"."""
+    path = WORK / name / "train_info.json"
+    return json.loads(path.read_text())["wall_minutes"] if path.is_file() else "not recorded"

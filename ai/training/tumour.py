@@ -31,6 +31,7 @@ from ai.training.tumour_model import TumourNet, giou_loss
 NAME = "tumour-mri"
 SIZE = 224
 FROZEN_BLOCKS = 11  # stem + blocks 0-10 (up to stride 16) frozen; their output is cached
+CAM_WEIGHT = 0.5  # weight of the loss that keeps the true class's CAM mass inside the box
 log = logging.getLogger("radsight.train")
 
 
@@ -57,24 +58,42 @@ def centre_cells(boxes: torch.Tensor, grid: int) -> torch.Tensor:
     return row * grid + col
 
 
+def box_cells(boxes: torch.Tensor, grid: int) -> torch.Tensor:
+    """(N, grid²) bool: cells whose centre lies in the (cx, cy, w, h) box, plus the centre's cell."""
+    centres = (torch.arange(grid, dtype=boxes.dtype) + 0.5) / grid
+    inside_x = (centres[None] - boxes[:, :1]).abs() <= boxes[:, 2:3] / 2
+    inside_y = (centres[None] - boxes[:, 1:2]).abs() <= boxes[:, 3:4] / 2
+    cells = (inside_y[:, :, None] & inside_x[:, None, :]).reshape(len(boxes), -1)
+    cells[torch.arange(len(boxes)), centre_cells(boxes, grid)] = True
+    return cells
+
+
+def cam_in_box_loss(cam: torch.Tensor, y: torch.Tensor, cells: torch.Tensor) -> torch.Tensor:
+    """−log of the true class's spatial-softmax CAM mass inside the box: the map must point at the lesion."""
+    n, _, h, w = cam.shape
+    log_p = torch.log_softmax(cam[torch.arange(n), y].reshape(n, -1) * (h * w), dim=1)
+    return -torch.logsumexp(log_p.masked_fill(~cells, -1e4), dim=1).mean()
+
+
 def loss_fn(net: TumourNet, mid: torch.Tensor, y: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    logits, _, box, heat = net.forward_mid(mid)
+    logits, cam, box, heat = net.forward_mid(mid)
     grid = int(round(heat.shape[1] ** 0.5))
     cls = F.cross_entropy(logits, y, label_smoothing=0.05)
     loc = 5 * F.l1_loss(box, b) + 2 * giou_loss(box, b) + 0.5 * F.cross_entropy(heat, centre_cells(b, grid))
-    return cls + loc
+    return cls + loc + CAM_WEIGHT * cam_in_box_loss(cam, y, box_cells(b, grid))
 
 
 @torch.no_grad()
-def predict(net: TumourNet, mids: np.ndarray, batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    """Logits and boxes from cached stride-16 features (N, 112, 14, 14)."""
+def predict(net: TumourNet, mids: np.ndarray, batch: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Logits, boxes and CAMs from cached stride-16 features (N, 112, 14, 14)."""
     net.eval()
-    logits, boxes = [], []
+    logits, boxes, cams = [], [], []
     for i in range(0, len(mids), batch):
-        lo, _, box, _ = net.forward_mid(torch.from_numpy(mids[i : i + batch]).float())
+        lo, cam, box, _ = net.forward_mid(torch.from_numpy(mids[i : i + batch]).float())
         logits.append(lo.numpy())
         boxes.append(box.numpy())
-    return np.concatenate(logits), np.concatenate(boxes)
+        cams.append(cam.numpy())
+    return np.concatenate(logits), np.concatenate(boxes), np.concatenate(cams)
 
 
 def iou_cxcywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -148,10 +167,16 @@ def _epoch(net, opt, sched, data, batch, gen, rng) -> None:
 
 
 def _validate(net, mids, labels, boxes) -> dict[str, float]:
-    logits, pred_boxes = predict(net, mids)
-    acc = float((logits.argmax(1) == labels).mean())
+    logits, pred_boxes, cams = predict(net, mids)
+    pred = logits.argmax(1)
+    acc = float((pred == labels).mean())
     rec = float((iou_cxcywh(pred_boxes, boxes) >= 0.5).mean())
-    return {"accuracy": round(acc, 4), "iou50_recall": round(rec, 4), "select": acc + rec}
+    grid = cams.shape[-1]
+    peak = cams[np.arange(len(pred)), pred].reshape(len(pred), -1).argmax(1)
+    cells = box_cells(torch.from_numpy(boxes), grid).numpy()
+    hit = float(cells[np.arange(len(pred)), peak].mean())
+    return {"accuracy": round(acc, 4), "iou50_recall": round(rec, 4), "cam_cell_in_box": round(hit, 4),
+            "select": acc + rec + hit}
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ai.package import InputSpec, ModelPackage, OutputSpec, Scope, TrainingData
 from ai.training.evaluate import fmt, metric_objects
-from ai.training.publish import PRETRAINED, load_metrics, rows, write
+from ai.training.publish import PRETRAINED, load_metrics, rows, train_minutes, write
 
 NAME = "tumour-mri"
 KEYS = ["accuracy", "iou50_recall", "mean_iou", "cam_in_box",
@@ -66,10 +66,14 @@ test figures are likely optimistic for new patients.
 `python -m ai.training.tumour` then `python -m ai.training.tumour_eval` (seed 0). EfficientNet-Lite0
 with the stem and blocks up to stride 16 frozen (their features cached for each slice and its mirror
 image); the stride-32 blocks, a stride-16 fused map (GAP → linear type head, whose weights give the CAM)
-and a soft-argmax box head trained with cross-entropy + L1 + GIoU + centre-cell loss; AdamW, one-cycle
-LR, best epoch by validation accuracy + IoU≥0.5 recall. Training wall time: see `metrics.json`.
+and a soft-argmax box head trained with cross-entropy + L1 + GIoU + centre-cell loss, plus a loss that
+keeps the true class's CAM mass (spatial softmax) inside the annotated box — without it the first model
+(v0) put its CAM peak on the image border for every test slice (CAM peak in box 0.000). AdamW,
+one-cycle LR, best epoch by validation accuracy + IoU≥0.5 recall + CAM-cell-in-box rate. Training wall
+time: {m["train_minutes"]} min on 2 shared cores (`train_info.json`) with the feature cache present;
+building the cache (slices resized + frozen features of 2 × 2,445 slices) took a further 6.7 min.
 
-## Test metrics (held-out test split, touched once; 95 % bootstrap CI, 1,000 resamples)
+## Test metrics (held-out test split — see History for its use; 95 % bootstrap CI, 1,000 resamples)
 | metric | value |
 |---|---|
 {rows(test, KEYS)}
@@ -83,8 +87,21 @@ Targets (issue 5): type accuracy ≥ 0.90 — {_verdict(test["accuracy"], 0.90)}
 ≥ 0.80 — {_verdict(test["iou50_recall"], 0.80)}; CAM peak inside the box ≥ 0.80 —
 {_verdict(test["cam_in_box"], 0.80)}.
 
+What was tried for the misses: a soft-argmax box head at stride 16 (L1 + GIoU + centre-cell loss),
+10 → 14 epochs, sharper heat maps at inference (temperature 2 and 4 on validation: IoU≥0.5 recall
+0.657 and 0.648 vs 0.654 — no gain, not adopted). Glioma boxes (large, ill-defined margins) are the
+weak class. Likely next steps, not done for lack of CPU time: fine-tune the frozen stride-4…16 blocks
+(only the stride-32 blocks and heads were trained, to fit 2 shared cores), larger input (≥ 320²),
+a box head at stride 8.
+
 `cam_in_box`: the peak of the predicted class's CAM (bilinearly resized to the input grid) lies inside
 the annotated box. `iou50_recall`: the predicted box has IoU ≥ 0.5 with the annotated box.
+
+## History (honest accounting of test-split use)
+The test split was evaluated twice. v0 (same recipe without the CAM-in-box loss, 10 epochs) measured
+accuracy 0.904 (95 % CI 0.875–0.933), IoU≥0.5 recall 0.638 (0.586–0.687) and CAM peak in box 0.000 —
+the validation split showed the same CAM failure (0.000), which motivated the CAM loss; v1 (this model)
+was then trained and measured once. No other choice was made on the test split.
 
 ## Speed and size
 One slice through the pipeline (letterbox + onnxruntime CPU, 2 threads + post-processing):
@@ -105,6 +122,7 @@ def _verdict(metric: dict, target: float) -> str:
 
 def main() -> None:
     m = load_metrics(NAME)
+    m["train_minutes"] = train_minutes(NAME)
     write(NAME, package(m), card(m), m)
 
 
