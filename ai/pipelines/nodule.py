@@ -26,6 +26,7 @@ HU_LOW, HU_HIGH = -1000.0, 400.0
 COARSE_MM = 2.0  # grid of the lung mask and the candidate search
 MAX_CANDIDATES = 160
 DIAMETER_RANGE_MM = (3.0, 35.0)
+MAX_MARKS = 5  # at most this many findings per scan pass the operating point (highest scores first)
 
 
 def window(hu: np.ndarray) -> np.ndarray:
@@ -42,6 +43,8 @@ class Candidate:
 
 @dataclass
 class NoduleFinding:
+    """``passes``: score ≥ the threshold and among the ``MAX_MARKS`` highest scores of the scan."""
+
     score: float
     centre_kji: tuple[float, float, float]  # voxel index on the input grid (slice, row, column)
     centre_mm: tuple[float, float, float]  # physical point (x, y, z) of the input geometry
@@ -157,6 +160,23 @@ def patch_at(img: sitk.Image, centre_mm: np.ndarray) -> np.ndarray:
     return sitk.GetArrayFromImage(out)
 
 
+def crop_like(patch: np.ndarray, diameter_mm: float) -> np.ndarray:
+    """Keep real voxels only inside a box shaped like the training crops around a candidate of this
+    diameter (in-plane half-width max(15, d/2 + 8) mm, z half-height d/2 + 1.5 mm); fill the rest.
+
+    The LIDC crops the CNN learnt from are tight around each nodule (≈ 30 mm in-plane, the nodule's own
+    z extent), so it has only seen structures within such a box; whole-scan patches are cut the same way.
+    """
+    half_xy = max(15.0, diameter_mm / 2 + 8.0) / SPACING_MM
+    half_z = (diameter_mm / 2 + 1.5) / SPACING_MM
+    centre = (PATCH - 1) / 2
+    idx = np.arange(PATCH)
+    keep_z = np.abs(idx - centre) <= half_z
+    keep_xy = np.abs(idx - centre) <= half_xy
+    keep = keep_z[:, None, None] & keep_xy[None, :, None] & keep_xy[None, None, :]
+    return np.where(keep, patch, np.float32(FILL_HU)).astype(np.float32)
+
+
 def score(session, patches: np.ndarray, batch: int = 32) -> tuple[np.ndarray, np.ndarray]:
     """Nodule probability and nodule-class CAM (N, 8, 8, 8) for windowed patches (N, P, P, P)."""
     probs, cams = [], []
@@ -177,7 +197,7 @@ def find_candidates(img: sitk.Image) -> tuple[list[Candidate], np.ndarray, dict[
     lungs = lung_mask(coarse)
     clock.tick("lung_mask")
     cands = candidates(coarse, lungs)
-    patches = [window(patch_at(img, c.centre_mm)) for c in cands]
+    patches = [window(crop_like(patch_at(img, c.centre_mm), c.diameter_mm)) for c in cands]
     stacked = np.stack(patches) if patches else np.zeros((0,) + (PATCH,) * 3, np.float32)
     clock.tick("candidates")
     return cands, stacked[:, None].astype(np.float32), clock.times
@@ -204,10 +224,11 @@ def _findings(
     img: sitk.Image, cands: list[Candidate], probs: np.ndarray, threshold: float
 ) -> list[NoduleFinding]:
     out = []
-    for cand, p in sorted(zip(cands, probs, strict=True), key=lambda t: -t[1]):
+    ranked = sorted(zip(cands, probs, strict=True), key=lambda t: -t[1])
+    for rank, (cand, p) in enumerate(ranked):
         ijk = img.TransformPhysicalPointToContinuousIndex(tuple(float(v) for v in cand.centre_mm))
         out.append(NoduleFinding(float(p), (ijk[2], ijk[1], ijk[0]), tuple(float(v) for v in cand.centre_mm),
-                                 float(cand.diameter_mm), bool(p >= threshold)))
+                                 float(cand.diameter_mm), bool(p >= threshold and rank < MAX_MARKS)))
     return out
 
 

@@ -25,6 +25,7 @@ from ai.training.nodule_model import NoduleNet
 log = logging.getLogger("radsight.train")
 LIDC_0314 = DATA / "dicom" / "lidc-idri-0314"
 VAL_SENSITIVITY = 0.90
+NEG_DIAMETER_MM = 5.0  # typical equivalent diameter of a whole-scan candidate, for crop_like on negatives
 
 
 def export(onnx_path: Path) -> None:
@@ -34,10 +35,12 @@ def export(onnx_path: Path) -> None:
 
 
 def crop_scores(session, crops: list, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Centred-patch score per crop (positives) and scores of up to 4 negatives per crop."""
+    """Centred-patch score per crop (positives) and scores of up to 4 negatives per crop, each patch cut
+    by :func:`ai.pipelines.nodule.crop_like` as the whole-scan pipeline does."""
     rng = np.random.default_rng(seed)
-    pos = np.stack([pipe.window(extract(c.hu, c.centre)) for c in crops])
-    neg = np.stack([pipe.window(extract(c.hu, n)) for c in crops for n in negative_centres(c, rng, 4)])
+    pos = np.stack([pipe.window(pipe.crop_like(extract(c.hu, c.centre), 2 * c.radius)) for c in crops])
+    neg = np.stack([pipe.window(pipe.crop_like(extract(c.hu, n), NEG_DIAMETER_MM))
+                    for c in crops for n in negative_centres(c, rng, 4)])
     return pipe.score(session, pos.astype(np.float32))[0], pipe.score(session, neg.astype(np.float32))[0]
 
 
@@ -93,12 +96,17 @@ def whole_scan(session, threshold: float) -> dict:
     passing = [f for f, h in zip(result.findings, hits, strict=True) if f.passes]
     found = any(h and f.passes for f, h in zip(result.findings, hits, strict=True))
     best_hit = max((f.score for f, h in zip(result.findings, hits, strict=True) if h), default=None)
+    rank = next((i + 1 for i, h in enumerate(hits) if h), None)
+    above = sum(1 for f, h in zip(result.findings, hits, strict=True) if f.score >= threshold and not h)
     return {"found": found, "fp": sum(1 for f in passing if not _hit(f, centre, radius)),
-            "n_candidates": result.n_candidates, "nodule_score": best_hit, "seconds": round(elapsed, 2),
+            "n_candidates": result.n_candidates, "nodule_score": best_hit, "nodule_rank": rank,
+            "fp_threshold_only": above, "max_marks": pipe.MAX_MARKS, "seconds": round(elapsed, 2),
             "timings_s": result.timings_s, "truth_centre_mm": centre.round(1).tolist(),
             "truth_radius_mm": round(radius, 1),
             "findings": [{"score": round(f.score, 4), "centre_mm": np.round(f.centre_mm, 1).tolist(),
-                          "diameter_mm": round(f.diameter_mm, 1)} for f in passing]}
+                          "diameter_mm": round(f.diameter_mm, 1)} for f in passing],
+            "top10": [{"score": round(f.score, 4), "hit": bool(h), "diameter_mm": round(f.diameter_mm, 1)}
+                      for f, h in list(zip(result.findings, hits, strict=True))[:10]]}
 
 
 def _hit(f, centre: np.ndarray, radius: float) -> bool:
@@ -109,10 +117,10 @@ def subset_check(session, crops: list, n: int = 8) -> dict:
     """Centred-patch scores of the first ``n`` test crops, for the pipeline test."""
     cases = []
     for crop in crops[:n]:
-        patch = pipe.window(extract(crop.hu, crop.centre)).astype(np.float32)
+        patch = pipe.window(pipe.crop_like(extract(crop.hu, crop.centre), 2 * crop.radius)).astype(np.float32)
         p = float(pipe.score(session, patch[None])[0][0])
         cases.append({"id": crop.id, "centre_zyx_1mm": np.round(crop.centre, 3).tolist(),
-                      "score": round(p, 5)})
+                      "diameter_mm": round(2 * crop.radius, 4), "score": round(p, 5)})
     return {"split": "test", "cases": cases}
 
 

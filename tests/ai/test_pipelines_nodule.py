@@ -48,7 +48,8 @@ def test_test_crops_reproduce_recorded_scores(session, shared_data: Path) -> Non
     by_id = {r.id: r for r in read_lidc_vois(folder)}
     for case in expected:
         crop = load_crop(by_id[case["id"]])
-        patch = pipe.window(extract(crop.hu, np.array(case["centre_zyx_1mm"]))).astype(np.float32)
+        raw = extract(crop.hu, np.array(case["centre_zyx_1mm"]))
+        patch = pipe.window(pipe.crop_like(raw, case["diameter_mm"])).astype(np.float32)
         probs, cams = pipe.score(session, patch[None])
         assert probs[0] == pytest.approx(case["score"], abs=2e-3), case["id"]
         assert cams.shape == (1, 8, 8, 8)
