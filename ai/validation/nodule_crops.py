@@ -1,16 +1,20 @@
-"""Nodule model on LIDC crops: score candidate patches at the nodule and at structures away from it.
+"""Nodule model on LIDC crops: score the patch at the nodule and patches at structures away from it.
 
-A crop is too small for the whole-scan pipeline (lung mask, blob candidates), so the candidates are
-fixed here, deterministically, and scored with the nodule pipeline's own patch extraction and CNN
-(``ai.pipelines.nodule``: ``patch_at``, ``window``, ``score``):
+A crop is too small for the whole-scan pipeline (lung mask, blob candidates), so candidates are fixed
+here, deterministically, and scored with the nodule pipeline's own patch cut and CNN
+(``ai.pipelines.nodule``: ``crop_like``, ``window``, ``score``), the way the model card measures it:
 
-- the lesion: the centroid of the nodule mask (the crop's centre where no mask is present);
-- up to :data:`NEGATIVES_PER_CROP` structure points (HU > :data:`STRUCTURE_HU`) at least radius +
-  :data:`GAP_MM` from the lesion centre, picked by farthest-point sampling (no randomness).
+- the crop is resampled to the pipeline's 1 mm grid (linear; mask nearest-neighbour);
+- the lesion: the patch centred (to the nearest voxel) on the mask centroid, cut by ``crop_like`` for
+  the mask's equivalent-sphere diameter (the crop's centre when the mask is empty);
+- up to :data:`NEGATIVES_PER_CROP` structure points (HU > :data:`STRUCTURE_HU`) between radius +
+  :data:`GAP_MM` and radius + :data:`GAP_MM` + :data:`RING_MM` from the lesion centre (vessels, walls next
+  to the nodule; any farther structure when the ring holds too few), spread by farthest-point sampling
+  (no randomness), cut for a :data:`NEGATIVE_DIAMETER_MM` candidate.
 
-Hit criterion: candidate centre within the lesion's radius (annotated diameter / 2) of its centre. So
-``lesion_sensitivity`` is the share of nodules whose centred patch scores at or above the threshold, and
-``fp_per_scan`` the structure patches per crop that do - a proxy, not a whole-scan false-positive rate.
+Hit criterion: candidate centre within the lesion's radius of its centre. ``lesion_sensitivity`` is the
+share of nodules whose centred patch scores at or above the threshold; ``fp_per_scan`` counts the
+structure patches per crop that do — a proxy, not a whole-scan false-positive rate.
 """
 
 from __future__ import annotations
@@ -31,33 +35,50 @@ from ai.validation.metrics import centre_hits, scan_outcome
 NEGATIVES_PER_CROP = 4
 STRUCTURE_HU = -500.0
 GAP_MM = 4.0
+NEGATIVE_DIAMETER_MM = 5.0
+RING_MM = 8.0
 
 
-def _physical(img: Any, index_kji: np.ndarray) -> np.ndarray:
-    """(N, 3) voxel indices [k, j, i] → (N, 3) physical points (x, y, z) of a SimpleITK image."""
-    direction = np.asarray(img.GetDirection(), float).reshape(3, 3)
-    scaled = np.asarray(index_kji, float)[:, ::-1] * np.asarray(img.GetSpacing(), float)
-    return scaled @ direction.T + np.asarray(img.GetOrigin(), float)
+def resample_iso(image: Any, spacing: float, nearest: bool) -> Any:
+    """A SimpleITK image on an isotropic grid of ``spacing`` mm (same origin and direction)."""
+    import SimpleITK as sitk
+
+    size = [max(1, round(n * s / spacing)) for n, s in zip(image.GetSize(), image.GetSpacing(), strict=True)]
+    interp = sitk.sitkNearestNeighbor if nearest else sitk.sitkLinear
+    return sitk.Resample(image, size, sitk.Transform(), interp, image.GetOrigin(), (spacing,) * 3,
+                         image.GetDirection(), 0 if nearest else -1000, image.GetPixelID())
 
 
-def lesion_centre(img: Any, mask: np.ndarray | None) -> np.ndarray:
-    """Physical centre of the nodule: its mask's centroid, else the crop's centre."""
-    if mask is not None and mask.any():
-        centre = np.argwhere(mask).mean(axis=0)
-    else:
-        centre = (np.asarray(img.GetSize()[::-1], float) - 1) / 2
-    return _physical(img, centre[None])[0]
+def extract(hu: np.ndarray, centre: np.ndarray, size: int, fill: float) -> np.ndarray:
+    """(size,)*3 float32 patch centred (nearest voxel) at ``centre`` [k, j, i], ``fill`` outside ``hu``."""
+    out = np.full((size,) * 3, fill, np.float32)
+    start = np.round(centre).astype(int) - size // 2
+    lo, hi = np.maximum(start, 0), np.minimum(start + size, hu.shape)
+    if np.any(hi <= lo):
+        return out
+    dst = tuple(slice(a - s, b - s) for a, b, s in zip(lo, hi, start, strict=True))
+    out[dst] = hu[tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))]
+    return out
 
 
-def structure_points(img: Any, hu: np.ndarray, centre: np.ndarray, radius_mm: float,
+def lesion_centre(mask: np.ndarray) -> tuple[np.ndarray, float]:
+    """Centroid [k, j, i] of the mask and its equivalent-sphere radius in voxels (crop centre, 0 if empty)."""
+    if not mask.any():
+        return (np.asarray(mask.shape, float) - 1) / 2, 0.0
+    return np.argwhere(mask).mean(axis=0), float((3 * mask.sum() / (4 * math.pi)) ** (1 / 3))
+
+
+def structure_points(hu: np.ndarray, centre: np.ndarray, min_distance: float,
                      n: int = NEGATIVES_PER_CROP) -> np.ndarray:
-    """Up to ``n`` structure points far from the lesion, by farthest-point sampling (physical, (m, 3))."""
-    index = np.argwhere(hu > STRUCTURE_HU)
-    if index.size == 0:
-        return np.zeros((0, 3))
-    points = _physical(img, index)
-    dist = np.linalg.norm(points - centre, axis=1)
-    points, dist = points[dist >= radius_mm + GAP_MM], dist[dist >= radius_mm + GAP_MM]
+    """Up to ``n`` voxels above :data:`STRUCTURE_HU` at least ``min_distance`` voxels from ``centre``:
+    those within :data:`RING_MM` beyond that distance (structures next to the nodule, the hard cases) when
+    there are ``n`` of them, else any; spread by farthest-point sampling from the lesion. (m, 3) [k, j, i]."""
+    points = np.argwhere(hu > STRUCTURE_HU).astype(float)
+    dist = np.linalg.norm(points - centre, axis=1) if points.size else np.zeros(0)
+    far = dist >= min_distance
+    ring = far & (dist <= min_distance + RING_MM)
+    keep = ring if ring.sum() >= n else far
+    points, dist = points[keep], dist[keep]
     chosen: list[np.ndarray] = []
     for _ in range(min(n, len(points))):
         k = int(np.argmax(dist))
@@ -66,41 +87,50 @@ def structure_points(img: Any, hu: np.ndarray, centre: np.ndarray, radius_mm: fl
     return np.asarray(chosen).reshape(-1, 3)
 
 
-def _radius(record: Record, mask: np.ndarray | None, spacing: tuple[float, ...]) -> float:
-    diameter = float(record.extra.get("diameter_mm", "nan") or "nan")
-    if math.isfinite(diameter) and diameter > 0:
-        return diameter / 2
-    volume = float(mask.sum()) * float(np.prod(spacing)) if mask is not None else 0.0
-    return (3 * volume / (4 * math.pi)) ** (1 / 3) if volume else 5.0
-
-
-def nodule_crop_predictor(package: ModelPackage, layout: Layout) -> Callable[[Record], CaseResult]:
-    """Cases with a FROC outcome per crop (see the module notes)."""
-    import SimpleITK as sitk
-
-    from ai.runtime import get_session
-    from ai.validation.predict import PipelineMissing, base_fields
+def _nodule_module() -> Any:
+    from ai.validation.predict import PipelineMissing
 
     try:
         pipe = importlib.import_module("ai.pipelines.nodule")
     except ModuleNotFoundError as exc:
         raise PipelineMissing("no nodule pipeline (ai/pipelines/nodule.py) to score crop candidates") from exc
-    if not all(callable(getattr(pipe, name, None)) for name in ("patch_at", "window", "score")):
-        raise PipelineMissing("ai/pipelines/nodule.py lacks patch_at/window/score to score crop candidates")
+    needed = ("crop_like", "window", "score", "PATCH", "FILL_HU", "SPACING_MM")
+    if not all(hasattr(pipe, name) for name in needed):
+        raise PipelineMissing(f"ai/pipelines/nodule.py lacks one of {', '.join(needed)}")
+    return pipe
+
+
+def crop_scores(pipe: Any, session: Any, record: Record) -> tuple[np.ndarray, np.ndarray, float]:
+    """Candidate centres (voxels of the 1 mm grid, lesion first), their scores, and the lesion radius."""
+    import SimpleITK as sitk
+
+    image = resample_iso(sitk.ReadImage(str(record.path)), pipe.SPACING_MM, nearest=False)
+    hu = sitk.GetArrayFromImage(image)
+    mask = np.zeros(hu.shape, bool)
+    if record.mask_path is not None and record.mask_path.is_file():
+        mask_img = resample_iso(sitk.ReadImage(str(record.mask_path)), pipe.SPACING_MM, nearest=True)
+        mask = sitk.GetArrayFromImage(mask_img) > 0
+    centre, radius = lesion_centre(mask)
+    if radius == 0:
+        radius = float(record.extra.get("diameter_mm", "10") or 10) / 2 / pipe.SPACING_MM
+    points = np.vstack([centre[None], structure_points(hu, centre, radius + GAP_MM / pipe.SPACING_MM)])
+    diameters = [2 * radius * pipe.SPACING_MM] + [NEGATIVE_DIAMETER_MM] * (len(points) - 1)
+    patches = np.stack([pipe.window(pipe.crop_like(extract(hu, p, pipe.PATCH, pipe.FILL_HU), d))
+                        for p, d in zip(points, diameters, strict=True)]).astype(np.float32)
+    return points, np.asarray(pipe.score(session, patches)[0], float), radius
+
+
+def nodule_crop_predictor(package: ModelPackage, layout: Layout) -> Callable[[Record], CaseResult]:
+    """Cases with a FROC outcome per crop (see the module notes)."""
+    from ai.runtime import get_session
+    from ai.validation.predict import base_fields
+
+    pipe = _nodule_module()
     session = get_session(package.onnx_path).session
 
     def predict(record: Record) -> CaseResult:
-        img = sitk.ReadImage(str(record.path))
-        hu = sitk.GetArrayFromImage(img)
-        mask = None
-        if record.mask_path is not None and record.mask_path.is_file():
-            mask = sitk.GetArrayFromImage(sitk.ReadImage(str(record.mask_path))) > 0
-        centre = lesion_centre(img, mask)
-        radius = _radius(record, mask, img.GetSpacing())
-        points = np.vstack([centre[None], structure_points(img, hu, centre, radius)])
-        patches = np.stack([pipe.window(pipe.patch_at(img, p)) for p in points]).astype(np.float32)
-        scores, _ = pipe.score(session, patches)
-        outcome = scan_outcome(scores, centre_hits(points, centre[None], [radius]))
+        points, scores, radius = crop_scores(pipe, session, record)
+        outcome = scan_outcome(scores, centre_hits(points, points[:1], [radius]))
         return CaseResult(**base_fields(record, layout), outcome=outcome)
 
     return predict

@@ -15,6 +15,7 @@ Metric keys (only those the cases support appear): ``sensitivity``, ``specificit
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -163,6 +164,7 @@ class ValidationReport:
     roc: M.RocCurve | None = None
     froc: M.FrocCurve | None = None
     threshold: float | None = None
+    cases: list[CaseScore] = field(default_factory=list, repr=False)
 
     def to_json(self) -> dict[str, object]:
         """The ``metrics.json`` document."""
@@ -199,7 +201,7 @@ def build_report(model: str, version: str, cases: Sequence[CaseScore], threshold
     stats = metric_statistics(cases, threshold)
     groups = [c.group or c.id for c in cases] if any(c.group for c in cases) else None
     overall = _estimates(stats, np.arange(len(cases)), groups, n_boot, seed)
-    report = ValidationReport(model, version, len(cases), overall, threshold=threshold)
+    report = ValidationReport(model, version, len(cases), overall, threshold=threshold, cases=list(cases))
     for name, idx in subgroup_indices([c.subgroups for c in cases]).items():
         report.subgroups[name] = _estimates(stats, idx, groups, n_boot, seed)
         report.subgroup_n[name] = int(idx.size)
@@ -230,17 +232,47 @@ def _jsonable(value: object) -> object:
     return value
 
 
+CASE_COLUMNS = ("id", "truth", "subgroups", "group", "positive", "score", "predicted", "boxes_total",
+                "boxes_hit", "cam_hit", "lesion_scores", "fp_scores", "dice", "hd95")
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, np.ndarray | list | tuple):
+        return "|".join(_cell(v) for v in value)
+    if isinstance(value, float | np.floating):
+        return f"{float(value):.6g}"
+    return str(value)
+
+
+def write_cases_csv(cases: Sequence[CaseScore], path: str | Path) -> Path:
+    """One row per case: truth, what the model said, and the per-case numbers behind the metrics."""
+    out = Path(path)
+    with out.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(CASE_COLUMNS)
+        for c in cases:
+            lesions = None if c.outcome is None else c.outcome.lesion_scores
+            fps = None if c.outcome is None else c.outcome.fp_scores
+            writer.writerow([_cell(v) for v in (c.id, c.truth, c.subgroups, c.group, c.positive, c.score,
+                                                 c.predicted, c.boxes_total, c.boxes_hit, c.cam_hit, lesions,
+                                                 fps, c.dice, c.hd95)])
+    return out
+
+
 def _value(report: ValidationReport, key: str) -> float | None:
     est = report.metrics.get(key)
     return None if est is None else est.value
 
 
 def write_report(report: ValidationReport, out_dir: str | Path) -> list[Path]:
-    """Write ``metrics.json`` and, where they apply, ``roc.png`` and ``froc.png``; return the paths."""
+    """Write ``metrics.json``, ``cases.csv`` and, where they apply, ``roc.png`` and ``froc.png``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "metrics.json"]
     written[0].write_text(json.dumps(_jsonable(report.to_json()), indent=2, allow_nan=False) + "\n")
+    written.append(write_cases_csv(report.cases, out / "cases.csv"))
     if report.roc is not None:
         point = None
         sens, spec = _value(report, "sensitivity"), _value(report, "specificity")

@@ -478,7 +478,7 @@ def test_validate_tumour_agrees_with_direct_pipeline_run(shared_data: Path, tmp_
     assert result["metrics"]["accuracy"]["value"] == pytest.approx(sum(correct) / 12)
 
 
-def _subset_metrics(cases: list[dict]) -> dict[str, float]:
+def _subset_metrics(cases: list[dict], threshold: float | None) -> dict[str, float]:
     """What a card's ``subset_check.json`` per-case records imply for the metrics validate reports."""
     out: dict[str, float] = {}
     if all("predicted" in c and "label" in c for c in cases):
@@ -487,12 +487,34 @@ def _subset_metrics(cases: list[dict]) -> dict[str, float]:
         out["iou50_recall"] = float(np.mean([c["iou"] >= 0.5 for c in cases]))
     if all("cam_in_box" in c for c in cases):
         out["cam_in_box"] = float(np.mean([bool(c["cam_in_box"]) for c in cases]))
+    if threshold is not None and all("score" in c and "centre_zyx_1mm" in c for c in cases):
+        out["lesion_sensitivity"] = float(np.mean([c["score"] >= threshold for c in cases]))
     return out
+
+
+def _per_case_agreement(cases: list[dict], rows: dict[str, dict[str, str]]) -> None:
+    """Per-case answers in validate's ``cases.csv`` equal the card's ``subset_check.json`` records."""
+    for c in cases:
+        row = rows[str(c["id"])]
+        if "predicted" in c:
+            assert row["predicted"] == c["predicted"], c["id"]
+        if "cam_in_box" in c:
+            assert row["cam_hit"] == str(bool(c["cam_in_box"])), c["id"]
+        if "score" in c and "centre_zyx_1mm" in c:  # nodule: the lesion-centred patch's score
+            assert float(row["lesion_scores"]) == pytest.approx(c["score"], abs=2e-5), c["id"]
+        if "probability" in c and "predicted" not in c:  # binary: the positive-class probability
+            assert float(row["score"]) == pytest.approx(c["probability"], abs=2e-5), c["id"]
 
 
 @pytest.mark.parametrize("model", [m for m, _, _ in SHIPPED_CASES])
 def test_validate_reproduces_card_subset(model: str, shared_data: Path, tmp_path: Path) -> None:
-    """The model card's fixed subset (``subset_check.json``): validate gives the metrics its cases imply."""
+    """The model card's fixed subset (``subset_check.json``): validate gives the same per-case answers and
+    the metrics they imply."""
+    import csv
+
+    from ai.package import load_package
+    from ai.validation.run import operating_threshold
+
     check = SHIPPED / model / "subset_check.json"
     if not check.is_file():
         pytest.skip(f"shipped model '{model}' has no subset_check.json yet ({check})")
@@ -500,8 +522,10 @@ def test_validate_reproduces_card_subset(model: str, shared_data: Path, tmp_path
     data = shared_data / "labelled" / folder
     if not data.is_dir():
         pytest.skip(f"labelled data set not found at {data}")
+    package = load_package(SHIPPED / model)
+    threshold = operating_threshold(package)[0] if package.operating_points else None
     cases = json.loads(check.read_text())["cases"]
-    expected = _subset_metrics(cases)
+    expected = _subset_metrics(cases, threshold)
     assert expected, f"{check} holds no per-case fields validate can be compared with"
     subset = tmp_path / "subset.csv"
     subset.write_text("id\n" + "\n".join(str(c["id"]) for c in cases) + "\n")
@@ -511,3 +535,5 @@ def test_validate_reproduces_card_subset(model: str, shared_data: Path, tmp_path
     result = json.loads((out / "metrics.json").read_text())
     assert result["n"] == len(cases)
     assert {k: result["metrics"][k]["value"] for k in expected} == pytest.approx(expected, abs=1e-9)
+    with (out / "cases.csv").open(newline="") as fh:
+        _per_case_agreement(cases, {row["id"]: row for row in csv.DictReader(fh)})
