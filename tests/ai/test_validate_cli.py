@@ -485,8 +485,9 @@ def _subset_metrics(cases: list[dict], threshold: float | None) -> dict[str, flo
         out["accuracy"] = float(np.mean([c["predicted"] == c["label"] for c in cases]))
     if all("iou" in c for c in cases):
         out["iou50_recall"] = float(np.mean([c["iou"] >= 0.5 for c in cases]))
-    if all("cam_in_box" in c for c in cases):
-        out["cam_in_box"] = float(np.mean([bool(c["cam_in_box"]) for c in cases]))
+    flags = [c["cam_in_box"] for c in cases if c.get("cam_in_box") is not None]  # None: no box to hit
+    if flags:
+        out["cam_in_box"] = float(np.mean([bool(f) for f in flags]))
     if threshold is not None and all("score" in c and "centre_zyx_1mm" in c for c in cases):
         out["lesion_sensitivity"] = float(np.mean([c["score"] >= threshold for c in cases]))
     return out
@@ -498,7 +499,7 @@ def _per_case_agreement(cases: list[dict], rows: dict[str, dict[str, str]]) -> N
         row = rows[str(c["id"])]
         if "predicted" in c:
             assert row["predicted"] == c["predicted"], c["id"]
-        if "cam_in_box" in c:
+        if c.get("cam_in_box") is not None:
             assert row["cam_hit"] == str(bool(c["cam_in_box"])), c["id"]
         if "score" in c and "centre_zyx_1mm" in c:  # nodule: the lesion-centred patch's score
             assert float(row["lesion_scores"]) == pytest.approx(c["score"], abs=2e-5), c["id"]
