@@ -42,7 +42,7 @@ def package(m: dict) -> ModelPackage:
 
 
 def region_table(test: dict) -> str:
-    lines = ["| region | n | AUC | sensitivity | specificity |", "|---|---|---|---|---|"]
+    lines = ["| region | images | AUC | sensitivity | specificity |", "|---|---|---|---|---|"]
     for region in REGIONS:
         r = test.get(region, {})
         if not r:
@@ -74,9 +74,11 @@ and a class-activation map (20×20, shown on the input grid) with a box around i
 - Pretrained weights: {PRETRAINED}. The RGB stem was collapsed to one channel (weights summed).
 
 ## Split
-{SPLIT}. Splits in `split.csv`. **Leakage caveat:** without patient IDs, views of one patient can fall on
-both sides of the split (blocks of neighbouring ids reduce but do not remove this): the test figures are
-likely optimistic for new patients.
+{SPLIT}. Splits in `split.csv`. In the tables, n of a rate is the number of cases it is computed
+over (sensitivity: fractured images; specificity: normal images).
+**Leakage caveat:** without patient IDs, views of one patient can fall on both sides of the split
+(blocks of neighbouring ids reduce but do not remove this): the test figures are likely optimistic
+for new patients.
 
 ## Training
 `python -m ai.training.fracture` then `python -m ai.training.fracture_eval` (seed 0). EfficientNet-Lite0
@@ -85,7 +87,8 @@ the stride-32 blocks and a stride-16 fused map (GAP → linear head, whose weigh
 with class-weighted cross-entropy, an auxiliary box-mask loss on the fused map (training only) and a
 loss that keeps the fracture CAM's mass (spatial softmax) inside the boxes of fractured images; AdamW,
 one-cycle LR, best epoch by validation ROC AUC. Training wall time: {m["train_minutes"]} min on 2 shared
-cores (`train_info.json`).
+cores (`train_info.json`) with the feature cache present; building the cache (images letterboxed to 320²,
+frozen features of 2 × 2,241 images) took about 19.5 min more at nice 19 on the heavily shared machine.
 
 ## Operating point (chosen on validation only)
 Threshold {m["threshold"]:.4f} on the fracture probability: the highest threshold keeping validation
@@ -114,7 +117,11 @@ measuring. ONNX file {m["onnx_mb"]} MB.
 ## Caveats
 - Image-level split without patient IDs (see above); a single public source.
 - Hardware (implants) and multi-view images are in the data; the model may react to them.
-- The CAM is coarse (16-pixel cells at 320²) and shows where the evidence is, not the fracture line.
+- The CAM is coarse (16-pixel cells at 320²). Its peak lies inside an annotated fracture box on only
+  {test["cam_in_box"]["value"]:.0%} of fractured test images: it shows where the evidence is, often not
+  the fracture itself; do not use it to locate fractures.
+- Specificity at the chosen operating point is low ({test["specificity"]["value"]:.3f}), most of all
+  for hands: expect many false alarms.
 """
 
 

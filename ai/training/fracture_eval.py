@@ -67,6 +67,10 @@ def binary_metrics(y: np.ndarray, s: np.ndarray, t: float) -> dict[str, dict]:
     out = {"auc": bootstrap_ci(roc_auc, y, s)} if 0 < y.sum() < len(y) else {}
     for name, fn in (("sensitivity", sens), ("specificity", spec), ("ppv", ppv), ("accuracy", acc)):
         out[name] = bootstrap_ci(fn, y, s)
+    counts = {"sensitivity": int((y == 1).sum()), "specificity": int((y == 0).sum()),
+              "ppv": int((s >= t).sum())}
+    for name, n in counts.items():
+        out[name]["n"] = n  # the cases the rate is computed over (bootstrap resamples all cases)
     return out
 
 
