@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QToolBar
+from PySide6.QtWidgets import QApplication, QToolBar
 
 from ai.findings import Finding
 from ai.registry import builtin_models_dir
@@ -91,23 +91,18 @@ def heat_on_screen(qtbot, window: MainWindow, view: SliceView) -> tuple[np.ndarr
     return shown, hidden
 
 
-def disk(view: SliceView, x: float, y: float, radius: float) -> np.ndarray:
-    yy, xx = np.mgrid[0:view.height(), 0:view.width()]
-    return np.hypot(xx - x, yy - y) <= radius
-
-
 def check_heat_over(qtbot, window: MainWindow, view: SliceView, region: np.ndarray,  # noqa: ANN001
                     name: str, output_dir: Path) -> None:
     """The heat map colours ``region`` of the screen more than the rest; opacity 0 hides it."""
     shown, hidden = heat_on_screen(qtbot, window, view)
     save(grab_screen(view), output_dir, f"{name}_view.png")
-    changed = np.abs(shown - hidden).sum(axis=2)
-    warm = (shown[..., 0] - shown[..., 2]) - (hidden[..., 0] - hidden[..., 2])  # redder than the image
+    changed = np.abs(shown - hidden).sum(axis=2)  # the heat layer's colour, per screen pixel
     elsewhere = ~region
     elsewhere[:, view.width() - 40:] = False  # (the colour bar at the right edge)
-    assert changed[region].mean() > 40, f"little heat over the finding: {changed[region].mean():.1f}"
-    assert changed[region].mean() > 3 * changed[elsewhere].mean()
-    assert warm[region].mean() > 3 * max(warm[elsewhere].mean(), 1.0)
+    inside, outside = changed[region].mean(), changed[elsewhere].mean()
+    tinted = (changed[region] > 20).mean()
+    assert inside > 3 * outside, f"no more heat over the finding ({inside:.1f}) than around ({outside:.1f})"
+    assert tinted > 0.1, f"heat visible on only {tinted:.0%} of the finding's region"
     window.ai.controls.opacity.setValue(0)  # the opacity slider
     assert window.ai_overlay.opacity == 0.0
     faded = to_array(grab_screen(view)).astype(int)
@@ -149,9 +144,9 @@ def nodule_hit(window: MainWindow, lidc_dir: Path, summary: AnalysisSummary) -> 
     volume = window.model.volume
     centre, _ = annotated_nodule(volume, lidc_dir.parent / "annotations")
     nodule_mm = volume.index_to_patient(centre)
-    hits = [f for f in summary.findings if f.model == "nodule-ct" and f.center_mm is not None
-            and np.linalg.norm(np.subtract(f.center_mm, nodule_mm)) < 15.0]
-    assert hits, f"no nodule-ct finding within 15 mm of the annotated nodule: {summary.status_text()}"
+    hits = [f for f in summary.findings if f.model == "nodule-ct" and f.passes_operating_point
+            and f.center_mm is not None and np.linalg.norm(np.subtract(f.center_mm, nodule_mm)) < 15.0]
+    assert hits, f"the annotated nodule is not marked by nodule-ct: {summary.status_text()}"
     return hits[0]
 
 
@@ -165,6 +160,8 @@ def test_lidc_analyze_jump_heat_and_feedback_survive_restart(qtbot, tmp_path: Pa
     hit = nodule_hit(window, lidc_dir, summary)
     panel = window.findings_panel
     assert [f.id for f in panel.findings] == [f.id for f in summary.findings]
+    marked = {f.id for f in summary.findings if f.passes_operating_point}
+    assert {f.id for f in panel.visible_findings()} == {f.id for f in window.ai_overlay.findings} == marked
     assert study_text(window) in ("AI finding", "analysed")
     click_finding(qtbot, window, hit)
     axial, coronal = window.grid.views[ViewKind.AXIAL], window.grid.views[ViewKind.CORONAL]
@@ -177,18 +174,15 @@ def test_lidc_analyze_jump_heat_and_feedback_survive_restart(qtbot, tmp_path: Pa
         point = view_point(view, row, col)
         assert abs(point.x() - view.width() / 2) <= 2 and abs(point.y() - view.height() / 2) <= 2
     save(grab_screen(window), output_dir, "ai_workflow_lidc_window.png")
-    row, col, _ = axial.geometry.from_index(hit.center_kji)
-    point = view_point(axial, row, col)
-    radius = max(6.0, 0.5 * hit.size_mm[2] / axial.geometry.pixel_spacing[1] * axial.transform().sx)
-    check_heat_over(qtbot, window, axial, disk(axial, point.x(), point.y(), radius),
-                    "ai_workflow_lidc_axial", output_dir)
-    others = [f for f in summary.findings if f.id != hit.id]
+    check_heat_over(qtbot, window, axial, box_region(axial, hit), "ai_workflow_lidc_axial", output_dir)
+    others = [f for f in panel.visible_findings() if f.id != hit.id]
     verdicts = {"real nodule": (hit, "accept")} | ({"vessel": (others[0], "reject")} if others else {})
     give_verdicts(window, verdicts)
     check_3d_findings(qtbot, window, output_dir)
     window = reopen(qtbot, tmp_path, lidc_dir, window)
     check_verdicts_kept(window, verdicts)
-    assert {f.id for f in window.ai_overlay.findings} == {f.id for f in summary.findings}  # boxes again
+    assert {f.id for f in window.ai_overlay.findings} == marked  # their boxes again
+    assert "nodule-ct 1.0.0 on CPU" in window.ai.run_label.text() or "on CUDA" in window.ai.run_label.text()
     save(grab_screen(window), output_dir, "ai_workflow_lidc_reopened.png")
 
 
@@ -293,3 +287,57 @@ def test_2d_analyze_jump_heat_and_feedback_survive_restart(qtbot, tmp_path: Path
     give_verdicts(window, verdicts)
     window = reopen(qtbot, tmp_path, image, window)
     check_verdicts_kept(window, verdicts)
+
+
+def test_shortcuts_agreement_and_missed_finding_in_the_window(qtbot, tmp_path: Path, shared_data: Path,  # noqa: ANN001
+                                                              output_dir: Path) -> None:
+    require_model("tumour-mri")
+    image = brain_mri_image(shared_data)
+    window = open_window(qtbot, tmp_path, image)
+    assert window.ai.findings_dock.isHidden()  # no AI used on this image yet
+    axial = window.grid.views[ViewKind.AXIAL]
+    window.activateWindow()  # (window shortcuts need the active window; Xvfb has no window manager)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5_000)
+    axial.setFocus()
+    qtbot.keyClick(axial, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)  # Analyze
+    assert window.ai.running or window.ai.summary is not None, window.status_label.text()
+    qtbot.waitUntil(lambda: window.ai.summary is not None and not window.ai.running,
+                    timeout=ANALYSIS_TIMEOUT_MS)
+    assert window.ai.findings_dock.isVisible()
+    qtbot.keyClick(axial, Qt.Key.Key_H)
+    assert not window.ai_overlay.heat_visible and not window.ai.controls.heat.isChecked()
+    qtbot.keyClick(axial, Qt.Key.Key_H)
+    assert window.ai_overlay.heat_visible
+    finding = next(f for f in window.ai.summary.findings if f.model == "tumour-mri")
+    give_verdicts(window, {"not a tumour": (finding, "reject")})
+    assert "tumour-mri" in window.agreement_plot.curves  # the agreement monitor has the verdict
+    panel = window.findings_panel
+    panel.missed_label.setText("second lesion")
+    QTest.mouseClick(panel.missed_button, Qt.MouseButton.LeftButton)
+    assert panel.missed_mode
+    QTest.mouseClick(axial, Qt.MouseButton.LeftButton, pos=view_point(axial, 100, 120))
+    assert not panel.missed_mode
+    [missed] = window.feedback_db.missed_findings(window.model.volume.series_instance_uid)
+    assert missed.label == "second lesion" and tuple(round(v) for v in missed.center_kji) == (0, 100, 120)
+    window.ai.agreement_dock.raise_()
+    save(grab_screen(window), output_dir, "ai_workflow_agreement.png")
+
+
+def test_escape_cancels_a_running_analysis(qtbot, tmp_path: Path, lidc_dir: Path) -> None:  # noqa: ANN001
+    require_model("nodule-ct")
+    window = open_window(qtbot, tmp_path, lidc_dir)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5_000)
+    axial = window.grid.views[ViewKind.AXIAL]
+    axial.setFocus()
+    assert not window.cancel_analysis_action.isEnabled()  # Esc belongs to the views until Analyze
+    window.analyze_action.trigger()
+    assert window.ai.running and window.cancel_analysis_action.isEnabled()
+    qtbot.keyClick(axial, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not window.ai.running, timeout=ANALYSIS_TIMEOUT_MS)
+    summary = window.ai.summary
+    assert summary is not None and summary.cancelled and not summary.runs
+    assert window.status_label.text().startswith("Analysis cancelled")
+    assert window.progress.isHidden() and not window.cancel_analysis_action.isEnabled()
+    assert window.feedback_db.analyses(window.model.volume.series_instance_uid) == []
+    assert window.findings_panel.findings == []

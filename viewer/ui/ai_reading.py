@@ -10,6 +10,8 @@ controls under a "Not for diagnostic use" header (the "Findings" dock), the agre
   it ends the runs are stored, the overlay / panel / 3D view / triage / agreement are refreshed,
   and the status bar says which models ran on which provider and for how long, and which did not
   apply and why (``AnalysisSummary.status_text``).
+* The overlays draw the findings that the panel's filters (model, score, "above operating
+  point only" - on by default) let through.
 * :meth:`show_finding` - a finding clicked in the panel: every view jumps to it and centres it,
   it is highlighted in the overlay (its own heat map) and in the 3D view.
 * On a change of series: the findings stored for it (with their verdicts) are shown again.
@@ -25,7 +27,7 @@ from PySide6.QtCore import QObject, Qt, QThread
 from PySide6.QtWidgets import QDockWidget, QLabel, QVBoxLayout, QWidget
 
 from ai.findings import Finding
-from viewer.core.feedback_db import FeedbackDB
+from viewer.core.feedback_db import Analysis, FeedbackDB
 from viewer.core.volume import Volume
 from viewer.ui.agreement_plot import AgreementPlot
 from viewer.ui.ai_worker import AnalysisSummary, AnalysisWorker, record_summary
@@ -42,6 +44,36 @@ if TYPE_CHECKING:
 DISCLAIMER_TEXT = ("NOT FOR DIAGNOSTIC USE — AI findings are a research second opinion, "
                    "not a medical device.")
 _DISCLAIMER_STYLE = "color: #b00000; font-weight: bold; padding: 2px;"
+
+
+def _device(provider: str) -> str:
+    return "CUDA" if "CUDA" in provider else "CPU" if "CPU" in provider else provider or "?"
+
+
+def stored_text(analyses: list[Analysis]) -> str:
+    """What the stored findings of a series come from (model, version, when, where)."""
+    runs = [f"{a.model} {a.model_version} on {_device(a.provider)}, {a.analysed_at:%Y-%m-%d %H:%M} UTC"
+            for a in analyses]
+    return "Stored findings (heat maps are not stored; Analyze again to see them): " + "; ".join(runs)
+
+
+def disclaimer_label() -> QLabel:
+    label = QLabel(DISCLAIMER_TEXT)
+    label.setStyleSheet(_DISCLAIMER_STYLE)
+    label.setWordWrap(True)
+    return label
+
+
+def _stacked(*children: QWidget) -> QWidget:
+    """The children one above the other; the last one takes the spare height."""
+    widget = QWidget()
+    layout = QVBoxLayout(widget)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(2)
+    for child in children:
+        layout.addWidget(child)
+    layout.setStretch(len(children) - 1, 1)
+    return widget
 
 
 class AIReading(QObject):
@@ -67,6 +99,10 @@ class AIReading(QObject):
         self._connect()
 
     def _connect(self) -> None:
+        self.panel.only_passing.setChecked(True)  # the model's marks first; the filter shows the rest
+        self.panel.model_filter.currentTextChanged.connect(self._filter_changed)
+        self.panel.threshold.valueChanged.connect(self._filter_changed)
+        self.panel.only_passing.toggled.connect(self._filter_changed)
         self.panel.finding_activated.connect(self.show_finding)
         self.panel.feedback_given.connect(self._on_feedback)
         self.panel.missed_added.connect(self._on_feedback)
@@ -76,23 +112,17 @@ class AIReading(QObject):
     # --- docks ------------------------------------------------------------------------------
     def findings_widget(self) -> QWidget:
         """The "Findings" dock's content: disclaimer header, overlay controls, findings panel."""
-        widget = QWidget()
-        layout = QVBoxLayout(widget)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        self.disclaimer = QLabel(DISCLAIMER_TEXT, widget)
-        self.disclaimer.setStyleSheet(_DISCLAIMER_STYLE)
-        self.disclaimer.setWordWrap(True)
-        for child in (self.disclaimer, self.controls, self.panel):
-            layout.addWidget(child)
-        layout.setStretch(2, 1)
-        return widget
+        self.disclaimer = disclaimer_label()
+        self.run_label = QLabel("No analysis of this series yet (Analyze: Ctrl+A)")
+        self.run_label.setWordWrap(True)
+        return _stacked(self.disclaimer, self.run_label, self.controls, self.panel)
 
     def add_docks(self, area: Qt.DockWidgetArea = Qt.DockWidgetArea.BottomDockWidgetArea) -> None:
         """"Findings" and "AI agreement" docks, tabbed; hidden until the AI is used on a series
         (Analyze, or findings stored for it) or the reader opens them from the AI menu."""
         docks = []
-        for title, widget in (("Findings", self.findings_widget()), ("AI agreement", self.plot)):
+        agreement = _stacked(disclaimer_label(), self.plot)
+        for title, widget in (("Findings", self.findings_widget()), ("AI agreement", agreement)):
             dock = QDockWidget(title, self.window)
             dock.setObjectName(f"dock-{title.lower().replace(' ', '-')}")
             dock.setWidget(widget)
@@ -108,7 +138,7 @@ class AIReading(QObject):
         if self.findings_dock.isHidden():
             self.findings_dock.show()
             self.agreement_dock.show()
-            self.window.resizeDocks([self.findings_dock], [250], Qt.Orientation.Vertical)
+            self.window.resizeDocks([self.findings_dock], [330], Qt.Orientation.Vertical)
         self.findings_dock.raise_()
 
     # --- analyze ----------------------------------------------------------------------------
@@ -172,15 +202,23 @@ class AIReading(QObject):
         if volume.series_instance_uid == self._series_uid:  # still the series on screen
             self.show_results(summary.findings, summary.maps, volume)
         self.window.status_label.setText(summary.status_text())
+        self.window.status_label.setToolTip(summary.status_text())
+        if volume.series_instance_uid == self._series_uid:
+            self.run_label.setText(summary.status_text())
         self.refresh_triage()
         self.plot.refresh()
 
     def show_results(self, findings: list[Finding], maps: dict, volume: Volume) -> None:
         """Findings (and their maps, on the volume grid) in the overlay, the panel and 3D."""
-        self.overlay.set_results(findings, maps)
         self.panel.set_findings(findings, volume.shape[0])
+        self.overlay.set_results(self.panel.visible_findings(), maps)
         if findings:
             self.show_docks()
+        self._sync_3d()
+
+    def _filter_changed(self, *_: object) -> None:
+        """The overlays (2D and 3D) show what the findings panel's filters let through."""
+        self.overlay.set_findings(self.panel.visible_findings())
         self._sync_3d()
 
     # --- findings ---------------------------------------------------------------------------
@@ -205,6 +243,8 @@ class AIReading(QObject):
         self._series_uid = uid
         self.summary = None
         findings = stored_findings(self.db, uid) if uid else []
+        self.run_label.setText(stored_text(self.db.latest_analyses(uid)) if findings else
+                               "No analysis of this series yet (Analyze: Ctrl+A)")
         self.show_results(findings, {}, volume)
 
     # --- triage -----------------------------------------------------------------------------

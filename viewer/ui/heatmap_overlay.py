@@ -186,6 +186,12 @@ class AIOverlay(QObject):
     def clear(self) -> None:
         self.set_results([], {})
 
+    def set_findings(self, findings: Sequence[Finding]) -> None:
+        """Draw only these findings (e.g. those the findings panel's filters let through); the
+        maps, the map shown and the selection stay."""
+        self.findings = list(findings)
+        self._changed()
+
     def set_opacity(self, opacity: float) -> None:
         self.opacity = float(np.clip(opacity, 0.0, 1.0))
         self._changed()
