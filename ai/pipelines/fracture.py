@@ -34,7 +34,7 @@ class Letterbox:
 class FractureResult:
     probability: float
     cam: np.ndarray  # fracture-class map on the input grid (H, W), float32 in [0, 1]
-    box: tuple[float, float, float, float]  # (x0, y0, x1, y1) input pixels around the map's hottest region
+    box: tuple[float, ...]  # (x0, y0, x1, y1) input pixels around the hottest region of the model-grid map
 
 
 def preprocess(
@@ -71,13 +71,22 @@ def hot_box(cam: np.ndarray, level: float = 0.5) -> tuple[float, float, float, f
     return float(cols.min()), float(rows.min()), float(cols.max() + 1), float(rows.max() + 1)
 
 
+def grid_box_to_input(box: tuple[float, ...], cell: float, lb: Letterbox) -> tuple[float, ...]:
+    """A box in model-grid cells → (x0, y0, x1, y1) in input pixels, clipped to the image."""
+    h, w = lb.shape
+    pads = (lb.pad_x, lb.pad_y) * 2
+    x0, y0, x1, y1 = ((v * cell - pad) / lb.scale for v, pad in zip(box, pads, strict=True))
+    return (min(max(x0, 0.0), w), min(max(y0, 0.0), h), min(max(x1, 0.0), w), min(max(y1, 0.0), h))
+
+
 def postprocess(outputs: dict[str, np.ndarray], lb: Letterbox, index: int = 0) -> FractureResult:
     p = float(probability(outputs["logits"][index]))
     grid = outputs["cam"][index, 1]
     cam = unletterbox_map(grid, SIZE, lb.scale, lb.pad_x, lb.pad_y, lb.shape)
     lo, hi = float(cam.min()), float(cam.max())
     cam = (cam - lo) / (hi - lo) if hi > lo else np.zeros_like(cam)
-    return FractureResult(p, cam.astype(np.float32), hot_box(cam))
+    box = grid_box_to_input(hot_box(grid - grid.min()), SIZE / grid.shape[-1], lb)
+    return FractureResult(p, cam.astype(np.float32), box)
 
 
 def run(session, image: np.ndarray) -> FractureResult:
