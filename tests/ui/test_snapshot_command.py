@@ -96,6 +96,16 @@ def test_snapshot_analyze_lidc_centres_the_nodule(lidc_dir, output_dir, capsys) 
     cyan = (pixels[..., 0] < 60) & (pixels[..., 1] > 200) & (pixels[..., 2] > 200)
     rows, cols = np.nonzero(cyan[:, :460])  # (the colour bar is at the right edge)
     assert len(rows) > 50 and abs(rows.mean() - 250) < 40 and abs(cols.mean() - 250) < 40  # box centred
+    every = output_dir / "snapshot_lidc_analyze_all.png"
+    assert main(["snapshot", str(lidc_dir), "--out", str(every), "--preset", "lung", "--size", "500x500",
+                 "--analyze", "--all-findings"]) == 0
+    yellow = [_below_colour(to_array(QImage(str(path)))).sum() for path in (out, every)]
+    assert yellow[1] > 4 * yellow[0]  # boxes below the operating point only with --all-findings
+
+
+def _below_colour(pixels: np.ndarray) -> np.ndarray:
+    """Pixels in the colour of boxes below the operating point (255, 210, 0)."""
+    return np.abs(pixels.astype(int) - (255, 210, 0)).sum(axis=-1) < 30
 
 
 def test_snapshot_analyze_refuses_the_3d_view(lidc_dir, tmp_path, capsys) -> None:

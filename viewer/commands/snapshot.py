@@ -1,7 +1,8 @@
 """`radsight snapshot PATH --out FILE.png`: render what the viewer would show, offscreen.
 
 With ``--analyze`` every applicable AI model runs first and the slice view shows its findings
-(boxes, markers, explanation heat map, colour bar), centred on the lead finding unless
+(boxes of the findings above their operating point - all of them with ``--all-findings`` -,
+markers, explanation heat map, colour bar), centred on the lead finding unless
 ``--slice``/``--z`` is given; the analysis' status line (models, provider, time, models that did
 not apply and why) is printed. Not for diagnostic use.
 """
@@ -40,6 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--analyze", action="store_true",
                         help="run the applicable AI models and draw their findings and heat map "
                         "(2D views only; not for diagnostic use)")
+    parser.add_argument("--all-findings", action="store_true",
+                        help="with --analyze: boxes also for findings below their operating point")
     parser.set_defaults(func=run)
 
 
@@ -95,7 +98,8 @@ def _render_analysis(volume: object, args: argparse.Namespace, body_part: str | 
     summary = analyse_volume(volume, body_part)  # type: ignore[arg-type]
     print(summary.status_text())
     return render_analysis(volume, summary, ViewKind(args.view), slice_number=args.slice,  # type: ignore[arg-type]
-                           z_mm=args.z, preset=args.preset, size=args.size)
+                           z_mm=args.z, preset=args.preset, size=args.size,
+                           only_passing=not getattr(args, "all_findings", False))
 
 
 def _render_3d(volume: object, args: argparse.Namespace) -> object:

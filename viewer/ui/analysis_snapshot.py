@@ -36,14 +36,16 @@ def lead_finding(findings: list[Finding]) -> Finding | None:
 
 
 def render_analysis(volume: Volume, summary: AnalysisSummary, kind: ViewKind = ViewKind.AXIAL, *,
-                    opacity: float = 0.5, **options: object) -> QImage:
-    """The slice view of ``volume`` with the analysis' heat map, boxes and colour bar."""
+                    opacity: float = 0.5, only_passing: bool = False, **options: object) -> QImage:
+    """The slice view of ``volume`` with the analysis' heat map, boxes and colour bar; with
+    ``only_passing`` only the findings above their operating point get a box (as in the window)."""
     view = prepare_view(volume, kind, **options)  # type: ignore[arg-type]
     overlay = AIOverlay(view)
-    overlay.set_results(summary.findings, summary.maps)
+    shown = [f for f in summary.findings if f.passes_operating_point or not only_passing]
+    overlay.set_results(shown, summary.maps)
     overlay.set_opacity(opacity)
     view.add_layer(overlay.paint_view)
-    lead = lead_finding(summary.findings)
+    lead = lead_finding(shown)
     if lead is not None:
         overlay.select_finding(lead)
         if options.get("slice_number") is None and options.get("z_mm") is None:
