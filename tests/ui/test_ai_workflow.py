@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -341,3 +342,22 @@ def test_escape_cancels_a_running_analysis(qtbot, tmp_path: Path, lidc_dir: Path
     assert window.progress.isHidden() and not window.cancel_analysis_action.isEnabled()
     assert window.feedback_db.analyses(window.model.volume.series_instance_uid) == []
     assert window.findings_panel.findings == []
+
+
+def test_study_browser_triage_and_sort_by_ai(qtbot, tmp_path: Path, dicom_data: Path) -> None:  # noqa: ANN001
+    require_model("nodule-ct")
+    studies = tmp_path / "studies"
+    for name in ("ge-brain-mr-20", "dcm_qa_ts", "lidc-idri-0314"):
+        if not (dicom_data / name).is_dir():
+            pytest.skip(f"{dicom_data / name} not found")
+        shutil.copytree(dicom_data / name, studies / name)
+    window = open_window(qtbot, tmp_path, studies)  # opens the largest series: LIDC-0314
+    analysed = window.model.volume.study_instance_uid
+    before = [uid for _, uid in study_rows(window.browser)]
+    assert len(set(before)) >= 3 and before[-1] == analysed
+    assert {row.text(AI_COLUMN) for row, _ in study_rows(window.browser)} == {"not analysed"}
+    run_analyze(qtbot, window)
+    assert study_text(window) == "AI finding"  # nodules above the operating point: flagged
+    window.sort_by_ai_action.trigger()
+    after = [uid for _, uid in study_rows(window.browser)]
+    assert after[0] == analysed and sorted(after) == sorted(before)
