@@ -1,6 +1,14 @@
 """Training code for the shipped models (torch; never imported by the product at run time).
 
-One command per model: ``python -m ai.training.tumour``, ``python -m ai.training.fracture``,
-``python -m ai.training.nodule``. Each is seeded, writes its split CSV, checkpoints under
-``/tmp/radsight_train/<name>/`` and exports ``resources/models/<name>/``.
+One command per model, then one that exports and measures it and one that writes the package::
+
+    python -m ai.training.tumour;   python -m ai.training.tumour_eval;   python -m ai.training.tumour_card
+    python -m ai.training.fracture; python -m ai.training.fracture_eval; python -m ai.training.fracture_card
+    python -m ai.training.nodule;   python -m ai.training.nodule_eval;   python -m ai.training.nodule_card
+
+Each is seeded (seed 0), reads/writes its split CSV in ``resources/models/<name>/split.csv``,
+keeps caches and checkpoints under ``$RADSIGHT_TRAIN_DIR`` (default ``/tmp/radsight_train``) and
+writes ``resources/models/<name>/`` (model.onnx, model.json via ``ai.package.write_package``,
+MODEL_CARD.md, metrics.json, subset_check.json, train_info.json). Run them under ``nice`` in the
+background: each takes 20–45 min on 2 shared CPU cores.
 """
