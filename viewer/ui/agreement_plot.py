@@ -82,6 +82,15 @@ class AgreementPlot(QWidget):
         self.bin = bin
         self.refresh()
 
+    def _fit_x(self, series: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
+        """At least two weeks around the points (one point alone would span a fraction of a second)."""
+        xs = np.concatenate([x for x, _, _ in series.values()]) if series else np.array([])
+        if xs.size:
+            middle, half = (xs.min() + xs.max()) / 2, max((xs.max() - xs.min()) / 2, 7 * 86400.0)
+            self.plot.setXRange(middle - half, middle + half, padding=0.05)
+        else:
+            self.plot.enableAutoRange(axis="x")
+
     def refresh(self) -> None:
         """Re-read the verdicts from the database and redraw."""
         self.plot.clear()
@@ -97,6 +106,7 @@ class AgreementPlot(QWidget):
                                                 symbolSize=9, symbolBrush=colour, name=name)
             self.decided[model] = decided
         self.plot.setYRange(-0.05, 1.05, padding=0)
+        self._fit_x(series)
         n_verdicts = sum(b.agree + b.disagree + b.unsure for b in self.bins)
         self.summary.setText(f"{n_verdicts} verdict(s) on {len(series)} model(s)" if self.bins
                              else "No feedback yet")

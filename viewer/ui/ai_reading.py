@@ -29,7 +29,6 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QVBoxLayout, QWidget
 from ai.findings import Finding
 from viewer.core.feedback_db import Analysis, FeedbackDB
 from viewer.core.volume import Volume
-from viewer.ui.agreement_plot import AgreementPlot
 from viewer.ui.ai_worker import AnalysisSummary, AnalysisWorker, record_summary
 from viewer.ui.finding_jump import MissedFindingPicker, jump_to_finding
 from viewer.ui.findings_panel import FindingsPanel, stored_findings
@@ -39,6 +38,7 @@ from viewer.ui.triage_columns import refresh_triage, sort_by_triage
 from viewer.ui.workers import start_worker
 
 if TYPE_CHECKING:
+    from viewer.ui.agreement_plot import AgreementPlot
     from viewer.ui.main_window import MainWindow
 
 DISCLAIMER_TEXT = ("NOT FOR DIAGNOSTIC USE — AI findings are a research second opinion, "
@@ -87,7 +87,7 @@ class AIReading(QObject):
         self.overlay.attach(window.grid)
         self.panel = FindingsPanel(self.db)
         self.controls = OverlayControls(self.overlay)
-        self.plot = AgreementPlot(self.db)
+        self._plot: AgreementPlot | None = None  # pyqtgraph: made when its dock first shows
         self.picker = MissedFindingPicker(self.panel, window.grid.views.values())
         self.actors = None  # FindingActors, made when the 3D view first shows a volume
         self.worker: AnalysisWorker | None = None
@@ -121,7 +121,7 @@ class AIReading(QObject):
         """"Findings" and "AI agreement" docks, tabbed; hidden until the AI is used on a series
         (Analyze, or findings stored for it) or the reader opens them from the AI menu."""
         docks = []
-        agreement = _stacked(disclaimer_label(), self.plot)
+        self._agreement = agreement = _stacked(disclaimer_label())
         for title, widget in (("Findings", self.findings_widget()), ("AI agreement", agreement)):
             dock = QDockWidget(title, self.window)
             dock.setObjectName(f"dock-{title.lower().replace(' ', '-')}")
@@ -130,11 +130,34 @@ class AIReading(QObject):
             docks.append(dock)
         self.window.tabifyDockWidget(docks[0], docks[1])
         self.findings_dock, self.agreement_dock = docks
+        self.agreement_dock.visibilityChanged.connect(self._on_agreement_visible)
         for dock in docks:
             dock.hide()
 
+    def _on_agreement_visible(self, visible: bool) -> None:
+        if visible:
+            _ = self.plot
+
+    @property
+    def plot(self) -> AgreementPlot:
+        """The agreement monitor (made on first use: pyqtgraph is not needed at start-up)."""
+        if self._plot is None:
+            from viewer.ui.agreement_plot import AgreementPlot
+
+            self._plot = AgreementPlot(self.db)
+            layout = self._agreement.layout()
+            layout.addWidget(self._plot)
+            layout.setStretch(0, 0)
+            layout.setStretch(1, 1)
+        return self._plot
+
+    def _refresh_plot(self) -> None:
+        if self._plot is not None:  # (else it reads the database when it is made)
+            self._plot.refresh()
+
     def show_docks(self) -> None:
         """Show the findings dock (in front of the agreement monitor)."""
+        _ = self.plot
         if self.findings_dock.isHidden():
             self.findings_dock.show()
             self.agreement_dock.show()
@@ -206,7 +229,7 @@ class AIReading(QObject):
         if volume.series_instance_uid == self._series_uid:
             self.run_label.setText(summary.status_text())
         self.refresh_triage()
-        self.plot.refresh()
+        self._refresh_plot()
 
     def show_results(self, findings: list[Finding], maps: dict, volume: Volume) -> None:
         """Findings (and their maps, on the volume grid) in the overlay, the panel and 3D."""
@@ -231,7 +254,7 @@ class AIReading(QObject):
             self._render_3d()
 
     def _on_feedback(self, *_: object) -> None:
-        self.plot.refresh()
+        self._refresh_plot()
         self.refresh_triage()
 
     def _on_volume_changed(self) -> None:

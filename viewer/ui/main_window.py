@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, QThread, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
@@ -32,6 +33,9 @@ from viewer.ui.study_browser import StudyBrowser, format_date, series_title
 from viewer.ui.view_grid import LAYOUTS, ViewGrid
 from viewer.ui.view_state import Tool, ViewerModel, presets_for
 from viewer.ui.workers import IndexWorker, LoadWorker, start_worker
+
+if TYPE_CHECKING:
+    from viewer.ui.agreement_plot import AgreementPlot
 
 MAX_RECENT = 10
 _TOOL_LABELS = {Tool.WINDOW: "W/L", Tool.CROSSHAIR: "Crosshair", Tool.DISTANCE: "Distance",
@@ -70,7 +74,7 @@ class MainWindow(QMainWindow):
         self._presets: list = []
         self.ai = AIReading(self, feedback_db)
         self.feedback_db, self.ai_overlay = self.ai.db, self.ai.overlay
-        self.findings_panel, self.agreement_plot = self.ai.panel, self.ai.plot
+        self.findings_panel = self.ai.panel
         self.setWindowTitle(TITLE)
         self.setCentralWidget(self.grid)
         self.setAcceptDrops(True)
@@ -215,6 +219,10 @@ class MainWindow(QMainWindow):
         ai_menu.addAction(self.ai.agreement_dock.toggleViewAction())
         toolbar.addAction(self.analyze_action)
         toolbar.addAction(self.cancel_analysis_action)
+
+    @property
+    def agreement_plot(self) -> AgreementPlot:
+        return self.ai.plot
 
     def set_analysis_running(self, running: bool) -> None:
         self.analyze_action.setEnabled(not running)
