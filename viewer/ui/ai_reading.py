@@ -169,6 +169,11 @@ class AIReading(QObject):
     def running(self) -> bool:
         return self.worker is not None
 
+    @property
+    def thread(self) -> QThread | None:
+        """The thread of the latest analysis (it may have ended)."""
+        return self._thread
+
     def analyze(self) -> bool:
         """Start Analyze on the open series; False (with the reason shown) when it cannot."""
         window, volume = self.window, self.window.model.volume
