@@ -38,6 +38,8 @@ from viewer.ui.triage_columns import refresh_triage, sort_by_triage
 from viewer.ui.workers import start_worker
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from viewer.ui.agreement_plot import AgreementPlot
     from viewer.ui.main_window import MainWindow
 
@@ -227,16 +229,17 @@ class AIReading(QObject):
             return
         self.summary = summary
         record_summary(self.db, summary, volume)
+        text = summary.status_text()
         if volume.series_instance_uid == self._series_uid:  # still the series on screen
-            self.show_results(summary.findings, summary.maps, volume)
-        self.window.status_label.setText(summary.status_text())
-        self.window.status_label.setToolTip(summary.status_text())
-        if volume.series_instance_uid == self._series_uid:
-            self.run_label.setText(summary.status_text())
+            if summary.runs:  # (a cancel before any model finished keeps what was shown)
+                self.show_results(summary.findings, summary.maps, volume)
+            self.run_label.setText(text)
+        self.window.status_label.setText(text)
+        self.window.status_label.setToolTip(text)
         self.refresh_triage()
         self._refresh_plot()
 
-    def show_results(self, findings: list[Finding], maps: dict, volume: Volume) -> None:
+    def show_results(self, findings: list[Finding], maps: dict[str, np.ndarray], volume: Volume) -> None:
         """Findings (and their maps, on the volume grid) in the overlay, the panel and 3D."""
         self.panel.set_findings(findings, volume.shape[0])
         self.overlay.set_results(self.panel.visible_findings(), maps)
