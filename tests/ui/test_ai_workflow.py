@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import re
 import shutil
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -382,3 +383,19 @@ def test_analyze_waits_for_the_whole_series_and_closing_stops_it(qtbot, tmp_path
     thread = window.ai.thread
     window.close()  # cancels the analysis and waits for it
     assert thread is not None and not thread.isRunning()
+
+
+def test_a_newer_feedback_database_does_not_stop_the_window(qtbot, tmp_path: Path, shared_data: Path,  # noqa: ANN001
+                                                            private_data_dir: Path) -> None:
+    require_model("tumour-mri")
+    newer = sqlite3.connect(private_data_dir / "feedback.sqlite3")
+    newer.execute("PRAGMA user_version = 99")  # written by a future RadSight
+    newer.commit()
+    newer.close()
+    window = open_window(qtbot, tmp_path, brain_mri_image(shared_data))
+    assert "written by a newer RadSight" in window.ai.db_problem
+    assert "verdicts will not be kept" in window.ai.run_label.text()
+    summary = run_analyze(qtbot, window)
+    assert any(f.model == "tumour-mri" for f in summary.findings)  # the AI still works
+    with sqlite3.connect(private_data_dir / "feedback.sqlite3") as kept:  # and the file is untouched
+        assert kept.execute("PRAGMA user_version").fetchone()[0] == 99

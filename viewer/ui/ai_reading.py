@@ -21,13 +21,14 @@ Worker signals go to methods of this object, so they arrive queued in the GUI th
 
 from __future__ import annotations
 
+import sqlite3
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QThread
 from PySide6.QtWidgets import QDockWidget, QLabel, QVBoxLayout, QWidget
 
 from ai.findings import Finding
-from viewer.core.feedback_db import Analysis, FeedbackDB
+from viewer.core.feedback_db import Analysis, FeedbackDB, FeedbackDBError
 from viewer.core.volume import Volume
 from viewer.ui.ai_worker import AnalysisSummary, AnalysisWorker, record_summary
 from viewer.ui.finding_jump import MissedFindingPicker, jump_to_finding
@@ -46,6 +47,15 @@ if TYPE_CHECKING:
 DISCLAIMER_TEXT = ("NOT FOR DIAGNOSTIC USE — AI findings are a research second opinion, "
                    "not a medical device.")
 _DISCLAIMER_STYLE = "color: #b00000; font-weight: bold; padding: 2px;"
+
+
+def open_feedback_db() -> tuple[FeedbackDB, str]:
+    """The feedback database in the data folder; if it cannot be opened (written by a newer
+    RadSight, unreadable folder), an in-memory one and the reason (verdicts are then not kept)."""
+    try:
+        return FeedbackDB(), ""
+    except (FeedbackDBError, sqlite3.Error, OSError) as exc:
+        return FeedbackDB(":memory:"), f"Feedback database not available ({exc}): verdicts will not be kept"
 
 
 def _device(provider: str) -> str:
@@ -84,7 +94,7 @@ class AIReading(QObject):
     def __init__(self, window: MainWindow, db: FeedbackDB | None = None) -> None:
         super().__init__(window)
         self.window = window
-        self.db = db if db is not None else FeedbackDB()
+        self.db, self.db_problem = (db, "") if db is not None else open_feedback_db()
         self.overlay = AIOverlay(self)
         self.overlay.attach(window.grid)
         self.panel = FindingsPanel(self.db)
@@ -115,7 +125,7 @@ class AIReading(QObject):
     def findings_widget(self) -> QWidget:
         """The "Findings" dock's content: disclaimer header, overlay controls, findings panel."""
         self.disclaimer = disclaimer_label()
-        self.run_label = QLabel("No analysis of this series yet (Analyze: Ctrl+A)")
+        self.run_label = QLabel(self.db_problem or "No analysis of this series yet (Analyze: Ctrl+A)")
         self.run_label.setWordWrap(True)
         return _stacked(self.disclaimer, self.run_label, self.controls, self.panel)
 
@@ -275,7 +285,7 @@ class AIReading(QObject):
         self.summary = None
         findings = stored_findings(self.db, uid) if uid else []
         self.run_label.setText(stored_text(self.db.latest_analyses(uid)) if findings else
-                               "No analysis of this series yet (Analyze: Ctrl+A)")
+                               self.db_problem or "No analysis of this series yet (Analyze: Ctrl+A)")
         self.show_results(findings, {}, volume)
 
     # --- triage -----------------------------------------------------------------------------

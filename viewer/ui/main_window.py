@@ -83,6 +83,8 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_actions()
         self._connect()
+        if self.ai.db_problem:
+            self.status_label.setText(self.ai.db_problem)
 
     # --- construction ---------------------------------------------------------------------
     def _build_docks(self) -> None:
