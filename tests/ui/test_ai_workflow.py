@@ -310,6 +310,13 @@ def test_shortcuts_agreement_and_missed_finding_in_the_window(qtbot, tmp_path: P
     assert not window.ai_overlay.heat_visible and not window.ai.controls.heat.isChecked()
     qtbot.keyClick(axial, Qt.Key.Key_H)
     assert window.ai_overlay.heat_visible
+    comment = window.findings_panel.comment  # typing in the comment field is not a shortcut
+    comment.setFocus()
+    qtbot.keyClicks(comment, "Hh")
+    qtbot.keyClick(comment, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    assert comment.text() == "Hh" and comment.selectedText() == "Hh"
+    assert window.ai_overlay.heat_visible and not window.ai.running
+    comment.clear()
     finding = next(f for f in window.ai.summary.findings if f.model == "tumour-mri")
     give_verdicts(window, {"not a tumour": (finding, "reject")})
     assert "tumour-mri" in window.agreement_plot.curves  # the agreement monitor has the verdict
