@@ -49,10 +49,14 @@ def run_analyze(qtbot, window: MainWindow) -> AnalysisSummary:  # noqa: ANN001
     """Click the toolbar's Analyze button and wait for the analysis to end."""
     toolbar = window.findChild(QToolBar, "toolbar-main")
     button = toolbar.widgetForAction(window.analyze_action)
+    shown: list[tuple[int, str]] = []
+    window.progress.valueChanged.connect(lambda value: shown.append((value, window.status_label.text())))
     QTest.mouseClick(button, Qt.MouseButton.LeftButton)
     assert window.ai.running and window.cancel_analysis_action.isEnabled()
     assert not window.progress.isHidden()
     qtbot.waitUntil(lambda: not window.ai.running, timeout=ANALYSIS_TIMEOUT_MS)
+    assert shown and shown[-1][0] == 100, shown  # progress reached the window while it ran
+    assert any(text.startswith("Running ") for _, text in shown), shown
     assert window.progress.isHidden() and window.analyze_action.isEnabled()
     assert window.ai.summary is not None, window.status_label.text()
     return window.ai.summary
