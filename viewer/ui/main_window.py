@@ -210,6 +210,8 @@ class MainWindow(QMainWindow):
         self.analyze_action = self._action("Analyze", self.ai.analyze, "Ctrl+A")
         self.analyze_action.setToolTip("Run every applicable AI model on the open series (Ctrl+A)")
         self.cancel_analysis_action = self._action("Cancel analysis", self.ai.cancel, "Esc")
+        self.cancel_analysis_action.setIconText("Cancel")  # (short on the toolbar)
+        self.cancel_analysis_action.setToolTip("Cancel the running analysis (Esc)")
         self.cancel_analysis_action.setEnabled(False)
         self.heat_action = self._action("Heat map on/off", self.ai.overlay.toggle_heat, "H")
         self.sort_by_ai_action = self._action("Sort studies by AI", self.ai.sort_by_ai)
