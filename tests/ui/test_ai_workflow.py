@@ -332,6 +332,14 @@ def test_shortcuts_agreement_and_missed_finding_in_the_window(qtbot, tmp_path: P
     assert not panel.missed_mode
     [missed] = window.feedback_db.missed_findings(window.model.volume.series_instance_uid)
     assert missed.label == "second lesion" and tuple(round(v) for v in missed.center_kji) == (0, 100, 120)
+    window.heat_action.trigger()  # (heat off: look for the mark on the plain image)
+    pixels = to_array(grab_screen(axial)).astype(int)
+    save(grab_screen(axial), output_dir, "ai_workflow_missed_mark.png")
+    window.heat_action.trigger()
+    at = view_point(axial, 100, 120)
+    magenta = (pixels[..., 0] > 200) & (pixels[..., 1] < 60) & (pixels[..., 2] > 200)
+    ys, xs = np.nonzero(magenta)
+    assert len(xs) > 10 and np.hypot(xs - at.x(), ys - at.y()).min() < 3  # the cross at the click
     window.ai.agreement_dock.raise_()
     save(grab_screen(window), output_dir, "ai_workflow_agreement.png")
 

@@ -14,7 +14,8 @@ controls under a "Not for diagnostic use" header (the "Findings" dock), the agre
   point only" - on by default) let through.
 * :meth:`show_finding` - a finding clicked in the panel: every view jumps to it and centres it,
   it is highlighted in the overlay (its own heat map) and in the 3D view.
-* On a change of series: the findings stored for it (with their verdicts) are shown again.
+* On a change of series: the findings stored for it (with their verdicts) are shown again, and
+  the missed findings the reader added (`MissedLayer`: magenta crosses).
 
 Worker signals go to methods of this object, so they arrive queued in the GUI thread.
 """
@@ -34,6 +35,7 @@ from viewer.ui.ai_worker import AnalysisSummary, AnalysisWorker, record_summary
 from viewer.ui.finding_jump import MissedFindingPicker, jump_to_finding
 from viewer.ui.findings_panel import FindingsPanel, stored_findings
 from viewer.ui.heatmap_overlay import AIOverlay
+from viewer.ui.missed_layer import MissedLayer
 from viewer.ui.overlay_controls import OverlayControls
 from viewer.ui.triage_columns import refresh_triage, sort_by_triage
 from viewer.ui.workers import start_worker
@@ -101,6 +103,8 @@ class AIReading(QObject):
         self.controls = OverlayControls(self.overlay)
         self._plot: AgreementPlot | None = None  # pyqtgraph: made when its dock first shows
         self.picker = MissedFindingPicker(self.panel, window.grid.views.values())
+        self.missed = MissedLayer(self.db)
+        window.grid.add_layer(self.missed.paint_view)
         self.actors = None  # FindingActors, made when the 3D view first shows a volume
         self.worker: AnalysisWorker | None = None
         self._thread: QThread | None = None
@@ -117,7 +121,7 @@ class AIReading(QObject):
         self.panel.only_passing.toggled.connect(self._filter_changed)
         self.panel.finding_activated.connect(self.show_finding)
         self.panel.feedback_given.connect(self._on_feedback)
-        self.panel.missed_added.connect(self._on_feedback)
+        self.panel.missed_added.connect(self._on_missed)
         self.window.model.volume_changed.connect(self._on_volume_changed)
         self.window.grid.view_3d_ready.connect(self._sync_3d)
 
@@ -271,6 +275,11 @@ class AIReading(QObject):
             self.actors.select(finding.id)
             self._render_3d()
 
+    def _on_missed(self, *_: object) -> None:
+        self.missed.set_series(self._series_uid)
+        self.window.grid.update_views()
+        self._on_feedback()
+
     def _on_feedback(self, *_: object) -> None:
         self._refresh_plot()
         self.refresh_triage()
@@ -283,6 +292,7 @@ class AIReading(QObject):
             return
         self._series_uid = uid
         self.summary = None
+        self.missed.set_series(uid)
         findings = stored_findings(self.db, uid) if uid else []
         self.run_label.setText(stored_text(self.db.latest_analyses(uid)) if findings else
                                self.db_problem or "No analysis of this series yet (Analyze: Ctrl+A)")
