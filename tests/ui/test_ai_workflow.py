@@ -381,6 +381,15 @@ def test_study_browser_triage_and_sort_by_ai(qtbot, tmp_path: Path, dicom_data: 
     window.sort_by_ai_action.trigger()
     after = [uid for _, uid in study_rows(window.browser)]
     assert after[0] == analysed and sorted(after) == sorted(before)
+    lidc_series, n_marked = window.series, len(window.ai_overlay.findings)
+    other = next(item.data(0, Qt.ItemDataRole.UserRole) for item in window.browser.series_items()
+                 if item.data(0, Qt.ItemDataRole.UserRole).study_instance_uid != analysed)
+    for series, marked in ((other, 0), (lidc_series, n_marked)):  # another series, then back
+        window.load_series(series)
+        qtbot.waitUntil(lambda s=series: window.model.complete and not window.is_loading()
+                        and window.model.volume.series_instance_uid == s.series_instance_uid, timeout=60_000)
+        assert len(window.ai_overlay.findings) == marked and not window.ai_overlay.maps
+        assert len(window.findings_panel.visible_findings()) == marked
 
 
 def test_analyze_waits_for_the_whole_series_and_closing_stops_it(qtbot, tmp_path: Path,  # noqa: ANN001
