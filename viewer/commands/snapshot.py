@@ -97,6 +97,7 @@ def _render_analysis(volume: object, args: argparse.Namespace, body_part: str | 
 
     summary = analyse_volume(volume, body_part)  # type: ignore[arg-type]
     print(summary.status_text())
+    print("AI findings and heat maps: not for diagnostic use.")
     return render_analysis(volume, summary, ViewKind(args.view), slice_number=args.slice,  # type: ignore[arg-type]
                            z_mm=args.z, preset=args.preset, size=args.size,
                            only_passing=not getattr(args, "all_findings", False))
