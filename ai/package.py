@@ -13,7 +13,7 @@ Writing a package from training code (the one call training scripts need)::
 
     package = ModelPackage(
         name="fracture-radiograph", version="1.0.0", task="classification", target="fracture",
-        scope=Scope(modalities=("CR", "DX", "OT"), body_parts=(), dimensionality="2d"),
+        scope=Scope(modalities=("CR", "DX"), body_parts=(), dimensionality="2d"),
         input=InputSpec(axes="NCHW", channels=3, size=(224, 224), normalization="imagenet"),
         outputs=(OutputSpec("logits", "class scores before softmax, (N, 2)"),
                  OutputSpec("cam", "class activation maps, (N, 2, 7, 7)")),

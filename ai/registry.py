@@ -84,8 +84,15 @@ class ImageFacts:
     body_part: str | None = None
 
 
+#: DICOM "OT" (other) — and every PNG/JPEG — says nothing about what the image shows.
+UNKNOWN_MODALITY = "OT"
+
+
 def _modality_reason(package: ModelPackage, modality: str) -> str | None:
     allowed = package.scope.modalities
+    if modality.upper() == UNKNOWN_MODALITY:
+        return (f"model '{package.name}' needs to know what the image shows; this plain image does "
+                "not say (declare it a radiograph or an MR slice first)")
     if modality.upper() in allowed:
         return None
     return f"model '{package.name}' is for {'/'.join(allowed)} images; this one is {modality or 'unknown'}"

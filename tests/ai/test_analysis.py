@@ -51,7 +51,7 @@ def test_no_blob_gives_a_finding_that_does_not_pass(tmp_path: Path) -> None:
 def test_out_of_scope_and_unknown_pipeline_refuse(tmp_path: Path) -> None:
     package = install_blob_package(tmp_path)
     ct = ImageInput(np.zeros((4, 8, 8), np.float32), spacing=(1.0, 0.7, 0.7), modality="CT")
-    with pytest.raises(OutOfScope, match="model 'tiny-blob' is for OT/DX/CR images; this one is CT"):
+    with pytest.raises(OutOfScope, match="model 'tiny-blob' is for DX/CR images; this one is CT"):
         run_pipeline(package, ct)
     from dataclasses import replace
 

@@ -33,7 +33,8 @@ def _png(path: Path, at: tuple[int, int] = (4, 18)) -> Path:
 def test_writes_findings_and_an_overlay(models: Path, tmp_path: Path, output_dir: Path,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
-    assert main(["analyze", str(_png(tmp_path / "xray.png")), "--model", "tiny-blob", "--out", str(out)]) == 0
+    assert main(["analyze", str(_png(tmp_path / "xray.png")), "--model", "tiny-blob", "--out", str(out),
+                 "--modality", "dx"]) == 0
     document = json.loads((out / "findings.json").read_text())
     assert document["disclaimer"] == "not for diagnostic use"
     [finding] = document["findings"]
@@ -58,11 +59,21 @@ def test_nothing_applies_exits_non_zero_with_the_reason(models: Path, tmp_path: 
     ct_only = blob_package("ct-only", scope=Scope(modalities=("CT",), dimensionality="2d"))
     write_package(models / "ct-only", models / "tiny-blob" / MODEL_FILE, ct_only)
     png = _png(tmp_path / "x.png")
-    code = main(["analyze", str(png), "--model", "ct-only", "--out", str(tmp_path / "o")])
+    code = main(["analyze", str(png), "--model", "ct-only", "--out", str(tmp_path / "o"), "--modality", "DX"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 3
     assert err[-1] == ("radsight analyze: no model applies: "
-                       "series 1: model 'ct-only' is for CT images; this one is OT")
+                       "series 1: model 'ct-only' is for CT images; this one is DX")
+
+
+def test_plain_image_of_undeclared_kind_runs_no_model(models: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A PNG does not say whether it is a radiograph or an MR slice: no model guesses."""
+    png = _png(tmp_path / "x.png")
+    code = main(["analyze", str(png), "--model", "tiny-blob", "--out", str(tmp_path / "o")])
+    assert code == 3
+    assert "this plain image does not say (declare it a radiograph or an MR slice first)" \
+        in capsys.readouterr().err
 
 
 def test_three_d_series_is_refused_by_a_radiograph_model(models: Path, tmp_path: Path, dicom_data: Path,
@@ -72,7 +83,7 @@ def test_three_d_series_is_refused_by_a_radiograph_model(models: Path, tmp_path:
         pytest.skip(f"{series} not found")
     code = main(["analyze", str(series), "--model", "tiny-blob", "--out", str(tmp_path / "o")])
     assert code == 3
-    assert "is for OT/DX/CR images; this one is MR" in capsys.readouterr().err
+    assert "is for DX/CR images; this one is MR" in capsys.readouterr().err
 
 
 def test_tampered_model_and_missing_path_are_refused(models: Path, tmp_path: Path,
@@ -82,5 +93,6 @@ def test_tampered_model_and_missing_path_are_refused(models: Path, tmp_path: Pat
     assert "does not exist" in capsys.readouterr().err
     onnx = models / "tiny-blob" / MODEL_FILE
     onnx.write_bytes(onnx.read_bytes() + b"\0")
-    assert main(["analyze", str(png), "--model", "tiny-blob", "--out", str(tmp_path / "o")]) == 2
+    assert main(["analyze", str(png), "--model", "tiny-blob", "--out", str(tmp_path / "o"),
+                 "--modality", "DX"]) == 2
     assert "refused" in capsys.readouterr().err

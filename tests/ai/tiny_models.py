@@ -197,7 +197,7 @@ def blob_package(name: str = "tiny-blob", with_cam: bool = True, **changes: obje
         outputs += (OutputSpec("cam", "(N, 2, 16, 16) class activation maps"),)
     values: dict[str, object] = dict(
         name=name, version="0.1.0", task="classification", target="fracture", pipeline="classification",
-        scope=Scope(modalities=("OT", "DX", "CR"), dimensionality="2d"),
+        scope=Scope(modalities=("DX", "CR"), dimensionality="2d"),
         input=InputSpec(axes="NCHW", size=(SIZE, SIZE), window=Window(127.5, 255.0),
                         normalization="mean_std", mean=(std,), std=(std,)),
         outputs=outputs, labels=("background", "blob"),

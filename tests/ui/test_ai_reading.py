@@ -19,6 +19,7 @@ from PySide6.QtTest import QTest
 from ai.findings import Finding
 from ai.registry import ModelRegistry, builtin_models_dir
 from viewer.core.feedback_db import FeedbackDB
+from viewer.core.raster_image import declare_modality
 from viewer.core.series_loader import load_series
 from viewer.core.volume import Volume
 from viewer.ui.ai_worker import AnalysisWorker, record_summary
@@ -169,7 +170,7 @@ def test_analyze_fracatlas_with_the_shipped_fracture_model(qtbot, shared_data: P
     registry = _installed("fracture-radiograph")
     folder = shared_data / "labelled" / "fracatlas" / "images" / "Fractured"
     image = sorted(folder.glob("*.jpg"))[0]
-    volume = load_series(image).volume
+    volume = declare_modality(load_series(image).volume, "DX")  # the reader: "a radiograph"
     summary = AnalysisWorker(volume, registry=registry).analyse()
     assert "fracture-radiograph" in [run.name for run in summary.runs], summary.status_text()
     overlay = AIOverlay()
@@ -191,7 +192,7 @@ def test_analyze_brain_mri_with_the_shipped_tumour_model(qtbot, shared_data: Pat
     image = shared_data / "labelled" / "brain-tumor-mri" / "glioma" / "1841.jpg"
     if not image.is_file():
         pytest.skip(f"{image} not found")
-    volume = load_series(image).volume
+    volume = declare_modality(load_series(image).volume, "MR")  # the reader: "an MR slice"
     summary = AnalysisWorker(volume, registry=registry).analyse()
     assert "tumour-mri" in [run.name for run in summary.runs], summary.status_text()
     assert "nodule-ct" not in [run.name for run in summary.runs]

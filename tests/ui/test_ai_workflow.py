@@ -240,8 +240,16 @@ def brain_mri_image(shared_data: Path) -> Path:
 
 #: case → model, image, where its heat must show: "box" (the fracture box is drawn around the
 #: hottest part of its map) or "hot" (the tumour box comes from a box head, not from the map).
-CASES = {"fracatlas": ("fracture-radiograph", fracatlas_image, "box"),
-         "brain-mri": ("tumour-mri", brain_mri_image, "hot")}
+CASES = {"fracatlas": ("fracture-radiograph", fracatlas_image, "box", "DX"),
+         "brain-mri": ("tumour-mri", brain_mri_image, "hot", "MR")}
+#: the other 2D model, which must not run once the reader has said what the image shows
+OTHER_2D = {"fracture-radiograph": "tumour-mri", "tumour-mri": "fracture-radiograph"}
+
+
+def declare(window: MainWindow, kind: str) -> None:
+    """The reader says what a plain image shows, from the AI menu (AI › Plain image shows)."""
+    window.ai.kind_actions[kind].trigger()
+    assert window.ai.plain_image_kind == kind
 
 
 def screen_plane_index(view: SliceView) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -269,12 +277,18 @@ def hot_region(view: SliceView, heat: np.ndarray, level: float = 0.6) -> np.ndar
 @pytest.mark.parametrize("case", list(CASES))
 def test_2d_analyze_jump_heat_and_feedback_survive_restart(qtbot, tmp_path: Path, shared_data: Path,  # noqa: ANN001
                                                            output_dir: Path, case: str) -> None:
-    model, find_image, region = CASES[case]
+    model, find_image, region, kind = CASES[case]
     require_model(model)
     image = find_image(shared_data)
     window = open_window(qtbot, tmp_path, image)
+    declare(window, kind)
     summary = run_analyze(qtbot, window)
     check_status(window, model, "nodule-ct")
+    other = OTHER_2D[model]
+    assert not any(f.model == other for f in summary.findings)
+    if installed(other):
+        assert f"{other} not run: model '{other}' is for" in window.status_label.text()
+        assert f"this one is {kind}" in window.status_label.text()
     finding = next((f for f in summary.findings if f.model == model), None)
     assert finding is not None and finding.box_kji is not None, summary.status_text()
     click_finding(qtbot, window, finding)
@@ -302,6 +316,7 @@ def test_shortcuts_agreement_and_missed_finding_in_the_window(qtbot, tmp_path: P
     window = open_window(qtbot, tmp_path, image)
     assert window.ai.findings_dock.isHidden()  # no AI used on this image yet
     axial = window.grid.views[ViewKind.AXIAL]
+    declare(window, "MR")
     window.activateWindow()  # (window shortcuts need the active window; Xvfb has no window manager)
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5_000)
     axial.setFocus()
@@ -423,7 +438,26 @@ def test_a_newer_feedback_database_does_not_stop_the_window(qtbot, tmp_path: Pat
     window = open_window(qtbot, tmp_path, brain_mri_image(shared_data))
     assert "written by a newer RadSight" in window.ai.db_problem
     assert "verdicts will not be kept" in window.ai.run_label.text()
+    declare(window, "MR")
     summary = run_analyze(qtbot, window)
     assert any(f.model == "tumour-mri" for f in summary.findings)  # the AI still works
     with sqlite3.connect(private_data_dir / "feedback.sqlite3") as kept:  # and the file is untouched
         assert kept.execute("PRAGMA user_version").fetchone()[0] == 99
+
+
+def test_a_plain_image_runs_no_model_until_the_reader_says_what_it_shows(qtbot, tmp_path: Path,  # noqa: ANN001
+                                                                        shared_data: Path) -> None:
+    """A JPEG carries no modality: the brain-MRI model must not read an arm radiograph, nor the
+    fracture model a brain slice, so nothing runs until the reader declares the image."""
+    require_model("tumour-mri")
+    window = open_window(qtbot, tmp_path, fracatlas_image(shared_data))
+    window.analyze_action.trigger()
+    qtbot.waitUntil(lambda: not window.ai.running and window.ai.summary is not None,
+                    timeout=ANALYSIS_TIMEOUT_MS)
+    summary = window.ai.summary
+    assert summary.findings == [] and not summary.runs
+    assert "this plain image does not say (declare it a radiograph or an MR slice first)" \
+        in window.status_label.text()
+    declare(window, "DX")
+    window.ai.declare_plain_image(None)  # taking the declaration back works too
+    assert window.ai.kind_actions[None].isChecked()

@@ -78,7 +78,8 @@ def test_snapshot_analyze_brain_mri(shared_data, output_dir, capsys) -> None:
         pytest.skip(f"{image} not found")
     plain, analysed = output_dir / "snapshot_brain_plain.png", output_dir / "snapshot_brain_analyze.png"
     assert main(["snapshot", str(image), "--out", str(plain), "--size", "400x400"]) == 0
-    assert main(["snapshot", str(image), "--out", str(analysed), "--size", "400x400", "--analyze"]) == 0
+    assert main(["snapshot", str(image), "--out", str(analysed), "--size", "400x400", "--analyze",
+                 "--modality", "MR"]) == 0
     out = capsys.readouterr().out
     assert "tumour-mri 1.0.0 on CPU in" in out or "tumour-mri 1.0.0 on CUDA in" in out, out
     assert "not for diagnostic use" in out

@@ -28,9 +28,10 @@ from ai.findings import Finding
 from ai.image import ImageInput
 from ai.package import DISCLAIMER, ModelPackage
 from ai.pipelines import PipelineMissing, PipelineResult
-from ai.registry import ModelError, ModelRegistry, check_scope
+from ai.registry import UNKNOWN_MODALITY, ModelError, ModelRegistry, check_scope
 from viewer.core.dicom_index import SeriesRecord, index_path
 from viewer.core.problems import DicomLoadError
+from viewer.core.raster_image import DECLARABLE_KINDS, declare_modality
 from viewer.core.series_loader import load_series
 from viewer.core.volume import Volume
 
@@ -42,6 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("path", type=Path, help="DICOM file/folder/DICOMDIR or PNG/JPEG image")
     parser.add_argument("--model", help="only this model (see the models folders)")
     parser.add_argument("--out", required=True, type=Path, help="folder for findings.json and overlays")
+    parser.add_argument("--modality", choices=sorted(DECLARABLE_KINDS), type=str.upper,
+                        help="what a plain image (PNG/JPEG, DICOM OT) shows: DX = radiograph, "
+                        "MR = MR slice; without it no model runs on such an image")
     parser.set_defaults(func=run)
 
 
@@ -76,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"radsight analyze: {exc}", file=sys.stderr)
         return BAD_INPUT
     args.out.mkdir(parents=True, exist_ok=True)
-    reports = [_analyze_series(n, record, packages, args.out) for n, record in enumerate(records, 1)]
+    reports = [_analyze_series(n, record, packages, args.out, args.modality)
+               for n, record in enumerate(records, 1)]
     _write_findings(args.out / "findings.json", args.path, reports)
     ran = sum(len(r.models) for r in reports)
     if ran == 0:
@@ -126,10 +131,12 @@ def image_of(volume: Volume, body_part: str | None) -> ImageInput:
 
 # --- one series -------------------------------------------------------------------------------
 def _analyze_series(number: int, record: SeriesRecord, packages: list[ModelPackage],
-                    out: Path) -> SeriesReport:
+                    out: Path, declared: str | None = None) -> SeriesReport:
     report = SeriesReport(number, record)
     try:
         report.volume = load_series(record).volume
+        if declared and report.volume.modality == UNKNOWN_MODALITY:
+            report.volume = declare_modality(report.volume, declared)
     except DicomLoadError as exc:
         report.refused = {p.name: f"the series could not be loaded: {exc}" for p in packages}
         return report

@@ -43,6 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "(2D views only; not for diagnostic use)")
     parser.add_argument("--all-findings", action="store_true",
                         help="with --analyze: boxes also for findings below their operating point")
+    parser.add_argument("--modality", choices=("DX", "MR"), type=str.upper,
+                        help="with --analyze: what a plain image (PNG/JPEG) shows, DX = radiograph, "
+                        "MR = MR slice; without it no model runs on such an image")
     parser.set_defaults(func=run)
 
 
@@ -92,9 +95,12 @@ def _render(volume: object, args: argparse.Namespace, body_part: str | None = No
 
 def _render_analysis(volume: object, args: argparse.Namespace, body_part: str | None) -> object:
     """Analyze, print what ran where, and render the view with the findings and heat map."""
+    from viewer.core.raster_image import declare_modality
     from viewer.ui.analysis_snapshot import analyse_volume, render_analysis
     from viewer.ui.view_state import ViewKind
 
+    if getattr(args, "modality", None) and volume.modality == "OT":  # type: ignore[attr-defined]
+        volume = declare_modality(volume, args.modality)  # type: ignore[arg-type]
     summary = analyse_volume(volume, body_part)  # type: ignore[arg-type]
     print(summary.status_text())
     print("AI findings and heat maps: not for diagnostic use.")

@@ -18,10 +18,32 @@ from viewer.core.volume import Volume
 from viewer.core.windowing import Window
 
 RASTER_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
+#: What a reader may declare a plain image to show (DICOM Modality → words).
+DECLARABLE_KINDS = {"DX": "radiograph", "MR": "MR slice"}
 
 
 class RasterImageError(Exception):
     """The file could not be decoded as an image."""
+
+
+class UndeclarableImageError(ValueError):
+    """Only a plain image of unknown kind can be declared; the message says why."""
+
+
+def declare_modality(volume: Volume, modality: str) -> Volume:
+    """The same plain image with the kind a reader declared (``"DX"`` or ``"MR"``).
+
+    A PNG/JPEG (or a DICOM "OT" image) does not say what it shows, so no model is run on it
+    until a reader declares it; the declaration is kept in the volume's warnings.
+    """
+    modality = modality.upper()
+    if modality not in DECLARABLE_KINDS:
+        known = ", ".join(f"{m} ({w})" for m, w in DECLARABLE_KINDS.items())
+        raise UndeclarableImageError(f"cannot declare an image as {modality!r}; choose {known}")
+    if volume.modality != "OT":
+        raise UndeclarableImageError(f"the image already says it is {volume.modality}")
+    note = f"image kind declared by the reader: {DECLARABLE_KINDS[modality]} ({modality})"
+    return volume.with_voxels(volume.voxels, modality=modality, warnings=volume.warnings + (note,))
 
 
 def read_raster_image(path: Path) -> np.ndarray:

@@ -26,10 +26,13 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QThread
-from PySide6.QtWidgets import QDockWidget, QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtWidgets import QDockWidget, QLabel, QMenu, QVBoxLayout, QWidget
 
 from ai.findings import Finding
+from ai.registry import UNKNOWN_MODALITY
 from viewer.core.feedback_db import Analysis, FeedbackDB, FeedbackDBError
+from viewer.core.raster_image import DECLARABLE_KINDS, declare_modality
 from viewer.core.volume import Volume
 from viewer.ui.ai_worker import AnalysisSummary, AnalysisWorker, record_summary
 from viewer.ui.finding_jump import MissedFindingPicker, jump_to_finding
@@ -112,7 +115,34 @@ class AIReading(QObject):
         self.summary: AnalysisSummary | None = None
         self._analysed: Volume | None = None
         self._series_uid: str | None = None
+        self.plain_image_kind: str | None = None  # what the reader declared a plain image to show
+        self.kind_actions: dict[str | None, QAction] = {}
         self._connect()
+
+    # --- plain images: the reader says what they show -----------------------------------------
+    def build_plain_image_menu(self, menu: QMenu) -> None:
+        """"Plain image shows" choices: a PNG/JPEG does not say whether it is a radiograph or an
+        MR slice, so no model runs on it until the reader declares it (reset for every image)."""
+        group = QActionGroup(menu)
+        declared = {m: f"{w.capitalize()} ({m})" for m, w in DECLARABLE_KINDS.items()}
+        choices = {None: "Not declared", **declared}
+        for kind, text in choices.items():
+            action = QAction(text, menu, checkable=True)
+            action.triggered.connect(lambda _=False, k=kind: self.declare_plain_image(k))
+            group.addAction(action)
+            menu.addAction(action)
+            self.kind_actions[kind] = action
+        self.kind_actions[None].setChecked(True)
+
+    def declare_plain_image(self, kind: str | None) -> None:
+        self.plain_image_kind = kind
+        if kind in self.kind_actions:
+            self.kind_actions[kind].setChecked(True)
+
+    def _declared(self, volume: Volume) -> Volume:
+        if volume.modality == UNKNOWN_MODALITY and self.plain_image_kind:
+            return declare_modality(volume, self.plain_image_kind)
+        return volume
 
     def _connect(self) -> None:
         self.panel.only_passing.setChecked(True)  # the model's marks first; the filter shows the rest
@@ -200,7 +230,7 @@ class AIReading(QObject):
             window.status_label.setText(reason)
             return False
         body_part = window.series.descriptor.body_part_examined if window.series is not None else None
-        self.worker = AnalysisWorker(volume, body_part or None)
+        self.worker = AnalysisWorker(self._declared(volume), body_part or None)
         self._analysed = volume
         self.worker.progress.connect(self._on_progress)
         self.worker.finished.connect(self._on_analysed)
@@ -291,6 +321,7 @@ class AIReading(QObject):
         if volume is None or uid == self._series_uid:
             return
         self._series_uid = uid
+        self.declare_plain_image(None)  # a declaration is for one image only
         self.summary = None
         self.missed.set_series(uid)
         findings = stored_findings(self.db, uid) if uid else []

@@ -218,6 +218,7 @@ class MainWindow(QMainWindow):
         for action in (self.analyze_action, self.cancel_analysis_action, self.heat_action,
                        self.sort_by_ai_action):
             ai_menu.addAction(action)
+        self.ai.build_plain_image_menu(ai_menu.addMenu("Plain image shows"))
         ai_menu.addSeparator()
         ai_menu.addAction(self.ai.findings_dock.toggleViewAction())
         ai_menu.addAction(self.ai.agreement_dock.toggleViewAction())
