@@ -22,7 +22,7 @@ def package(m: dict) -> ModelPackage:
                 metrics[f"{k}_{region}"] = m["test"][region][k]
     return ModelPackage(
         name=NAME, version="1.0.0", task="classification", target="fracture", pipeline="fracture",
-        scope=Scope(modalities=("CR", "DX", "OT"), dimensionality="2d"),
+        scope=Scope(modalities=("CR", "DX"), dimensionality="2d"),  # PNG/JPEG: declared by the reader
         input=InputSpec(axes="NCHW", channels=1, size=(320, 320), normalization="minmax"),
         outputs=(OutputSpec("logits", "scores before softmax, (N, 2): no fracture, fracture"),
                  OutputSpec("cam", "class activation maps, (N, 2, 20, 20), last feature map × linear head")),

@@ -19,7 +19,7 @@ def package(m: dict) -> ModelPackage:
     test = m["test"]
     return ModelPackage(
         name=NAME, version="1.0.0", task="detection", target="tumour", pipeline="tumour",
-        scope=Scope(modalities=("MR", "OT"), dimensionality="2d", body_parts=()),
+        scope=Scope(modalities=("MR",), dimensionality="2d", body_parts=()),  # PNG/JPEG: declared
         input=InputSpec(axes="NCHW", channels=1, size=(224, 224), normalization="minmax"),
         outputs=(OutputSpec("logits", "type scores before softmax, (N, 3): glioma, meningioma, pituitary"),
                  OutputSpec("cam", "class activation maps, (N, 3, 14, 14), last feature map × linear head"),
