@@ -57,6 +57,7 @@ class Lite0Features(nn.Module):
     """EfficientNet-Lite0 trunk returning (stride-16 features [112 ch], stride-32 head features [1280 ch])."""
 
     MID_BLOCK = 10  # last block at stride 16 (112 channels)
+    EARLY_BLOCK = 4  # last block at stride 8 (40 channels)
 
     def __init__(self, image_size: int) -> None:
         super().__init__()
@@ -71,8 +72,18 @@ class Lite0Features(nn.Module):
 
     def bottom(self, x: torch.Tensor) -> torch.Tensor:
         """Stem and blocks up to stride 16 (frozen while training; its output is cached)."""
+        return self.middle(self.early(x))
+
+    def early(self, x: torch.Tensor) -> torch.Tensor:
+        """Stem and blocks up to stride 8 (40 channels)."""
         x = self.stem(x)
-        for block in self.blocks[: self.MID_BLOCK + 1]:
+        for block in self.blocks[: self.EARLY_BLOCK + 1]:
+            x = block(x)
+        return x
+
+    def middle(self, x: torch.Tensor) -> torch.Tensor:
+        """Blocks from stride 8 to the end of stride 16 (112 channels)."""
+        for block in self.blocks[self.EARLY_BLOCK + 1 : self.MID_BLOCK + 1]:
             x = block(x)
         return x
 
@@ -94,11 +105,15 @@ class Lite0Features(nn.Module):
 
 
 @torch.no_grad()
-def mid_feature_cache(name: str, trunk: Lite0Features, images: np.ndarray, batch: int = 32) -> np.ndarray:
-    """float16 (2, N, 112, S/16, S/16): frozen stride-16 features of each image and of its mirror image.
+def mid_feature_cache(
+    name: str, trunk: Lite0Features, images: np.ndarray, batch: int = 32, stage: str = "mid"
+) -> np.ndarray:
+    """float16 (2, N, C, S/s, S/s): frozen features of each image and of its mirror image, after the
+    stride-16 blocks (``stage="mid"``, 112 ch) or the stride-8 blocks (``stage="early"``, 40 ch).
 
     Normalisation as in the networks: x/255 → (x − GRAY_MEAN) / GRAY_STD. Cached under WORK/cache."""
-    path = WORK / "cache" / f"{name}_{images.shape[-1]}_mid.npy"
+    path = WORK / "cache" / f"{name}_{images.shape[-1]}_{stage}.npy"
+    features = trunk.bottom if stage == "mid" else trunk.early
     if path.is_file():
         cached = np.load(path)
         if cached.shape[1] == len(images):
@@ -110,7 +125,7 @@ def mid_feature_cache(name: str, trunk: Lite0Features, images: np.ndarray, batch
         for i in range(0, len(images), batch):
             x = torch.from_numpy(images[i : i + batch]).float().div(255).unsqueeze(1)
             x = torch.flip(x, dims=[3]) if flip else x
-            out.append(trunk.bottom((x - GRAY_MEAN) / GRAY_STD).half().numpy())
+            out.append(features((x - GRAY_MEAN) / GRAY_STD).half().numpy())
             log.info("caching %s features: view %d, %d/%d", name, int(flip), i + len(x), len(images))
         views.append(np.concatenate(out))
     stacked = np.stack(views)

@@ -1,7 +1,7 @@
 """Train the brain-MRI tumour model (type + box + CAM): ``python -m ai.training.tumour [--epochs N]``.
 
 Fine-tunes ImageNet-pretrained EfficientNet-Lite0 at 224² on ``brain-tumor-mri`` (stem and blocks up to
-stride 16 frozen, their features cached for each slice and its mirror image; the rest trained);
+stride 8 frozen, their features cached for each slice and its mirror image; the rest trained);
 split by blocks of neighbouring image ids (no patient IDs in the source); best epoch chosen on
 validation; test touched once at the end by :mod:`ai.training.tumour_eval`.
 """
@@ -30,7 +30,7 @@ from ai.training.tumour_model import TumourNet, giou_loss
 
 NAME = "tumour-mri"
 SIZE = 224
-FROZEN_BLOCKS = 11  # stem + blocks 0-10 (up to stride 16) frozen; their output is cached
+FROZEN_BLOCKS = 5  # stem + blocks 0-4 (up to stride 8) frozen; their output is cached
 CAM_WEIGHT = 0.5  # weight of the loss that keeps the true class's CAM mass inside the box
 log = logging.getLogger("radsight.train")
 
@@ -76,20 +76,20 @@ def cam_in_box_loss(cam: torch.Tensor, y: torch.Tensor, cells: torch.Tensor) -> 
 
 
 def loss_fn(net: TumourNet, mid: torch.Tensor, y: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    logits, cam, box, heat = net.forward_mid(mid)
+    logits, cam, box, heat = net.forward_early(mid)
     grid = int(round(heat.shape[1] ** 0.5))
     cls = F.cross_entropy(logits, y, label_smoothing=0.05)
     loc = 5 * F.l1_loss(box, b) + 2 * giou_loss(box, b) + 0.5 * F.cross_entropy(heat, centre_cells(b, grid))
-    return cls + loc + CAM_WEIGHT * cam_in_box_loss(cam, y, box_cells(b, grid))
+    return cls + loc + CAM_WEIGHT * cam_in_box_loss(cam, y, box_cells(b, cam.shape[-1]))
 
 
 @torch.no_grad()
 def predict(net: TumourNet, mids: np.ndarray, batch: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Logits, boxes and CAMs from cached stride-16 features (N, 112, 14, 14)."""
+    """Logits, boxes and CAMs from cached stride-8 features (N, 40, 28, 28)."""
     net.eval()
     logits, boxes, cams = [], [], []
     for i in range(0, len(mids), batch):
-        lo, cam, box, _ = net.forward_mid(torch.from_numpy(mids[i : i + batch]).float())
+        lo, cam, box, _ = net.forward_early(torch.from_numpy(mids[i : i + batch]).float())
         logits.append(lo.numpy())
         boxes.append(box.numpy())
         cams.append(cam.numpy())
@@ -123,7 +123,7 @@ def train(epochs: int, batch: int, lr: float, seed: int) -> None:
     va = np.array([splits[r.id] == "val" for r in records])
     log.info("train %d val %d test %d", tr.sum(), va.sum(), len(records) - tr.sum() - va.sum())
     net = TumourNet(len(TUMOUR_CLASSES), SIZE)
-    mids = mid_feature_cache("brain", net.trunk, images)
+    mids = mid_feature_cache("brain", net.trunk, images, stage="early")
     net.trunk.freeze_early(FROZEN_BLOCKS)
     opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=lr, weight_decay=1e-4)
     steps = epochs * (int(tr.sum()) // batch)

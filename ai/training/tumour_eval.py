@@ -7,6 +7,7 @@ pipeline (onnxruntime) on every test slice, computes metrics with 95 % bootstrap
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 from pathlib import Path
@@ -86,6 +87,9 @@ def subset_check(session, records: list, per_class: int = 4) -> dict:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--val-only", action="store_true", help="measure the validation split only")
+    args = parser.parse_args()
     setup(NAME)
     out_dir = WORK / NAME / "export"
     onnx_path = out_dir / "model.onnx"
@@ -94,7 +98,7 @@ def main() -> None:
     records = read_brain_tumor(LABELLED / "brain-tumor-mri")
     splits = read_split_csv(MODELS / NAME / "split.csv")
     report = {}
-    for split in ("val", "test"):
+    for split in ("val",) if args.val_only else ("val", "test"):
         subset = [r for r in records if splits[r.id] == split]
         arr = evaluate(session, subset)
         report[split] = metrics_of(arr)
@@ -102,6 +106,8 @@ def main() -> None:
         np.add.at(cm, (arr["truth"], arr["pred"]), 1)
         report[f"{split}_confusion"] = cm.tolist()
         log.info("%s %s", split, json.dumps(report[split]))
+    if args.val_only:
+        return
     save_json(out_dir / "subset_check.json", subset_check(session, subset))
     sample = records[0].load().array
     report["latency_slice_ms"] = latency_ms(lambda: pipe.run(session, sample))

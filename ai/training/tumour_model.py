@@ -1,5 +1,6 @@
 """Tumour network: EfficientNet-Lite0 trunk, a stride-16 fused map feeding a GAP → linear type head
-(so the CAM is 14×14 at 224²) and a soft-argmax box head. Input: (N, 1, H, W) in [0, 1]."""
+(so the CAM is 14×14 at 224²) and a soft-argmax box head at stride 8 (28×28 at 224²).
+Input: (N, 1, H, W) in [0, 1]."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from torch import nn
 from ai.training.common import GRAY_MEAN, GRAY_STD, Lite0Features
 
 FUSED = 256
+BOX = 128
 
 
 class TumourNet(nn.Module):
@@ -21,26 +23,31 @@ class TumourNet(nn.Module):
         self.fuse_bn = nn.BatchNorm2d(FUSED)
         self.dropout = nn.Dropout(0.2)
         self.fc = nn.Linear(FUSED, n_classes)
+        self.lat_early = nn.Conv2d(40, BOX, 1, bias=False)
+        self.reduce = nn.Conv2d(FUSED, BOX, 1, bias=False)
+        self.box_bn = nn.BatchNorm2d(BOX)
         self.box_head = nn.Sequential(
-            nn.Conv2d(FUSED, 128, 3, padding=1), nn.ReLU(), nn.Conv2d(128, 5, 1)
+            nn.Conv2d(BOX, BOX, 3, padding=1), nn.ReLU(), nn.Conv2d(BOX, 5, 1)
         )
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return self.forward_mid(self.trunk.bottom((image - GRAY_MEAN) / GRAY_STD))
+        return self.forward_early(self.trunk.early((image - GRAY_MEAN) / GRAY_STD))
 
-    def forward_mid(self, mid: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """From the (cached, frozen) stride-16 features: logits, cam, box, centre heat logits."""
+    def forward_early(self, early: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """From the (cached, frozen) stride-8 features: logits, cam, box, centre heat logits."""
+        mid = self.trunk.middle(early)
         up = F.interpolate(self.lat_top(self.trunk.top(mid)), scale_factor=2.0, mode="nearest")
         fmap = F.relu6(self.fuse_bn(self.lat_mid(mid) + up))
         logits = self.fc(self.dropout(fmap.mean(dim=(2, 3))))
         h, w = fmap.shape[-2:]
         cam = torch.einsum("kc,nchw->nkhw", self.fc.weight, fmap) / (h * w)
-        box, heat = self.box(fmap)
+        up8 = F.interpolate(self.reduce(fmap), scale_factor=2.0, mode="nearest")
+        box, heat = self.box(F.relu6(self.box_bn(self.lat_early(early) + up8)))
         return logits, cam, box, heat
 
-    def box(self, fmap: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def box(self, feat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Soft-argmax over a centre heat map; offsets and sizes averaged with the same weights."""
-        out = self.box_head(fmap)
+        out = self.box_head(feat)
         n, _, h, w = out.shape
         heat = out[:, 0].reshape(n, h * w)
         p = torch.softmax(heat, dim=1).reshape(n, h, w)
