@@ -112,7 +112,7 @@ point — {_verdict(test["sensitivity"], 0.80)} (specificity there {test["specif
 ## Speed and size
 One radiograph through the pipeline (letterbox + onnxruntime CPU, 2 threads + post-processing): median
 {lat["median_ms"]} ms, p95 {lat["p95_ms"]} ms on the 2-core build machine, shared with other jobs while
-measuring. ONNX file {m["onnx_mb"]} MB.
+measuring. ONNX file {m["onnx_mb"]} MiB.
 
 ## Caveats
 - Image-level split without patient IDs (see above); a single public source.

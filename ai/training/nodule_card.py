@@ -99,7 +99,11 @@ involved). `patch_specificity`/`patch_auc`: against up to 4 sampled non-nodule p
   (the CNN never saw one), so the ≤ {scan["max_marks"] - 1} false positives are a consequence of the cap;
   the evidence of discrimination is the rank of the nodule.
 - Whole-scan inference {scan["seconds"]} s on the 2-core build machine, shared with other jobs while
-  measuring ({times}); DICOM loading not included.
+  measuring ({times}); DICOM loading not included. ONNX file {m["onnx_mb"]} MiB.
+- The finding on the nodule reports a diameter of {_hit_diameter(scan)} mm (the candidate's
+  equivalent-sphere diameter; the data README describes the nodule as ~15 mm). A finding counts as a
+  hit when its centre lies within {scan["truth_radius_mm"]} mm of the centroid of the 4 readers' contour
+  points (the 90th percentile of those points' distances from it).
 - Targets (issue 5): per-nodule sensitivity on test crops ≥ 0.85 —
   {_verdict(test["lesion_sensitivity"]["value"], 0.85)}; nodule found with ≤ 4 FP —
   {"**met** (by the mark cap, see above)" if scan["found"] and scan["fp"] <= 4 else "**missed**"};
@@ -121,6 +125,11 @@ so they are no longer an untouched test** for it.
 - Candidates miss nodules fused to large vessels or to the chest wall beyond what the closing recovers.
 - Diameter is the candidate component's equivalent-sphere diameter, not a radiologist's measurement.
 """
+
+
+def _hit_diameter(scan: dict) -> str:
+    hits = [f["diameter_mm"] for f in scan["top10"] if f["hit"]]
+    return f"{hits[0]:.1f}" if hits else "n/a"
 
 
 def _verdict(v: float, target: float) -> str:

@@ -111,7 +111,7 @@ Three looks at one test split make its figures slightly optimistic, on top of th
 ## Speed and size
 One slice through the pipeline (letterbox + onnxruntime CPU, 2 threads + post-processing):
 median {lat["median_ms"]} ms, p95 {lat["p95_ms"]} ms on the 2-core build machine, which was shared with
-other jobs while measuring. ONNX file {m["onnx_mb"]} MB.
+other jobs while measuring. ONNX file {m["onnx_mb"]} MiB.
 
 ## Caveats
 - Image-level split without patient IDs (see above); a single public source, one contrast (T1 CE).
