@@ -90,6 +90,10 @@ one-cycle LR, best epoch by validation ROC AUC. Training wall time: {m["train_mi
 cores (`train_info.json`) with the feature cache present; building the cache (images letterboxed to 320²,
 frozen features of 2 × 2,241 images) took about 19.5 min more at nice 19 on the heavily shared machine.
 
+Also tried (validation only, not adopted): the stride-8 variant that helped the tumour model (blocks
+from stride 8 fine-tuned, 8 epochs, 18.0 min): validation ROC AUC 0.833 vs 0.842 for this model, so
+this model was kept and the test split was measured once, for this model only.
+
 ## Operating point (chosen on validation only)
 Threshold {m["threshold"]:.4f} on the fracture probability: the highest threshold keeping validation
 sensitivity ≥ 0.85. On validation: sensitivity {fmt(val["sensitivity"])}, specificity

@@ -6,6 +6,7 @@ is chosen on validation (highest threshold with validation sensitivity ≥ 0.85)
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 from pathlib import Path
@@ -98,6 +99,9 @@ def subset_check(session, records: list, n: int = 6) -> dict:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--val-only", action="store_true", help="measure the validation split only")
+    args = parser.parse_args()
     setup(NAME)
     out_dir = WORK / NAME / "export"
     onnx_path = out_dir / "model.onnx"
@@ -110,6 +114,9 @@ def main() -> None:
     va = evaluate(session, val)
     t = pick_threshold(va["truth"], va["score"])
     report = {"threshold": t, "val": report_for(va, val, t)}
+    log.info("val %s", json.dumps(report["val"]["overall"]))
+    if args.val_only:
+        return
     te = evaluate(session, test)
     report["test"] = report_for(te, test, t)
     log.info("test %s", json.dumps(report["test"]["overall"]))
