@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal
 
 from viewer.core.dicom_index import DicomIndex, SeriesRecord, index_path
 from viewer.core.problems import DicomLoadError
@@ -107,10 +107,8 @@ def start_worker(worker: QObject, parent: QObject, on_done: Callable[[], None] |
     thread = QThread(parent)
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
-    # QThread.quit is thread-safe: called directly from the worker's thread, the thread ends even
-    # while the GUI thread is blocked in QThread.wait() (a queued quit would never arrive then).
-    worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
-    worker.failed.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+    worker.finished.connect(thread.quit)
+    worker.failed.connect(thread.quit)
     thread.finished.connect(worker.deleteLater)
     if on_done is not None:
         thread.finished.connect(on_done)
