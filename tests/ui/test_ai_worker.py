@@ -69,7 +69,9 @@ def run_in_thread(qtbot, worker: AnalysisWorker) -> tuple[AnalysisSummary, list[
     worker.finished.connect(receiver.on_finished)
     thread = start_worker(worker, receiver)
     qtbot.waitUntil(lambda: receiver.summary is not None, timeout=60_000)
-    assert thread.wait(10_000)
+    # the thread's quit is queued to this (GUI) thread: keep processing events while it ends,
+    # never block in QThread.wait() (that would hold the quit back)
+    qtbot.waitUntil(thread.isFinished, timeout=10_000)
     QApplication.processEvents()
     return receiver.summary, receiver.progress
 
