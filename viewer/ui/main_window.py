@@ -52,6 +52,17 @@ def series_info(series: SeriesRecord | None, volume: Volume) -> dict[str, str]:
     return {"patient": d.patient_name, "study": study, "series": series_title(series)}
 
 
+_RUNNING_ORPHANS: set[QThread] = set()
+
+
+def _keep_until_finished(thread: QThread) -> None:
+    """A worker thread still running when its window goes: unparent it and keep a reference
+    until it ends, so that it is never destroyed while running (Qt aborts the process then)."""
+    thread.setParent(None)
+    _RUNNING_ORPHANS.add(thread)
+    thread.finished.connect(lambda: _RUNNING_ORPHANS.discard(thread))
+
+
 class MainWindow(QMainWindow):
     """The reading workstation window. ``settings`` may be given (tests use a private file);
     ``feedback_db`` too (default: the AI feedback database in the data folder, see
@@ -436,5 +447,6 @@ class MainWindow(QMainWindow):
         self.ai.shutdown()
         for thread in list(self._threads):
             thread.quit()
-            thread.wait(5000)
+            if not thread.wait(30_000):
+                _keep_until_finished(thread)
         super().closeEvent(event)
