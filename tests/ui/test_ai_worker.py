@@ -63,6 +63,9 @@ class Receiver(QObject):
         self.summary = summary
 
 
+_KEEP_ALIVE: list[tuple[object, object, object]] = []
+
+
 def run_in_thread(qtbot, worker: AnalysisWorker) -> tuple[AnalysisSummary, list[tuple[int, str]]]:  # noqa: ANN001
     receiver = Receiver()
     worker.progress.connect(receiver.on_progress)
@@ -73,6 +76,9 @@ def run_in_thread(qtbot, worker: AnalysisWorker) -> tuple[AnalysisSummary, list[
     # never block in QThread.wait() (that would hold the quit back)
     qtbot.waitUntil(thread.isFinished, timeout=10_000)
     QApplication.processEvents()
+    # keep the Qt objects referenced for the whole session: letting Python collect the receiver
+    # (the thread's parent) and the worker wrapper here raced the worker's deleteLater (segfault)
+    _KEEP_ALIVE.append((receiver, thread, worker))
     return receiver.summary, receiver.progress
 
 
