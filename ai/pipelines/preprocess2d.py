@@ -49,3 +49,9 @@ def unletterbox_map(
     inner = full[pad_y : pad_y + nh, pad_x : pad_x + nw]
     img = Image.fromarray(inner)
     return np.asarray(img.resize((w, h), Image.Resampling.BILINEAR), dtype=np.float32)
+
+
+def run_all_outputs(session: object, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Every output of an onnxruntime ``InferenceSession`` for the ``image`` input, by name."""
+    names = [o.name for o in session.get_outputs()]  # type: ignore[attr-defined]
+    return dict(zip(names, session.run(names, {"image": x}), strict=True))  # type: ignore[attr-defined]

@@ -14,7 +14,7 @@ import numpy as np
 
 from ai.findings import Finding, located
 from ai.pipelines import ModelOutputs, PipelineResult, Prepared
-from ai.pipelines.preprocess2d import letterbox_square, to_unit_range, unletterbox_map
+from ai.pipelines.preprocess2d import letterbox_square, run_all_outputs, to_unit_range, unletterbox_map
 
 NAME = "tumour-mri"
 SIZE = 224
@@ -79,9 +79,7 @@ def postprocess(outputs: dict[str, np.ndarray], lb: Letterbox, index: int = 0) -
 def run(session, slice2d: np.ndarray) -> TumourResult:
     """Run an onnxruntime ``InferenceSession`` on one slice."""
     x, lb = preprocess(slice2d)
-    names = [o.name for o in session.get_outputs()]
-    outputs = dict(zip(names, session.run(names, {"image": x}), strict=True))
-    return postprocess(outputs, lb)
+    return postprocess(run_all_outputs(session, x), lb)
 
 
 class TumourPipeline:

@@ -6,29 +6,25 @@ import json
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 import pytest
+from shipped import MODELS, cpu_session, verified_package
 
 from ai.analysis import run_pipeline
 from ai.datasets import read_fracatlas
 from ai.image import ImageInput
-from ai.package import load_package
 from ai.pipelines import fracture as pipe
-from ai.registry import verify_checksum
 
-MODEL_DIR = Path(__file__).resolve().parents[2] / "resources" / "models" / "fracture-radiograph"
+MODEL_DIR = MODELS / "fracture-radiograph"
 
 
 @pytest.fixture(scope="module")
 def package():
-    pkg = load_package(MODEL_DIR)
-    verify_checksum(pkg)
-    return pkg
+    return verified_package(MODEL_DIR.name)
 
 
 @pytest.fixture(scope="module")
 def session(package):
-    return ort.InferenceSession(str(package.onnx_path), providers=["CPUExecutionProvider"])
+    return cpu_session(package)
 
 
 @pytest.fixture(scope="module")

@@ -6,31 +6,27 @@ import json
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 import pytest
 import SimpleITK as sitk
+from shipped import MODELS, cpu_session, verified_package
 
 from ai.analysis import run_pipeline
 from ai.datasets import read_lidc_vois
 from ai.image import ImageInput
-from ai.package import load_package
 from ai.pipelines import nodule as pipe
-from ai.registry import verify_checksum
 from ai.training.nodule_data import extract, load_crop
 
-MODEL_DIR = Path(__file__).resolve().parents[2] / "resources" / "models" / "nodule-ct"
+MODEL_DIR = MODELS / "nodule-ct"
 
 
 @pytest.fixture(scope="module")
 def package():
-    pkg = load_package(MODEL_DIR)
-    verify_checksum(pkg)
-    return pkg
+    return verified_package(MODEL_DIR.name)
 
 
 @pytest.fixture(scope="module")
 def session(package):
-    return ort.InferenceSession(str(package.onnx_path), providers=["CPUExecutionProvider"])
+    return cpu_session(package)
 
 
 def test_onnx_contract(session) -> None:
