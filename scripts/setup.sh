@@ -11,7 +11,7 @@ DEB_PACKAGES="xvfb xauth libgl1 libegl1 libglx-mesa0 libegl-mesa0 libgl1-mesa-dr
  libxcb1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
  libxcb-randr0 libxcb-render0 libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1
  libxcb-util1 libxcb-xfixes0 libxcb-xkb1 libxcb-glx0 libxcursor1 libxext6 libxrender1
- dcmtk"
+ dcmtk orthanc dicom3tools strace"
 
 install_debian() {
   command -v apt-get >/dev/null || { echo "setup: no apt-get; install the Qt/GL libraries yourself" >&2; return; }
@@ -24,6 +24,8 @@ install_debian() {
   apt-get update -qq
   # shellcheck disable=SC2086
   apt-get install -y -qq --no-install-recommends $DEB_PACKAGES >/dev/null
+  # the orthanc package may start its own service: tests start private instances instead
+  if command -v service >/dev/null; then service orthanc stop >/dev/null 2>&1 || true; fi
 }
 
 install_python() {
