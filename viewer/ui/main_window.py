@@ -346,7 +346,10 @@ class MainWindow(QMainWindow):
         thread.finished.connect(self._thread_done)
 
     def _thread_done(self) -> None:
-        self._threads.pop(self.sender(), None)
+        """A worker thread ended: release its worker here, in the GUI thread, once it is joined."""
+        thread = self.sender()
+        thread.wait()  # ``finished`` comes from the ending thread: let it end completely
+        self._threads.pop(thread, None)
 
     def _on_geometry(self, volume: Volume) -> None:
         if self.sender() is not self._load_worker:

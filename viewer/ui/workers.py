@@ -103,13 +103,19 @@ class LoadWorker(QObject):
 
 
 def start_worker(worker: QObject, parent: QObject, on_done: Callable[[], None] | None = None) -> QThread:
-    """Run ``worker.run`` in a new QThread owned by ``parent``; the thread quits when it ends."""
+    """Run ``worker.run`` in a new QThread owned by ``parent``; the thread quits when it ends.
+
+    The caller keeps the Python reference to ``worker`` and drops it in the GUI thread once the
+    thread has ended (`QThread.wait` after ``finished``, see `MainWindow.track_thread`). The worker
+    is deliberately *not* ``deleteLater``-ed: that deleted it in the ending worker thread while
+    Python freed the same wrapper in the GUI thread — a double free that crashed the process
+    (segfault in a thread with "no Python frame").
+    """
     thread = QThread(parent)
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
     worker.finished.connect(thread.quit)
     worker.failed.connect(thread.quit)
-    thread.finished.connect(worker.deleteLater)
     if on_done is not None:
         thread.finished.connect(on_done)
     thread.start()
