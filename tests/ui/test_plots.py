@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
-from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from viewer.core.measurements import PixelMetric, intensity_profile
@@ -39,22 +40,42 @@ def send(widget, kind: QEvent.Type, pos: QPoint, buttons: Qt.MouseButton) -> Non
     QApplication.sendEvent(widget, event)
 
 
-def drag(plot: HistogramPlot, x_from: float, x_to: float, steps: int = 10) -> None:
-    viewport = plot.viewport()
-    start, end = to_widget(plot, x_from), to_widget(plot, x_to)
-    left = Qt.MouseButton.LeftButton
-    send(viewport, QEvent.Type.MouseButtonPress, start, left)
+def hover(qtbot, plot: HistogramPlot, x: float, item) -> None:  # noqa: ANN001
+    """Point (no button) at data value ``x`` until ``item`` (region or edge) says it is hovered.
+
+    pyqtgraph gives a drag to the item the pointer hovered when the button went down; without a
+    hover first it guessed from the geometry at the first move, and a layout that settled between
+    the press and that move gave the drag to the view box (a pan: no ``window_changed``).
+    """
+    def hovered() -> bool:
+        send(plot.viewport(), QEvent.Type.MouseMove, to_widget(plot, x), Qt.MouseButton.NoButton)
+        return item.mouseHovering
+
+    qtbot.waitUntil(hovered, timeout=10_000)
+
+
+def drag(qtbot, plot: HistogramPlot, x_from: float, x_to: float, item, steps: int = 10) -> None:  # noqa: ANN001
+    """Press on ``item`` at ``x_from``, move to ``x_to`` and release, as a person would. Every
+    position is mapped from data values at the moment it is sent (after any re-layout)."""
+    viewport, left = plot.viewport(), Qt.MouseButton.LeftButton
+    hover(qtbot, plot, x_from, item)
+    send(viewport, QEvent.Type.MouseButtonPress, to_widget(plot, x_from), left)
     for n in range(1, steps + 1):
-        pos = start + (end - start) * (n / steps)
-        QTest.qWait(20)  # pyqtgraph's scene drops move events that come faster than ~60 Hz
-        send(viewport, QEvent.Type.MouseMove, pos, left)
-    QTest.qWait(20)
-    send(viewport, QEvent.Type.MouseButtonRelease, end, Qt.MouseButton.NoButton)
-    QApplication.processEvents()
+        send(viewport, QEvent.Type.MouseMove, to_widget(plot, x_from + (x_to - x_from) * n / steps), left)
+    send(viewport, QEvent.Type.MouseButtonRelease, to_widget(plot, x_to), Qt.MouseButton.NoButton)
+
+
+def settled(plot: HistogramPlot) -> bool:
+    """True once painting and the layout it requests no longer move the plot area (the axes size
+    themselves to their labels when first painted)."""
+    before = plot.plotItem.vb.sceneBoundingRect()
+    plot.grab()
+    QApplication.sendPostedEvents()
+    return plot.plotItem.vb.sceneBoundingRect() == before
 
 
 @pytest.fixture
-def hist(qtbot) -> HistogramPlot:  # noqa: ANN001
+def hist(qtbot) -> Iterator[HistogramPlot]:  # noqa: ANN001
     plot = HistogramPlot()
     qtbot.addWidget(plot)
     plot.resize(600, 300)
@@ -62,8 +83,11 @@ def hist(qtbot) -> HistogramPlot:  # noqa: ANN001
     qtbot.waitExposed(plot)
     plot.set_image(ct_like_image(), Window(40, 400, "mediastinum"))
     plot.setXRange(-1200, 1400, padding=0)
-    QApplication.processEvents()
-    return plot
+    qtbot.waitUntil(lambda: settled(plot), timeout=10_000)
+    rate_limit = pg.getConfigOption("mouseRateLimit")
+    pg.setConfigOptions(mouseRateLimit=0)  # synthetic moves come faster than pyqtgraph's 100 Hz cap
+    yield plot
+    pg.setConfigOptions(mouseRateLimit=rate_limit)
 
 
 def test_histogram_counts_match_numpy() -> None:
@@ -75,11 +99,11 @@ def test_histogram_counts_match_numpy() -> None:
     assert counts.sum() == image.size
 
 
-def test_dragging_the_region_moves_the_level(hist: HistogramPlot, output_dir: Path) -> None:
+def test_dragging_the_region_moves_the_level(qtbot, hist: HistogramPlot, output_dir: Path) -> None:  # noqa: ANN001
     emitted: list[Window] = []
     hist.window_changed.connect(emitted.append)
     tolerance = 2600 / hist.plotItem.vb.width() * 2  # two screen pixels in HU
-    drag(hist, 40, 340)
+    drag(qtbot, hist, 40, 340, hist.region)
     assert emitted, "dragging the region must emit window_changed"
     final = emitted[-1]
     assert final.center == pytest.approx(340, abs=tolerance)
@@ -93,11 +117,12 @@ def test_dragging_the_region_moves_the_level(hist: HistogramPlot, output_dir: Pa
     assert colour.red() > colour.blue(), "the (amber) W/L region is drawn where the window now is"
 
 
-def test_dragging_an_edge_changes_the_width(hist: HistogramPlot) -> None:
+def test_dragging_an_edge_changes_the_width(qtbot, hist: HistogramPlot) -> None:  # noqa: ANN001
     emitted: list[Window] = []
     hist.window_changed.connect(emitted.append)
     tolerance = 2600 / hist.plotItem.vb.width() * 2
-    drag(hist, 240, 640)  # the upper edge (40 + 400/2)
+    drag(qtbot, hist, 240, 640, hist.region.lines[1])  # the upper edge (40 + 400/2)
+    assert emitted, "dragging the edge must emit window_changed"
     final = emitted[-1]
     assert final.upper == pytest.approx(640, abs=tolerance)
     assert final.lower == pytest.approx(-160, abs=tolerance)

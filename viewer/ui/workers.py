@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QObject, QThread, Signal
 
 from viewer.core.dicom_index import DicomIndex, SeriesRecord, index_path
@@ -23,6 +24,7 @@ from viewer.core.series_loader import LoadCancelled, load_series
 from viewer.core.volume import Volume
 
 _PROGRESS_INTERVAL_S = 0.05
+_STARTED: list[QThread] = []  # threads of start_worker not yet seen finished (GUI thread only)
 
 
 def readable_error(exc: BaseException) -> str:
@@ -112,6 +114,7 @@ def start_worker(worker: QObject, parent: QObject, on_done: Callable[[], None] |
     (segfault in a thread with "no Python frame").
     """
     thread = QThread(parent)
+    thread.setObjectName(f"rs-{type(worker).__name__}")  # the OS thread's name (crash dumps, tests)
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
     worker.finished.connect(thread.quit)
@@ -119,4 +122,11 @@ def start_worker(worker: QObject, parent: QObject, on_done: Callable[[], None] |
     if on_done is not None:
         thread.finished.connect(on_done)
     thread.start()
+    _STARTED.append(thread)
     return thread
+
+
+def running_worker_threads() -> list[QThread]:
+    """Threads started by `start_worker` that are still running (call from the GUI thread)."""
+    _STARTED[:] = [t for t in _STARTED if shiboken6.isValid(t) and not t.isFinished()]
+    return [t for t in _STARTED if t.isRunning()]
