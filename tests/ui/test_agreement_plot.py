@@ -12,7 +12,7 @@ from ai.findings import Finding
 from viewer.core.feedback_db import FeedbackDB
 from viewer.ui.agreement_plot import AgreementPlot
 
-from .viewer_helpers import save, to_array
+from .viewer_helpers import save, settled_grab, to_array
 
 
 def at(day: int) -> datetime:
@@ -59,8 +59,7 @@ def test_curves_per_day_and_week(qtbot, db: FeedbackDB, output_dir: Path) -> Non
     names = sorted(item.text for _, item in plot.legend.items)
     assert names == ["fracture-radiograph: 50% of 2", "nodule-ct: 75% of 8"]
     assert plot.summary.text() == "11 verdict(s) on 2 model(s)"
-    qtbot.wait(50)
-    image = plot.grab().toImage()
+    image = settled_grab(qtbot, plot)
     save(image, output_dir, "agreement_plot_day.png")
     pixels = to_array(image).astype(int)
     colourful = (pixels.max(axis=2) - pixels.min(axis=2)) > 120

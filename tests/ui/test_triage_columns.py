@@ -20,7 +20,7 @@ from viewer.ui.triage_columns import (
     study_rows,
 )
 
-from .viewer_helpers import save, to_array
+from .viewer_helpers import save, settled_grab, to_array
 
 
 def test_columns_flag_and_sort(qtbot, dicom_data: Path, tmp_path: Path, output_dir: Path) -> None:  # noqa: ANN001
@@ -35,6 +35,7 @@ def test_columns_flag_and_sort(qtbot, dicom_data: Path, tmp_path: Path, output_d
     qtbot.addWidget(browser)
     browser.resize(900, 300)
     browser.show()
+    qtbot.waitExposed(browser)
     browser.set_index(index)
     uids = [uid for _, uid in study_rows(browser)]
     assert len(set(uids)) >= 3
@@ -54,8 +55,7 @@ def test_columns_flag_and_sort(qtbot, dicom_data: Path, tmp_path: Path, output_d
     assert order[0] == flagged_uid and order[1] == analysed_uid and sorted(order) == sorted(uids)
     row = next(r for r, uid in study_rows(browser) if uid == flagged_uid)
     assert row.font(AI_COLUMN).bold() and row.foreground(AI_COLUMN).color() == FLAG_COLOUR
-    qtbot.wait(20)
-    image = browser.grab().toImage()
+    image = settled_grab(qtbot, browser)
     save(image, output_dir, "triage_study_browser.png")
     pixels = to_array(image).astype(int)
     red = (pixels[..., 0] > 150) & (pixels[..., 1] < 80) & (pixels[..., 2] < 80)

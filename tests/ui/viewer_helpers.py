@@ -39,6 +39,21 @@ def to_array(image: QImage) -> np.ndarray:
     return buffer.reshape(height, stride)[:, : width * 3].reshape(height, width, 3).copy()
 
 
+def settled_grab(qtbot: object, widget: QWidget) -> QImage:
+    """The widget's pixels once painting no longer changes them (layouts that settle on their
+    first paint: pyqtgraph axes, item views); waits for that condition, never for a time."""
+    last = [widget.grab().toImage()]
+
+    def unchanged() -> bool:
+        QApplication.sendPostedEvents()
+        image = widget.grab().toImage()
+        same, last[0] = image == last[0], image
+        return same
+
+    qtbot.waitUntil(unchanged, timeout=10_000)  # type: ignore[attr-defined]
+    return last[0]
+
+
 def grab_screen(widget: QWidget) -> QImage:
     """What is on the (Xvfb) screen for ``widget`` — also right for VTK areas, unlike grab()."""
     QApplication.processEvents()

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, Qt, QThread, QTimer
+from PySide6.QtCore import QObject, QSettings, Qt, QThread, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -52,15 +52,33 @@ def series_info(series: SeriesRecord | None, volume: Volume) -> dict[str, str]:
     return {"patient": d.patient_name, "study": study, "series": series_title(series)}
 
 
-_RUNNING_ORPHANS: set[QThread] = set()
+class _Orphans(QObject):
+    """Worker threads still running when their window went, each kept with its worker until it
+    ends, so that neither is destroyed while running (Qt aborts the process then). Lives in the
+    GUI thread: the release runs there, after the thread is joined."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.running: dict[QThread, object] = {}
+
+    def keep(self, thread: QThread, worker: object) -> None:
+        thread.setParent(None)
+        self.running[thread] = worker
+        thread.finished.connect(self._ended)  # queued: a slot of this GUI-thread object
+
+    def _ended(self) -> None:
+        thread = self.sender()
+        thread.wait()
+        self.running.pop(thread, None)
 
 
-def _keep_until_finished(thread: QThread) -> None:
-    """A worker thread still running when its window goes: unparent it and keep a reference
-    until it ends, so that it is never destroyed while running (Qt aborts the process then)."""
-    thread.setParent(None)
-    _RUNNING_ORPHANS.add(thread)
-    thread.finished.connect(lambda: _RUNNING_ORPHANS.discard(thread))
+_ORPHANS: list[_Orphans] = []
+
+
+def _keep_until_finished(thread: QThread, worker: object) -> None:
+    if not _ORPHANS:
+        _ORPHANS.append(_Orphans())
+    _ORPHANS[0].keep(thread, worker)
 
 
 class MainWindow(QMainWindow):
@@ -450,6 +468,10 @@ class MainWindow(QMainWindow):
         self.ai.shutdown()
         for thread in list(self._threads):
             thread.quit()
-            if not thread.wait(30_000):
-                _keep_until_finished(thread)
+            if thread.wait(30_000):
+                self._threads.pop(thread, None)  # its worker is released here, in the GUI thread
+            else:
+                _keep_until_finished(thread, self._threads.pop(thread))
+        if self.grid.view_3d is not None:  # its VTK render window goes while its X window exists
+            self.grid.view_3d.close()
         super().closeEvent(event)
