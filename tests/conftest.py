@@ -11,6 +11,16 @@ from pathlib import Path
 
 import pytest
 
+try:  # property-based tests: the same examples every run, and no time limit that load can break
+    from hypothesis import HealthCheck
+    from hypothesis import settings as hypothesis_settings
+except ImportError:  # pragma: no cover - hypothesis is in the dev pins
+    pass
+else:
+    hypothesis_settings.register_profile("radsight", deadline=None, derandomize=True, database=None,
+                                         suppress_health_check=[HealthCheck.too_slow])
+    hypothesis_settings.load_profile("radsight")
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(__import__("os").environ.get("RADSIGHT_SHARED_DATA", REPO.parent / "shared" / "data"))
 OUTPUT = REPO / "test-output"
