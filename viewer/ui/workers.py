@@ -122,6 +122,7 @@ def start_worker(worker: QObject, parent: QObject, on_done: Callable[[], None] |
     if on_done is not None:
         thread.finished.connect(on_done)
     thread.start()
+    running_worker_threads()  # forget the ended ones
     _STARTED.append(thread)
     return thread
 
