@@ -98,10 +98,12 @@ class Orthanc:
         self.stop()
         raise RuntimeError(f"Orthanc did not answer within {START_TIMEOUT_S:.0f} s; see {self.log.name}")
 
-    def rest(self, path: str, method: str = "GET", body: bytes | None = None) -> Any:
+    def rest(self, path: str, method: str = "GET", body: bytes | None = None, *, text: bool = False) -> Any:
+        """Orthanc's REST API: the JSON answer decoded (``text=True``: the plain text answer)."""
         request = urllib.request.Request(f"http://127.0.0.1:{self.http_port}{path}", data=body, method=method)
         with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read() or b"null")
+            answer = response.read()
+        return answer.decode() if text else json.loads(answer or b"null")
 
     def instance_uids(self) -> set[str]:
         """SOPInstanceUIDs of everything Orthanc stores."""
