@@ -18,16 +18,24 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pydicom
-from pydicom.dataset import Dataset
+from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.errors import InvalidDicomError
 
 from viewer.core.audit_log import AuditLog
 from viewer.core.dicom_frames import NotAnImageError, read_dataset
+from viewer.core.dicom_header_scan import scan_header
 from viewer.core.study_db import StudyDB
-from viewer.core.study_records import InstanceRecord, MissingUIDError
+from viewer.core.study_records import (
+    NUMBER_KEYWORDS,
+    TEXT_KEYWORDS,
+    UID_KEYWORDS,
+    InstanceRecord,
+    MissingUIDError,
+)
 from viewer.core.study_store import StudyStore
 
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
+TRANSFER_SYNTAX_TAG = 0x00020010
 BATCH = 64
 Progress = Callable[[int, int], None]
 
@@ -94,20 +102,47 @@ def _sources(root: Path, copy: bool) -> tuple[int, Iterator[_Source]]:
     return len(paths), (_Source(str(p), path=p) for p in paths)
 
 
-def _read(source: _Source) -> Dataset:
+_WANTED = {int(tag_for_keyword(k)): dictionary_VR(k)  # type: ignore[arg-type]
+           for k in (*UID_KEYWORDS, *TEXT_KEYWORDS, *NUMBER_KEYWORDS)}
+_SIMPLE_CHARSETS = {"": "latin-1", "ISO_IR 6": "latin-1", "ISO_IR 100": "latin-1", "ISO_IR 192": "utf-8"}
+
+
+def _scanned_record(path: Path) -> InstanceRecord | None:
+    """The record from the fast header scanner (None when it declines or the charset is not a
+    simple one: then pydicom reads the file)."""
+    found = scan_header(path, _WANTED)
+    if found is None or TRANSFER_SYNTAX_TAG not in found:
+        return None
+
+    def raw(keyword: str, encoding: str = "latin-1") -> str:
+        value = found.get(int(tag_for_keyword(keyword)), b"")  # type: ignore[arg-type]
+        return value.decode(encoding, "replace").strip("\0 ") if isinstance(value, bytes) else ""
+
+    encoding = _SIMPLE_CHARSETS.get(raw("SpecificCharacterSet"))
+    if encoding is None:
+        return None
+    syntax = bytes(found[TRANSFER_SYNTAX_TAG]).decode("ascii", "replace").strip("\0 ")  # type: ignore[arg-type]
+    return InstanceRecord.from_values(lambda keyword: raw(keyword, encoding), syntax)
+
+
+def _read_record(source: _Source) -> InstanceRecord:
     if source.path is not None:
-        return read_dataset(source.path)
-    try:
-        return pydicom.dcmread(io.BytesIO(source.data or b""), stop_before_pixels=True)
-    except (InvalidDicomError, OSError, EOFError, ValueError, KeyError, TypeError) as exc:
-        raise NotAnImageError(f"not a readable DICOM file ({exc.__class__.__name__})") from exc
+        scanned = _scanned_record(source.path)
+        if scanned is not None:
+            return scanned
+        ds = read_dataset(source.path)
+    else:
+        try:
+            ds = pydicom.dcmread(io.BytesIO(source.data or b""), stop_before_pixels=True)
+        except (InvalidDicomError, OSError, EOFError, ValueError, KeyError, TypeError) as exc:
+            raise NotAnImageError(f"not a readable DICOM file ({exc.__class__.__name__})") from exc
+    return InstanceRecord.from_dataset(ds)
 
 
 def _record(source: _Source, store: StudyStore, copy: bool) -> InstanceRecord:
-    ds = _read(source)
-    if str(ds.get("SOPClassUID", "")) == MEDIA_STORAGE_DIRECTORY:
+    record = _read_record(source)
+    if record.sop_class_uid == MEDIA_STORAGE_DIRECTORY:
         raise NotAnImageError("DICOMDIR (its files are imported, not the directory itself)")
-    record = InstanceRecord.from_dataset(ds)
     if not copy:
         path = Path(source.path or "").resolve()
         return replace(record, path=str(path), size=path.stat().st_size)
@@ -125,6 +160,7 @@ def import_path(db: StudyDB, path: str | os.PathLike[str], *, copy: bool = True,
     root = Path(path)
     total, sources = _sources(root, copy)
     store, report, batch = StudyStore(db.store_dir), ImportReport(files=total), []
+    store.remove_partial()
     for n, source in enumerate(sources, 1):
         try:
             batch.append(_record(source, store, copy))

@@ -41,16 +41,27 @@ def connect(path: str | os.PathLike[str], *, shared_between_threads: bool = Fals
 
 
 def migrate(conn: sqlite3.Connection, path: Path, version: int, schema: str) -> None:
-    """Create the schema in an empty database; refuse one written by a newer RadSight."""
-    found = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    """Create the schema in an empty database; refuse one written by a newer RadSight.
+
+    Runs under the database's write lock, so two processes opening a new file at once create
+    the schema once.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        found = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if found == 0:
+            for statement in filter(str.strip, schema.split(";")):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version}")
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        conn.close()
+        raise
     if found > version:
         conn.close()
         raise StorageError(f"{path} was written by a newer RadSight (schema {found}; "
                            f"this one reads up to {version})")
-    if found == 0:
-        with conn:
-            conn.executescript(schema)
-            conn.execute(f"PRAGMA user_version = {version}")
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

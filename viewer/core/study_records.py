@@ -5,26 +5,40 @@ Names, IDs and dates are kept here to be searched and shown; they are never logg
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 
 
 class MissingUIDError(ValueError):
     """A data set without the UIDs that place it in patient → study → series → instance."""
 
 
-def _text(ds: Dataset, keyword: str) -> str:
-    value = ds.get(keyword, "")
-    return "" if value is None else str(value).strip()
+UID_KEYWORDS = ("SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID")
+TEXT_KEYWORDS = ("SOPClassUID", "PatientID", "PatientName", "PatientBirthDate", "PatientSex", "StudyDate",
+                 "StudyTime", "StudyDescription", "AccessionNumber", "Modality", "SeriesDescription",
+                 "BodyPartExamined", "SpecificCharacterSet")
+NUMBER_KEYWORDS = ("InstanceNumber", "SeriesNumber")
+Getter = Callable[[str], str]
 
 
-def _integer(ds: Dataset, keyword: str) -> int | None:
+def dataset_getter(ds: Dataset) -> Getter:
+    def get(keyword: str) -> str:
+        value = ds.get(keyword, "")
+        if isinstance(value, MultiValue):
+            value = "\\".join(str(v) for v in value)
+        return "" if value is None else str(value).strip()
+
+    return get
+
+
+def _integer(text: str) -> int | None:
     try:
-        value = ds.get(keyword)
-        return None if value in (None, "") else int(value)
-    except (TypeError, ValueError):
+        return int(text) if text else None
+    except ValueError:
         return None
 
 
@@ -55,26 +69,28 @@ class InstanceRecord:
     managed: bool = False
 
     @classmethod
-    def from_dataset(cls, ds: Dataset, path: Path | str = "", size: int = 0, managed: bool = False,
-                     transfer_syntax_uid: str = "") -> InstanceRecord:
+    def from_dataset(cls, ds: Dataset) -> InstanceRecord:
         """Read the record from a data set; raises :class:`MissingUIDError` without its UIDs."""
-        uids = [_text(ds, k) for k in ("SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID")]
-        missing = [k for k, v in zip(("SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID"), uids,
-                                     strict=True) if not v]
+        meta = getattr(ds, "file_meta", None)
+        syntax = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+        return cls.from_values(dataset_getter(ds), syntax)
+
+    @classmethod
+    def from_values(cls, get: Getter, transfer_syntax_uid: str = "") -> InstanceRecord:
+        """The record from ``get(keyword) -> text`` (a data set's, or a header scan's)."""
+        uids = [get(k) for k in UID_KEYWORDS]
+        missing = [k for k, v in zip(UID_KEYWORDS, uids, strict=True) if not v]
         if missing:
             raise MissingUIDError(f"no {', '.join(missing)}: cannot be filed in the study database")
-        meta = getattr(ds, "file_meta", None)
-        syntax = transfer_syntax_uid or (_text(meta, "TransferSyntaxUID") if meta is not None else "")
         return cls(
             sop_instance_uid=uids[0], series_instance_uid=uids[1], study_instance_uid=uids[2],
-            sop_class_uid=_text(ds, "SOPClassUID"), transfer_syntax_uid=syntax,
-            instance_number=_integer(ds, "InstanceNumber"), patient_id=_text(ds, "PatientID"),
-            patient_name=_text(ds, "PatientName"), patient_birth_date=_text(ds, "PatientBirthDate"),
-            patient_sex=_text(ds, "PatientSex"), study_date=_text(ds, "StudyDate"),
-            study_time=_text(ds, "StudyTime"), study_description=_text(ds, "StudyDescription"),
-            accession_number=_text(ds, "AccessionNumber"), modality=_text(ds, "Modality"),
-            series_number=_integer(ds, "SeriesNumber"), series_description=_text(ds, "SeriesDescription"),
-            body_part_examined=_text(ds, "BodyPartExamined"), path=str(path), size=size, managed=managed)
+            sop_class_uid=get("SOPClassUID"), transfer_syntax_uid=transfer_syntax_uid,
+            instance_number=_integer(get("InstanceNumber")), patient_id=get("PatientID"),
+            patient_name=get("PatientName"), patient_birth_date=get("PatientBirthDate"),
+            patient_sex=get("PatientSex"), study_date=get("StudyDate"), study_time=get("StudyTime"),
+            study_description=get("StudyDescription"), accession_number=get("AccessionNumber"),
+            modality=get("Modality"), series_number=_integer(get("SeriesNumber")),
+            series_description=get("SeriesDescription"), body_part_examined=get("BodyPartExamined"))
 
 
 @dataclass(frozen=True)

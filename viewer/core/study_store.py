@@ -75,10 +75,22 @@ class StudyStore:
         return removed
 
     def remove_partial(self) -> int:
-        """Delete what interrupted writes left; returns how many."""
+        """Delete what interrupted writes of processes no longer running left; returns how many."""
         if not self.root.is_dir():
             return 0
-        leftovers = list(self.root.rglob(f".*{PARTIAL_SUFFIX}"))
+        leftovers = [p for p in self.root.rglob(f".*{PARTIAL_SUFFIX}") if not _writer_alive(p)]
         for path in leftovers:
             path.unlink(missing_ok=True)
         return len(leftovers)
+
+
+def _writer_alive(partial: Path) -> bool:
+    """Whether the process that is writing ``partial`` (its pid is in the name) still runs."""
+    try:
+        pid = int(partial.name.rsplit(".", 3)[-3])
+        os.kill(pid, 0)
+    except (ValueError, IndexError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
