@@ -68,20 +68,25 @@ def _os_user() -> str:
 
 
 def _load_or_make_salt(path: Path) -> bytes:
-    """The per-install salt; made once (``O_EXCL``: two processes agree on the first one)."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        text = path.read_text(encoding="ascii").strip()
-        if text:
-            return bytes.fromhex(text)
-        raise AuditLogError(f"{path} is empty: remove it to start a new audit salt") from None
-    salt = secrets.token_bytes(32)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(salt.hex() + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    return salt
+    """The per-install salt, made once: written whole under a private name, then linked into
+    place (a link never replaces an existing file), so processes starting at once agree."""
+    if not path.exists():
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_bytes(32).hex() + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
+    text = path.read_text(encoding="ascii").strip()
+    if not text:
+        raise AuditLogError(f"{path} is empty: remove it to start a new audit salt")
+    return bytes.fromhex(text)
 
 
 def _check_detail(detail: Mapping[str, DetailValue]) -> dict[str, DetailValue]:
