@@ -27,7 +27,7 @@ from pynetdicom.sop_class import Verification
 from viewer.core.audit_log import AuditLog
 from viewer.core.dicom_peers import AllowedPeer
 from viewer.core.study_db import StudyDB
-from viewer.core.study_records import InstanceRecord, MissingUIDError
+from viewer.core.study_records import InstanceRecord
 from viewer.core.study_store import StudyStore
 
 LOG = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class InstanceFiler:
             data = event.encoded_dataset(include_meta=True)
             ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
             record = InstanceRecord.from_dataset(ds)
-        except (MissingUIDError, ValueError, EOFError, KeyError, TypeError, AttributeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - any unreadable data set is refused, the node stays up
             LOG.warning("refused an instance that cannot be filed: %s", type(exc).__name__)
             return STATUS_CANNOT_UNDERSTAND, None
         target = self.store.path_for(record.study_instance_uid, record.series_instance_uid,
