@@ -125,7 +125,8 @@ class DicomNode:
     def _application_entity(self) -> AE:
         ae = AE(ae_title=self.config.ae_title)
         ae.maximum_pdu_size = 0  # no limit: fewer, larger PDUs from senders that allow it
-        ae.require_calling_aet = sorted({p.ae_title for p in self.config.allowed}) or ["\\NO PEER\\"]
+        # No allowed peer: every connection is closed by _verify_host before any negotiation.
+        ae.require_calling_aet = sorted({p.ae_title for p in self.config.allowed})
         ae.add_supported_context(Verification)
         add_storage_scp_contexts(ae)
         return ae
