@@ -3,7 +3,8 @@
 Cases: one brain-MRI slice (tumour-mri), one FracAtlas radiograph (fracture-radiograph), and the whole
 LIDC-0314 CT (nodule-ct; DICOM loading excluded), all read through the product's one input path
 (viewer.core readers → ``viewer.analysis`` → ImageInput, as analyze and the viewer). Each pipeline
-run includes preprocessing, the onnxruntime session (CPUExecutionProvider, 2 threads) and post-processing with its explanation map.
+run includes preprocessing, the onnxruntime session (CPUExecutionProvider, 2 threads) and
+post-processing with its explanation map.
 
     .venv/bin/python bench/models.py [--runs 20] [--scan-runs 3]
 
