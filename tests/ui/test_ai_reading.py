@@ -191,7 +191,8 @@ def test_analyze_fracatlas_with_the_shipped_fracture_model(qtbot, shared_data: P
     [finding] = summary.findings
     overlay.select_finding(finding)
     assert overlay.map_key == finding.explanation and finding.explanation_peak_kji is not None
-    assert finding.explanation_peak_mm is None  # a plain image: the peak is a pixel position only
+    k, j, i = finding.explanation_peak_kji  # a plain image: the peak's "mm" is its pixel position
+    assert finding.explanation_peak_mm == (i, j, k) and finding.center_mm is None
     if summary.maps:
         assert heat_changes(view, overlay).any()
         overlay.set_opacity(0.0)
