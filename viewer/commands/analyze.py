@@ -34,6 +34,7 @@ from viewer.core.problems import DicomLoadError
 from viewer.core.raster_image import DECLARABLE_KINDS, declare_modality
 from viewer.core.series_loader import load_series
 from viewer.core.volume import Volume
+from viewer.dicom_out.results import write_series_results
 
 BAD_INPUT, NOTHING_APPLIES = 2, 3
 
@@ -43,6 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("path", type=Path, help="DICOM file/folder/DICOMDIR or PNG/JPEG image")
     parser.add_argument("--model", help="only this model (see the models folders)")
     parser.add_argument("--out", required=True, type=Path, help="folder for findings.json and overlays")
+    parser.add_argument("--dicom", action="store_true",
+                        help="also write the results as DICOM: sr.dcm (TID 1500), seg.dcm where masks "
+                        "exist, one parametric map per explanation map")
     parser.add_argument("--modality", choices=sorted(DECLARABLE_KINDS), type=str.upper,
                         help="what a plain image (PNG/JPEG, DICOM OT) shows: DX = radiograph, "
                         "MR = MR slice; without it no model runs on such an image")
@@ -63,6 +67,7 @@ class SeriesReport:
     models: list[dict[str, Any]] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    maps: dict[str, np.ndarray] | None = None  # finding id → explanation map, kept for --dicom
 
     def to_dict(self) -> dict[str, Any]:
         v = self.volume
@@ -80,8 +85,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"radsight analyze: {exc}", file=sys.stderr)
         return BAD_INPUT
     args.out.mkdir(parents=True, exist_ok=True)
-    reports = [_analyze_series(n, record, packages, args.out, args.modality)
-               for n, record in enumerate(records, 1)]
+    reports = []
+    for n, record in enumerate(records, 1):
+        report = SeriesReport(n, record, maps={} if args.dicom else None)
+        reports.append(_analyze_series(report, packages, args.out, args.modality))
+        if args.dicom:
+            _write_dicom(report, args.out, "" if len(records) == 1 else f"series{n:02d}_")
     _write_findings(args.out / "findings.json", args.path, reports)
     ran = sum(len(r.models) for r in reports)
     if ran == 0:
@@ -130,9 +139,9 @@ def image_of(volume: Volume, body_part: str | None) -> ImageInput:
 
 
 # --- one series -------------------------------------------------------------------------------
-def _analyze_series(number: int, record: SeriesRecord, packages: list[ModelPackage],
+def _analyze_series(report: SeriesReport, packages: list[ModelPackage],
                     out: Path, declared: str | None = None) -> SeriesReport:
-    report = SeriesReport(number, record)
+    record = report.record
     try:
         report.volume = load_series(record).volume
         if declared and report.volume.modality == UNKNOWN_MODALITY:
@@ -165,6 +174,8 @@ def _run_one(report: SeriesReport, package: ModelPackage, image: ImageInput, out
     for finding in result.findings:
         overlay = _overlay_name(report.number, finding)
         write_overlay(out / overlay, report.volume, finding, result)
+        if report.maps is not None and finding.explanation in result.maps:
+            report.maps[finding.id] = result.maps[finding.explanation]
         report.findings.append(replace(finding, explanation=overlay,
                                        series_instance_uid=report.record.series_instance_uid))
 
@@ -225,6 +236,15 @@ def _write_findings(path: Path, source: Path, reports: list[SeriesReport]) -> No
     document = {"disclaimer": DISCLAIMER, "source": str(source),
                 "series": [r.to_dict() for r in reports], "findings": findings}
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+def _write_dicom(report: SeriesReport, out: Path, prefix: str) -> None:
+    """``--dicom``: the series' SR, SEG and maps (see `viewer.dicom_out.results`)."""
+    files = report.record.files if report.record.raster_path is None else []
+    results = write_series_results(out, prefix, files, report.volume, report.findings, report.maps or {})
+    for line in [f"wrote {out / name}" for name in results.written] + results.notes:
+        print(f"series {report.number}: {line}", file=sys.stderr)
+    report.maps = None
 
 
 def _refusals(reports: list[SeriesReport]) -> str:

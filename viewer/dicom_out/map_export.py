@@ -1,8 +1,9 @@
 """A finding's explanation map → a DICOM Parametric Map (highdicom.pm) on the source slices.
 
-The map (float in [0, 1] on the image grid ``[k, j, i]``) is stored as 32-bit float frames for the
-slices where it is non-zero (at most the whole series), each frame referencing its source slice,
-with a Real World Value Mapping that names it an explanation map, not a measurement.
+The map (float in [0, 1] on the image grid ``[k, j, i]``) is stored as 16-bit frames (value x 65535;
+the Real World Value Mapping gives back [0, 1] and names it an explanation map, not a measurement)
+for the slices of the finding's box (the slice of its centre without a box), each frame referencing
+its source slice. Whole-series maps would cost ~0.5 MB per slice per finding.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from viewer.dicom_out import codes as rc
 from viewer.dicom_out.source import DicomOutError, SourceSeries
 
 MAP_SERIES_NUMBER = 9003
+LEVELS = 65535
 
 
 def build_map(finding: Finding, heat: np.ndarray, source: SourceSeries, *,
@@ -25,20 +27,19 @@ def build_map(finding: Finding, heat: np.ndarray, source: SourceSeries, *,
         raise DicomOutError(f"the map's shape {heat.shape} is not the series' {source.volume.shape}")
     if len(source.volume.sop_instance_uids) != source.volume.shape[0]:
         raise DicomOutError("the series was resampled: its slices do not map one-to-one to instances")
-    k0, k1 = _nonzero_slices(heat)
+    k0, k1 = _slices(finding, heat.shape[0])
     method = finding.explanation_method or "explanation"
     mapping = RealWorldValueMapping(
         lut_label="explanation", lut_explanation=f"{method} of {finding.model} ({rc.DISCLAIMER})"[:64],
-        unit=rc.NO_UNITS, value_range=(0.0, 1.0), slope=1.0, intercept=0.0,
+        unit=rc.NO_UNITS, value_range=(0, LEVELS), slope=1.0 / LEVELS, intercept=0.0,
         quantity_definition=rc.EXPLANATION_MAP)
     pm = ParametricMap(
-        source_images=source.unified_datasets(k0, k1), pixel_array=np.ascontiguousarray(
-            heat[k0:k1], dtype=np.float32), series_instance_uid=hd.UID(), series_number=series_number,
+        source_images=source.unified_datasets(k0, k1), pixel_array=_levels(heat[k0:k1]), series_instance_uid=hd.UID(), series_number=series_number,
         sop_instance_uid=hd.UID(), instance_number=instance_number, manufacturer=rc.MANUFACTURER,
         manufacturer_model_name=f"RadSight ({rc.DISCLAIMER})",
         software_versions=f"{finding.model} {finding.model_version}"[:64], device_serial_number="0",
         contains_recognizable_visual_features=False, real_world_value_mappings=[mapping],
-        voi_lut_transformations=[hd.VOILUTTransformation(window_center=0.5, window_width=1.0)],
+        voi_lut_transformations=[hd.VOILUTTransformation(window_center=LEVELS / 2, window_width=LEVELS)],
         content_label="EXPLANATION",
         content_description=f"{finding.label}/{finding.id} {method}"[:64],
         series_description=f"RadSight AI explanation ({rc.DISCLAIMER})")
@@ -46,8 +47,16 @@ def build_map(finding: Finding, heat: np.ndarray, source: SourceSeries, *,
     return pm
 
 
-def _nonzero_slices(heat: np.ndarray) -> tuple[int, int]:
-    active = np.flatnonzero(heat.reshape(heat.shape[0], -1).max(axis=1) > 0)
-    if active.size == 0:
-        raise DicomOutError("the explanation map is empty")
-    return int(active[0]), int(active[-1]) + 1
+def _slices(finding: Finding, depth: int) -> tuple[int, int]:
+    """The slices of the finding's box, or of its centre."""
+    if finding.box_kji is not None:
+        k0 = int(np.clip(np.floor(finding.box_kji[0]), 0, depth - 1))
+        return k0, int(np.clip(np.ceil(finding.box_kji[3]), k0 + 1, depth))
+    if finding.center_kji is not None:
+        k = int(np.clip(round(finding.center_kji[0]), 0, depth - 1))
+        return k, k + 1
+    raise DicomOutError(f"finding {finding.id} has neither a box nor a centre")
+
+
+def _levels(heat: np.ndarray) -> np.ndarray:
+    return np.round(np.clip(np.nan_to_num(heat), 0.0, 1.0) * LEVELS).astype(np.uint16)

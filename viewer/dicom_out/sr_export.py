@@ -140,5 +140,5 @@ def _operating_point_result(finding: Finding) -> QualitativeEvaluation:
     value = (rc.radsight_code("passes", "Score passes the operating point")
              if finding.passes_operating_point
              else rc.radsight_code("below", "Score below the operating point"))
-    return QualitativeEvaluation(name=rc.radsight_code("operating-point-result", "Operating point result"),
+    return QualitativeEvaluation(name=rc.radsight_code("op-result", "Operating point result"),
                                  value=value)

@@ -1,0 +1,78 @@
+"""Write one analysed series' results as DICOM: ``sr.dcm``, ``seg.dcm`` (masks) and maps.
+
+What cannot be written (no masks, a resampled series, an empty map) is reported as a one-line
+note; the SR is always written when the series is DICOM.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ai.findings import Finding
+from viewer.core.volume import Volume
+from viewer.dicom_out.map_export import build_map
+from viewer.dicom_out.seg_export import build_seg, findings_with_masks
+from viewer.dicom_out.source import DicomOutError, SourceSeries, read_source
+from viewer.dicom_out.sr_export import build_sr
+
+
+@dataclass
+class DicomResults:
+    """Files written (names inside the output folder) and why anything was left out."""
+
+    written: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def write_series_results(out: Path, prefix: str, files: Sequence[Path], volume: Volume | None,
+                         findings: Sequence[Finding], maps: Mapping[str, np.ndarray]) -> DicomResults:
+    """`write_dicom_results` for an analysed series given by its files and loaded volume."""
+    if volume is None:
+        return DicomResults(notes=["no DICOM results: the series was not loaded"])
+    try:
+        source = read_source(files, volume)
+    except DicomOutError as exc:
+        return DicomResults(notes=[f"no DICOM results: {exc}"])
+    return write_dicom_results(out, findings, maps, source, prefix)
+
+
+def write_dicom_results(out: Path, findings: Sequence[Finding], maps: Mapping[str, np.ndarray],
+                        source: SourceSeries, prefix: str = "") -> DicomResults:
+    """SR of the findings that pass their operating point; SEG where they have masks; one
+    Parametric Map per such finding's map (``maps`` by finding id). Findings below the operating
+    point (candidates, often many) stay in findings.json only."""
+    results = DicomResults(notes=list(source.warnings))
+    below = sum(not f.passes_operating_point for f in findings)
+    findings = [f for f in findings if f.passes_operating_point]
+    if below:
+        results.notes.append(f"{below} finding(s) below the operating point are in findings.json only")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # highdicom's notes on value lengths/deprecations
+        _save(results, out, f"{prefix}sr.dcm", lambda: build_sr(findings, source))
+        if findings_with_masks(findings):
+            _save(results, out, f"{prefix}seg.dcm", lambda: build_seg(findings, source))
+        for n, finding in enumerate(findings, 1):
+            heat = maps.get(finding.id)
+            if heat is not None:
+                _save(results, out, f"{prefix}map{n:02d}_{_safe(finding.label)}.dcm",
+                      lambda f=finding, h=heat, n=n: build_map(f, h, source, instance_number=n))
+    return results
+
+
+def _save(results: DicomResults, out: Path, name: str, build) -> None:
+    try:
+        build().save_as(out / name, enforce_file_format=True)
+    except (DicomOutError, ValueError) as exc:
+        results.notes.append(f"{name} not written: {exc}")
+        return
+    results.written.append(name)
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text)
