@@ -34,7 +34,8 @@ def build_map(finding: Finding, heat: np.ndarray, source: SourceSeries, *,
         unit=rc.NO_UNITS, value_range=(0, LEVELS), slope=1.0 / LEVELS, intercept=0.0,
         quantity_definition=rc.EXPLANATION_MAP)
     pm = ParametricMap(
-        source_images=source.unified_datasets(k0, k1), pixel_array=_levels(heat[k0:k1]), series_instance_uid=hd.UID(), series_number=series_number,
+        source_images=source.unified_datasets(k0, k1), pixel_array=_levels(heat[k0:k1]),
+        series_instance_uid=hd.UID(), series_number=series_number,
         sop_instance_uid=hd.UID(), instance_number=instance_number, manufacturer=rc.MANUFACTURER,
         manufacturer_model_name=f"RadSight ({rc.DISCLAIMER})",
         software_versions=f"{finding.model} {finding.model_version}"[:64], device_serial_number="0",
