@@ -54,7 +54,7 @@ class SourceSeries:
         datasets = self.slice_datasets(k0, k1)
         if not self.warnings:
             return datasets
-        copies = [copy.copy(ds) for ds in datasets]
+        copies = [copy.deepcopy(ds) for ds in datasets]
         for ds in copies:
             ds.FrameOfReferenceUID = self.frame_of_reference_uid
         return copies
