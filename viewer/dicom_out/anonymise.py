@@ -10,6 +10,7 @@ images that may carry burned-in annotation. Pixel data are copied unchanged.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.sr.codedict import codes
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
 
 DateAction = Literal["shift", "remove"]
 
@@ -74,11 +76,15 @@ def anonymise_dataset(ds: Dataset, anonymizer: Anonymizer, dates: DateAction = "
     """Apply the profile to ``ds`` in place."""
     ds.remove_private_tags()
     ds.walk(_remove_listed)
-    anonymizer.anonymize(ds)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # dicognito probes retired keywords
+        anonymizer.anonymize(ds)
+    ds.file_meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+    ds.file_meta.ImplementationVersionName = "RADSIGHT"
     if "PatientBirthDate" in ds:
         ds.PatientBirthDate = ""
     ds.PatientIdentityRemoved = "YES"
-    ds.DeidentificationMethod = "PS3.15 Basic Application Level Confidentiality Profile (dicognito)"
+    ds.DeidentificationMethod = "PS3.15 Basic Profile (RadSight, dicognito)"
     ds.DeidentificationMethodCodeSequence = [_code_item(c) for c in _method_codes(dates)]
 
 
