@@ -48,7 +48,7 @@ def written(lidc: Lidc, findings: list[Finding], heat: np.ndarray,
 def test_writes_sr_seg_and_map_of_the_findings_that_pass(written: tuple[Path, DicomResults]) -> None:
     out, results = written
     assert results.written == ["sr.dcm", "seg.dcm", "map01_nodule.dcm"]
-    assert "1 finding(s) below the operating point are in findings.json only" in results.notes
+    assert "1 unmarked finding(s) are in findings.json only" in results.notes
     assert any("FrameOfReferenceUIDs" in note for note in results.notes)  # LIDC-0314: one per slice
 
 

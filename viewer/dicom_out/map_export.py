@@ -13,6 +13,7 @@ import numpy as np
 from highdicom.pm import ParametricMap, RealWorldValueMapping
 
 from ai.findings import Finding
+from ai.region_map import ExplanationMap, map_slice
 from viewer.dicom_out import codes as rc
 from viewer.dicom_out.source import DicomOutError, SourceSeries
 
@@ -20,10 +21,10 @@ MAP_SERIES_NUMBER = 9003
 LEVELS = 65535
 
 
-def build_map(finding: Finding, heat: np.ndarray, source: SourceSeries, *,
+def build_map(finding: Finding, heat: ExplanationMap, source: SourceSeries, *,
               series_number: int = MAP_SERIES_NUMBER, instance_number: int = 1) -> ParametricMap:
     """The explanation map of one finding on the slices it covers."""
-    if heat.shape != source.volume.shape:
+    if tuple(heat.shape) != tuple(source.volume.shape):
         raise DicomOutError(f"the map's shape {heat.shape} is not the series' {source.volume.shape}")
     if len(source.volume.sop_instance_uids) != source.volume.shape[0]:
         raise DicomOutError("the series was resampled: its slices do not map one-to-one to instances")
@@ -34,7 +35,8 @@ def build_map(finding: Finding, heat: np.ndarray, source: SourceSeries, *,
         unit=rc.NO_UNITS, value_range=(0, LEVELS), slope=1.0 / LEVELS, intercept=0.0,
         quantity_definition=rc.EXPLANATION_MAP)
     pm = ParametricMap(
-        source_images=source.unified_datasets(k0, k1), pixel_array=_levels(heat[k0:k1]),
+        source_images=source.unified_datasets(k0, k1),
+        pixel_array=_levels(np.stack([map_slice(heat, k) for k in range(k0, k1)])),
         series_instance_uid=hd.UID(), series_number=series_number,
         sop_instance_uid=hd.UID(), instance_number=instance_number, manufacturer=rc.MANUFACTURER,
         manufacturer_model_name=f"RadSight ({rc.DISCLAIMER})",

@@ -12,9 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from ai.findings import Finding
+from ai.region_map import ExplanationMap
 from viewer.core.volume import Volume
 from viewer.dicom_out.map_export import build_map
 from viewer.dicom_out.seg_export import build_seg, findings_with_masks
@@ -31,7 +30,7 @@ class DicomResults:
 
 
 def write_series_results(out: Path, prefix: str, files: Sequence[Path], volume: Volume | None,
-                         findings: Sequence[Finding], maps: Mapping[str, np.ndarray]) -> DicomResults:
+                         findings: Sequence[Finding], maps: Mapping[str, ExplanationMap]) -> DicomResults:
     """`write_dicom_results` for an analysed series given by its files and loaded volume."""
     if volume is None:
         return DicomResults(notes=["no DICOM results: the series was not loaded"])
@@ -42,16 +41,16 @@ def write_series_results(out: Path, prefix: str, files: Sequence[Path], volume: 
     return write_dicom_results(out, findings, maps, source, prefix)
 
 
-def write_dicom_results(out: Path, findings: Sequence[Finding], maps: Mapping[str, np.ndarray],
+def write_dicom_results(out: Path, findings: Sequence[Finding], maps: Mapping[str, ExplanationMap],
                         source: SourceSeries, prefix: str = "") -> DicomResults:
-    """SR of the findings that pass their operating point; SEG where they have masks; one
-    Parametric Map per such finding's map (``maps`` by finding id). Findings below the operating
-    point (candidates, often many) stay in findings.json only."""
+    """SR of the marked findings (score at or above the operating point, not hidden by a marking
+    rule); SEG where they have masks; one Parametric Map per such finding's map (``maps`` by
+    finding id). Unmarked findings (candidates, often many) stay in findings.json only."""
     results = DicomResults(notes=list(source.warnings))
-    below = sum(not f.passes_operating_point for f in findings)
-    findings = [f for f in findings if f.passes_operating_point]
-    if below:
-        results.notes.append(f"{below} finding(s) below the operating point are in findings.json only")
+    unmarked = sum(not f.marked for f in findings)
+    findings = [f for f in findings if f.marked]
+    if unmarked:
+        results.notes.append(f"{unmarked} unmarked finding(s) are in findings.json only")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # highdicom's notes on value lengths/deprecations
         _save(results, out, f"{prefix}sr.dcm", lambda: build_sr(findings, source))
