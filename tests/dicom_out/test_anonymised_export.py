@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,9 +60,22 @@ def _source_identifiers(files: list[Path]) -> tuple[set[str], set[str]]:
 
 @pytest.fixture(scope="module")
 def exported(lidc: Lidc, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("export") / "anon"
-    assert main(["export", str(lidc.files[0].parent), "--anonymise", "--out", str(out)]) == 0
-    return out
+    """LIDC-0314 exported once; its audit log sits in ``<tmp>/data/audit.jsonl``."""
+    root = tmp_path_factory.mktemp("export")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RADSIGHT_DATA_DIR", str(root / "data"))
+        assert main(["export", str(lidc.files[0].parent), "--anonymise", "--out", str(root / "anon")]) == 0
+    return root / "anon"
+
+
+def test_the_export_is_audited_without_patient_data(exported: Path, lidc: Lidc) -> None:
+    log = exported.parent / "data" / "audit.jsonl"
+    [entry] = [json.loads(line) for line in log.read_text().splitlines()]
+    assert entry["action"] == "export" and entry["n_uids"] == 1
+    assert entry["detail"] == {"instances": 275, "skipped": 0, "anonymised": 1, "dates": "shift",
+                               "burned_in_flagged": 0}
+    source = pydicom.dcmread(lidc.files[0], stop_before_pixels=True)
+    assert source.StudyInstanceUID not in log.read_text() and source.PatientID not in log.read_text()
 
 
 def test_no_source_identifier_uid_or_private_tag_survives(exported: Path, lidc: Lidc) -> None:

@@ -24,6 +24,7 @@ from ai.package import DISCLAIMER, ModelPackage
 from ai.registry import ModelError, ModelRegistry
 from viewer.analysis.overlay import write_map, write_overlay
 from viewer.analysis.series import InputError, SeriesAnalysis, analyse_series, series_under
+from viewer.core.audit_log import default_audit_log
 from viewer.core.raster_image import DECLARABLE_KINDS
 from viewer.dicom_out.results import write_series_results
 
@@ -63,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         if args.dicom:
             _write_dicom(analyses[-1], args.out, "" if len(records) == 1 else f"series{number:02d}_")
     findings = [f for a in analyses for f in _with_overlays(a, args.out)]
+    _audit(analyses, args.dicom)
     _write_findings(args.out / "findings.json", args.path, analyses, findings)
     if not any(a.result.runs for a in analyses):
         print(f"radsight analyze: no model applies: {_refusals(analyses)}", file=sys.stderr)
@@ -116,6 +118,16 @@ def standing(finding: Finding) -> str:
     if finding.hidden_by:
         return f"at or above the {t}, not marked: rule {finding.hidden_by}"
     return f"marked: at or above the {t}"
+
+
+def _audit(analyses: list[SeriesAnalysis], dicom: bool) -> None:
+    """One ``analysis`` entry in the audit log: studies (hashed), counts, models - no PHI."""
+    results = [a.result for a in analyses]
+    studies = sorted({a.record.study_instance_uid for a in analyses} - {""})
+    detail = {"series": len(analyses), "models": len({m.name for r in results for m in r.runs}),
+              "findings": sum(len(r.findings) for r in results),
+              "marked": sum(f.marked for r in results for f in r.findings), "dicom": int(dicom)}
+    default_audit_log().record("analysis", uids=studies, detail=detail)
 
 
 def _write_dicom(analysis: SeriesAnalysis, out: Path, prefix: str) -> None:

@@ -13,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from viewer.core.audit_log import default_audit_log
 from viewer.core.dicom_index import index_path
 from viewer.dicom_out.anonymise import ExportSummary, export_anonymised
 
@@ -41,6 +42,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"radsight export: no DICOM image under {args.path}", file=sys.stderr)
         return BAD_INPUT
     summary = export_anonymised(files, args.out, args.dates)
+    default_audit_log().record("export", uids=sorted(summary.study_uids - {""}), detail={
+        "instances": len(summary.written), "skipped": len(summary.skipped), "anonymised": 1,
+        "dates": summary.dates, "burned_in_flagged": len(summary.burned_in)})
     _print_summary(summary, args.out)
     return 0
 

@@ -49,6 +49,7 @@ class ExportSummary:
     skipped: list[str] = field(default_factory=list)
     burned_in: list[str] = field(default_factory=list)
     dates: DateAction = "shift"
+    study_uids: set[str] = field(default_factory=set)  # the sources' (for the audit log, hashed)
 
 
 class _DateRemover:
@@ -129,6 +130,7 @@ def export_anonymised(paths: Iterable[Path], out: Path, dates: DateAction = "shi
             summary.skipped.append(f"{path.name}: {type(exc).__name__}")
             continue
         name = f"{len(summary.written) + 1:05d}.dcm"
+        summary.study_uids.add(str(getattr(ds, "StudyInstanceUID", "")))
         if may_have_burned_in_text(ds):
             summary.burned_in.append(name)
         anonymise_dataset(ds, anonymizer, dates)
