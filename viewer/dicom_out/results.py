@@ -15,6 +15,7 @@ from pathlib import Path
 from ai.findings import Finding
 from ai.region_map import ExplanationMap
 from viewer.core.volume import Volume
+from viewer.dicom_out.capture_export import build_capture
 from viewer.dicom_out.map_export import build_map
 from viewer.dicom_out.seg_export import build_seg, findings_with_masks
 from viewer.dicom_out.source import DicomOutError, SourceSeries, read_source
@@ -44,8 +45,9 @@ def write_series_results(out: Path, prefix: str, files: Sequence[Path], volume: 
 def write_dicom_results(out: Path, findings: Sequence[Finding], maps: Mapping[str, ExplanationMap],
                         source: SourceSeries, prefix: str = "") -> DicomResults:
     """SR of the marked findings (score at or above the operating point, not hidden by a marking
-    rule); SEG where they have masks; one Parametric Map per such finding's map (``maps`` by
-    finding id). Unmarked findings (candidates, often many) stay in findings.json only."""
+    rule); SEG where they have masks; per such finding's map (``maps`` by finding id) a Parametric
+    Map (series with patient geometry) or a Secondary Capture of its overlay (plain radiographs).
+    Unmarked findings (candidates, often many) stay in findings.json only."""
     results = DicomResults(notes=list(source.warnings))
     unmarked = sum(not f.marked for f in findings)
     findings = [f for f in findings if f.marked]
@@ -59,15 +61,16 @@ def write_dicom_results(out: Path, findings: Sequence[Finding], maps: Mapping[st
         for n, finding in enumerate(findings, 1):
             heat = maps.get(finding.id)
             if heat is not None:
+                build = build_map if source.has_3d_geometry else build_capture
                 _save(results, out, f"{prefix}map{n:02d}_{_safe(finding.label)}.dcm",
-                      lambda f=finding, h=heat, n=n: build_map(f, h, source, instance_number=n))
+                      lambda f=finding, h=heat, n=n, b=build: b(f, h, source, instance_number=n))
     return results
 
 
 def _save(results: DicomResults, out: Path, name: str, build) -> None:
     try:
         build().save_as(out / name, enforce_file_format=True)
-    except (DicomOutError, ValueError) as exc:
+    except (DicomOutError, ValueError, RuntimeError) as exc:
         results.notes.append(f"{name} not written: {exc}")
         return
     results.written.append(name)
