@@ -11,6 +11,7 @@ import pytest
 from conftest import Lidc, dciodvfy_errors, masked_finding
 
 from ai.findings import Finding
+from viewer.cli import main
 from viewer.dicom_out.results import DicomResults, write_dicom_results
 from viewer.dicom_out.seg_reader import read_seg_masks, with_masks
 from viewer.dicom_out.sr_reader import read_sr
@@ -125,3 +126,12 @@ def _items(ds: pydicom.Dataset):
 
 def _texts(ds: pydicom.Dataset) -> set[str]:
     return {str(item.TextValue) for item in _items(ds) if getattr(item, "ValueType", "") == "TEXT"}
+
+
+def test_info_lists_the_findings_of_radsight_srs(written: tuple[Path, DicomResults], lidc: Lidc,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["info", str(written[0])]) == 0
+    out = capsys.readouterr().out
+    assert (f"AI results in sr.dcm (not for diagnostic use): series {lidc.volume.series_instance_uid}, "
+            "2 finding(s)") in out
+    assert "  nodule score 0.870 (nodule-ct 1.2.0) at (" in out and "  nodule score 0.610 (" in out
