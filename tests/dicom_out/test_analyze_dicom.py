@@ -49,8 +49,8 @@ def blob_radiograph(template: Path, path: Path) -> Path:
     return path
 
 
-def test_analyze_dicom_writes_an_sr_on_the_radiograph_and_a_map(models: Path, dicom_data: Path,
-                                                                tmp_path: Path, private_data_dir: Path) -> None:
+def test_analyze_dicom_writes_an_sr_on_the_radiograph_and_a_map(
+        models: Path, dicom_data: Path, tmp_path: Path, private_data_dir: Path) -> None:
     template = dicom_data / "pylibjpeg-corpus" / "JPEGLS" / "RG2_JLSN.dcm"
     if not template.exists():
         pytest.skip(f"{template} not found")
@@ -72,7 +72,8 @@ def test_analyze_dicom_writes_an_sr_on_the_radiograph_and_a_map(models: Path, di
     assert [str(i.ContentSequence[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID) for i in scoord] \
         == [str(pydicom.dcmread(source).SOPInstanceUID)]
     entries = [json.loads(line) for line in (private_data_dir / "audit.jsonl").read_text().splitlines()]
-    assert [(e["action"], e["detail"]["dicom"], e["detail"]["marked"]) for e in entries] == [("analysis", 1, 1)]
+    assert [(e["action"], e["detail"]["dicom"], e["detail"]["marked"]) for e in entries] \
+        == [("analysis", 1, 1)]
 
 
 def _items(ds: pydicom.Dataset):

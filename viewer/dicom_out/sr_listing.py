@@ -8,6 +8,8 @@ from pathlib import Path
 import pydicom
 from pydicom.errors import InvalidDicomError
 
+from ai.findings import Finding
+from viewer.core.volume import Volume
 from viewer.dicom_out import codes as rc
 from viewer.dicom_out.source import DicomOutError
 from viewer.dicom_out.sr_reader import SrFindings, is_radsight_sr, sr_findings
@@ -27,6 +29,16 @@ def radsight_srs(paths: Iterable[Path]) -> list[tuple[Path, SrFindings]]:
             except (DicomOutError, ValueError, AttributeError):
                 continue
     return found
+
+
+def findings_for_volume(paths: Iterable[Path], volume: Volume) -> list[Finding]:
+    """The findings of the RadSight SRs among ``paths`` that describe ``volume``'s series, placed
+    on its grid (voxel centre and box)."""
+    findings: list[Finding] = []
+    for path, result in radsight_srs(paths):
+        if result.series_instance_uid == volume.series_instance_uid:
+            findings += sr_findings(pydicom.dcmread(path), volume).findings
+    return findings
 
 
 def format_srs(srs: list[tuple[Path, SrFindings]]) -> str:
