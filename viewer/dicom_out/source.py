@@ -89,9 +89,28 @@ class SourceSeries:
         return lo, hi
 
 
+# Type 2 patient/study attributes the results copy from their source: some files leave them out.
+COPIED_TYPE2 = ("PatientID", "PatientName", "PatientBirthDate", "PatientSex", "AccessionNumber",
+                "StudyID", "StudyDate", "StudyTime", "ReferringPhysicianName")
+
+
 def read_source(paths: Sequence[Path], volume: Volume) -> SourceSeries:
-    """Headers of ``paths`` (the series' files); the volume gives the slice order."""
+    """Headers of ``paths`` (the series' files); the volume gives the slice order. Missing Type 2
+    patient/study attributes are set empty (unknown) on these in-memory headers."""
     if not paths:
         raise DicomOutError("the series has no DICOM files (a plain image cannot be referenced)")
     datasets = tuple(pydicom.dcmread(p, stop_before_pixels=True) for p in sorted(paths))
+    for ds in datasets:
+        _complete_copied_attributes(ds)
     return SourceSeries(datasets, volume)
+
+
+def _complete_copied_attributes(ds: Dataset) -> None:
+    """What the results copy must be valid: empty Type 2 values where the source left them out,
+    and a method (in words) where the source says its identity was removed but not how."""
+    for keyword in COPIED_TYPE2:
+        if keyword not in ds:
+            setattr(ds, keyword, "")
+    if (str(ds.get("PatientIdentityRemoved", "")).upper() == "YES" and not ds.get("DeidentificationMethod")
+            and "DeidentificationMethodCodeSequence" not in ds):
+        ds.DeidentificationMethod = "not stated in the source images"
