@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from conftest import Lidc
+from conftest import Lidc, masked_finding
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
 from viewer.cli import main
 from viewer.core.series_loader import load_series
+from viewer.dicom_out.sr_export import build_sr
 
 INJECTED = {"PatientName": "Doe^Jane", "PatientBirthDate": "19510304", "OtherPatientIDs": "MRN-77231",
             "InstitutionName": "St Example Hospital", "ReferringPhysicianName": "House^Gregory"}
@@ -60,11 +61,17 @@ def _source_identifiers(files: list[Path]) -> tuple[set[str], set[str]]:
 
 @pytest.fixture(scope="module")
 def exported(lidc: Lidc, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """LIDC-0314 exported once; its audit log sits in ``<tmp>/data/audit.jsonl``."""
+    """LIDC-0314 plus an SR of the readers' nodule exported once; the audit log sits in
+    ``<tmp>/data/audit.jsonl``."""
     root = tmp_path_factory.mktemp("export")
+    source = root / "source"
+    source.mkdir()
+    for path in lidc.files:
+        (source / path.name).symlink_to(path)
+    build_sr([masked_finding(lidc.volume, lidc.mask)], lidc.source).save_as(source / "sr.dcm")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("RADSIGHT_DATA_DIR", str(root / "data"))
-        assert main(["export", str(lidc.files[0].parent), "--anonymise", "--out", str(root / "anon")]) == 0
+        assert main(["export", str(source), "--anonymise", "--out", str(root / "anon")]) == 0
     return root / "anon"
 
 
@@ -72,17 +79,17 @@ def test_the_export_is_audited_without_patient_data(exported: Path, lidc: Lidc) 
     log = exported.parent / "data" / "audit.jsonl"
     [entry] = [json.loads(line) for line in log.read_text().splitlines()]
     assert entry["action"] == "export" and entry["n_uids"] == 1
-    assert entry["detail"] == {"instances": 275, "skipped": 0, "anonymised": 1, "dates": "shift",
+    assert entry["detail"] == {"instances": 276, "skipped": 0, "anonymised": 1, "dates": "shift",
                                "burned_in_flagged": 0}
     source = pydicom.dcmread(lidc.files[0], stop_before_pixels=True)
     assert source.StudyInstanceUID not in log.read_text() and source.PatientID not in log.read_text()
 
 
 def test_no_source_identifier_uid_or_private_tag_survives(exported: Path, lidc: Lidc) -> None:
-    source_uids, patient = _source_identifiers(lidc.files)
-    assert "LIDC-IDRI-0314" in patient and len(source_uids) >= 2 * 275
+    source_uids, patient = _source_identifiers([*lidc.files, exported.parent / "source" / "sr.dcm"])
+    assert "LIDC-IDRI-0314" in patient and len(source_uids) >= 2 * 275 + 2
     written = sorted(exported.glob("*.dcm"))
-    assert len(written) == 275
+    assert len(written) == 276
     for path in written:
         ds = pydicom.dcmread(path)
         for element in elements(ds):
@@ -95,11 +102,17 @@ def test_no_source_identifier_uid_or_private_tag_survives(exported: Path, lidc: 
 
 
 def test_uids_are_remapped_consistently_and_geometry_is_unchanged(exported: Path, lidc: Lidc) -> None:
-    headers = [pydicom.dcmread(p, stop_before_pixels=True) for p in sorted(exported.glob("*.dcm"))]
+    every = [pydicom.dcmread(p, stop_before_pixels=True) for p in sorted(exported.glob("*.dcm"))]
+    [sr] = [h for h in every if h.Modality == "SR"]
+    headers = [h for h in every if h.Modality == "CT"]
     assert len({h.StudyInstanceUID for h in headers}) == 1
     assert len({h.SeriesInstanceUID for h in headers}) == 1
     assert len({h.SOPInstanceUID for h in headers}) == 275
     assert all(h.file_meta.MediaStorageSOPInstanceUID == h.SOPInstanceUID for h in headers)
+    [study] = sr.CurrentRequestedProcedureEvidenceSequence  # the SR still points at the images
+    assert study.StudyInstanceUID == headers[0].StudyInstanceUID == sr.StudyInstanceUID
+    referenced = study.ReferencedSeriesSequence[0].ReferencedSOPSequence
+    assert {str(i.ReferencedSOPInstanceUID) for i in referenced} == {str(h.SOPInstanceUID) for h in headers}
     volume = load_series(exported).volume
     assert np.array_equal(volume.voxels, lidc.volume.voxels)
     assert volume.origin == lidc.volume.origin and volume.spacing == lidc.volume.spacing

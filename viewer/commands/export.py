@@ -1,6 +1,7 @@
 """`radsight export PATH --anonymise --out DIR [--dates shift|remove]`: anonymised copy of DICOM.
 
-Every DICOM instance under PATH (file, folder, DICOMDIR) is written to DIR as ``NNNNN.dcm`` after
+Every DICOM instance under PATH (file, folder, DICOMDIR; images and objects without pixels such
+as SRs) is written to DIR as ``NNNNN.dcm`` after
 the PS3.15 Basic Application Level Confidentiality Profile (see `viewer.dicom_out.anonymise`):
 names, IDs and UIDs replaced (UIDs consistently within one export), dates shifted (or removed with
 ``--dates remove``), private tags removed. The summary names files that may show burned-in text
@@ -37,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"radsight export: {problem}", file=sys.stderr)
         return BAD_INPUT
     index = index_path(args.path)
-    files = sorted({p for s in index.series if s.raster_path is None for p in s.files})
+    files = sorted({p for s in index.series if s.raster_path is None for p in s.files}
+                   | {p.path for p in index.problems if p.message.startswith("no pixel data")})
     if not files:
         print(f"radsight export: no DICOM image under {args.path}", file=sys.stderr)
         return BAD_INPUT
