@@ -43,7 +43,11 @@ def run(args: argparse.Namespace) -> int:
     if not files:
         print(f"radsight export: no DICOM image under {args.path}", file=sys.stderr)
         return BAD_INPUT
-    summary = export_anonymised(files, args.out, args.dates)
+    try:
+        summary = export_anonymised(files, args.out, args.dates)
+    except OSError as exc:
+        print(f"radsight export: cannot write to {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return BAD_INPUT
     default_audit_log().record("export", uids=sorted(summary.study_uids - {""}), detail={
         "instances": len(summary.written), "skipped": len(summary.skipped), "anonymised": 1,
         "dates": summary.dates, "burned_in_flagged": len(summary.burned_in)})
