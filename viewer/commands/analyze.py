@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, type=Path, help="folder for findings.json and overlays")
     parser.add_argument("--dicom", action="store_true",
                         help="also write the marked findings as DICOM: sr.dcm (TID 1500), seg.dcm where "
-                        "masks exist, one parametric map per finding's explanation map")
+                        "masks exist, each explanation map as a parametric map (CT/MR) or secondary capture")
     parser.add_argument("--modality", choices=sorted(DECLARABLE_KINDS), type=str.upper,
                         help="what a plain image (PNG/JPEG, DICOM OT) shows: DX = radiograph, "
                         "MR = MR slice; without it no model runs on such an image")
