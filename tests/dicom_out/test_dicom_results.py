@@ -27,16 +27,20 @@ def heat(lidc: Lidc) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def findings(lidc: Lidc) -> list[Finding]:
+def second_mask(lidc: Lidc) -> np.ndarray:
+    """A second (made-up) masked region elsewhere in the scan: a 6 x 20 x 18 voxel block."""
+    mask = np.zeros(lidc.volume.shape, bool)
+    mask[40:46, 300:320, 100:118] = True
+    return mask
+
+
+@pytest.fixture(scope="module")
+def findings(lidc: Lidc, second_mask: np.ndarray) -> list[Finding]:
     nodule = masked_finding(lidc.volume, lidc.mask)
-    centre = (42.5, 309.5, 108.5)
-    boxed = masked_finding(lidc.volume, lidc.mask, mask=None, label="nodule", score=0.61, id="boxonly00001",
-                           box_kji=(40.0, 300.0, 100.0, 46.0, 320.0, 118.0),
-                           center_kji=centre, size_mm=(6.0, 15.625, 14.0625),
-                           center_mm=tuple(float(v) for v in lidc.volume.index_to_patient(centre)))
+    block = masked_finding(lidc.volume, second_mask, score=0.61, id="block0000001")
     below = masked_finding(lidc.volume, lidc.mask, mask=None, score=0.2, passes_operating_point=False,
                            id="below0000001")
-    return [nodule, boxed, below]
+    return [nodule, block, below]
 
 
 @pytest.fixture(scope="module")
@@ -95,14 +99,15 @@ def test_sr_content_says_not_for_diagnostic_use_and_references_the_series(
 
 
 def test_seg_reads_back_as_the_radiologist_mask(written: tuple[Path, DicomResults], lidc: Lidc,
-                                                 findings: list[Finding]) -> None:
+                                                 findings: list[Finding], second_mask: np.ndarray) -> None:
     masks = read_seg_masks(written[0] / "seg.dcm", lidc.volume)
-    assert set(masks) == {findings[0].id}
+    assert set(masks) == {findings[0].id, findings[1].id}
     assert np.array_equal(masks[findings[0].id], lidc.mask)
-    [attached, _] = with_masks(findings[:2], masks)
-    assert np.array_equal(attached.mask, findings[0].mask)
+    assert np.array_equal(masks[findings[1].id], second_mask)
+    attached = with_masks(findings[:2], masks)
+    assert all(np.array_equal(a.mask, f.mask) for a, f in zip(attached, findings, strict=False))
     ds = pydicom.dcmread(written[0] / "seg.dcm")
-    assert int(ds.NumberOfFrames) == int(np.count_nonzero(lidc.mask.any(axis=(1, 2))))
+    assert int(ds.NumberOfFrames) == int(np.count_nonzero(lidc.mask.any(axis=(1, 2)))) + 6
 
 
 def test_map_holds_the_box_slices_with_their_values(written: tuple[Path, DicomResults], lidc: Lidc,

@@ -17,9 +17,11 @@ from ai.region_map import ExplanationMap
 from viewer.core.volume import Volume
 from viewer.dicom_out.capture_export import build_capture
 from viewer.dicom_out.map_export import build_map
-from viewer.dicom_out.seg_export import build_seg, findings_with_masks
+from viewer.dicom_out.seg_export import MAX_SEGMENTS, build_seg, findings_with_masks
 from viewer.dicom_out.source import DicomOutError, SourceSeries, read_source
 from viewer.dicom_out.sr_export import build_sr
+
+MAX_MAPS = 20  # a CT map of a nodule's box is ~5-10 MB
 
 
 @dataclass
@@ -58,7 +60,11 @@ def write_dicom_results(out: Path, findings: Sequence[Finding], maps: Mapping[st
         _save(results, out, f"{prefix}sr.dcm", lambda: build_sr(findings, source))
         if findings_with_masks(findings):
             _save(results, out, f"{prefix}seg.dcm", lambda: build_seg(findings, source))
-        for n, finding in enumerate(findings, 1):
+            if len(findings_with_masks(findings)) > MAX_SEGMENTS:
+                results.notes.append(f"seg.dcm holds the masks of the {MAX_SEGMENTS} best-scoring findings")
+        if len(maps) > MAX_MAPS:
+            results.notes.append(f"explanation maps written for the {MAX_MAPS} best-scoring findings")
+        for n, finding in enumerate(sorted(findings, key=lambda f: -f.score)[:MAX_MAPS], 1):
             heat = maps.get(finding.id)
             if heat is not None:
                 build = build_map if source.has_3d_geometry else build_capture

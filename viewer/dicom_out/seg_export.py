@@ -25,6 +25,7 @@ from viewer.dicom_out import codes as rc
 from viewer.dicom_out.source import DicomOutError, SourceSeries
 
 SEG_SERIES_NUMBER = 9002
+MAX_SEGMENTS = 64
 
 
 def findings_with_masks(findings: Sequence[Finding]) -> list[Finding]:
@@ -33,15 +34,16 @@ def findings_with_masks(findings: Sequence[Finding]) -> list[Finding]:
 
 def build_seg(findings: Sequence[Finding], source: SourceSeries, *,
               series_number: int = SEG_SERIES_NUMBER) -> Segmentation:
-    """One binary segment per masked finding, on the frames the masks touch."""
-    masked = findings_with_masks(findings)
+    """One binary segment per masked finding (the ``MAX_SEGMENTS`` best-scoring), on the frames
+    the masks touch. Memory stays at one 16-bit label per voxel of those slices."""
+    masked = sorted(findings_with_masks(findings), key=lambda f: -f.score)[:MAX_SEGMENTS]
     if not masked:
         raise DicomOutError("no finding has a mask")
     if len(source.volume.sop_instance_uids) != source.volume.shape[0]:
         raise DicomOutError("the series was resampled: its slices do not map one-to-one to instances")
-    labels = np.stack([_full_mask(f, source) for f in masked], axis=-1)
+    k0, k1, labels = _label_map(masked, source)
     return Segmentation(
-        source_images=source.unified_datasets(0, source.volume.shape[0]), pixel_array=labels,
+        source_images=source.unified_datasets(k0, k1), pixel_array=labels,
         segmentation_type=SegmentationTypeValues.BINARY,
         segment_descriptions=[_description(n, f) for n, f in enumerate(masked, 1)],
         series_instance_uid=hd.UID(), series_number=series_number, sop_instance_uid=hd.UID(),
@@ -51,16 +53,30 @@ def build_seg(findings: Sequence[Finding], source: SourceSeries, *,
         omit_empty_frames=True)
 
 
-def _full_mask(finding: Finding, source: SourceSeries) -> np.ndarray:
-    full = np.zeros(source.volume.shape, dtype=bool)
+def _label_map(masked: Sequence[Finding], source: SourceSeries) -> tuple[int, int, np.ndarray]:
+    """Slices ``[k0, k1)`` the masks touch and their labels there (value n = segment n)."""
+    placed = [_placed(f, source) for f in masked]
+    k0 = min(lo[0] for lo, _ in placed)
+    k1 = max(lo[0] + mask.shape[0] for lo, mask in placed)
+    labels = np.zeros((k1 - k0, *source.volume.shape[1:]), dtype=np.uint16)
+    for number, ((lo, mask), finding) in enumerate(zip(placed, masked, strict=True), 1):
+        region = labels[lo[0] - k0:lo[0] - k0 + mask.shape[0], lo[1]:lo[1] + mask.shape[1],
+                        lo[2]:lo[2] + mask.shape[2]]
+        if region[mask].any():
+            raise DicomOutError(f"the mask of finding {finding.id} overlaps another finding's mask")
+        region[mask] = number
+    return k0, k1, labels
+
+
+def _placed(finding: Finding, source: SourceSeries) -> tuple[np.ndarray, np.ndarray]:
+    """Where the finding's mask starts on the grid and the part of it inside the image."""
     lo, hi = source.index_range(finding.box_kji)
     mask = np.asarray(finding.mask, dtype=bool)
-    crop = tuple(slice(0, int(min(m, h - low))) for m, low, h in zip(mask.shape, lo, hi, strict=True))
-    full[lo[0]:lo[0] + mask[crop].shape[0], lo[1]:lo[1] + mask[crop].shape[1],
-         lo[2]:lo[2] + mask[crop].shape[2]] = mask[crop]
-    if not full.any():
+    inside = (slice(0, int(max(0, min(m, h - low)))) for m, low, h in zip(mask.shape, lo, hi, strict=True))
+    mask = mask[tuple(inside)]
+    if not mask.any():
         raise DicomOutError(f"the mask of finding {finding.id} is empty inside the image")
-    return full
+    return lo, mask
 
 
 def _description(number: int, finding: Finding) -> SegmentDescription:
