@@ -21,6 +21,7 @@ from viewer.dicom_out.seg_export import MAX_SEGMENTS, build_seg, findings_with_m
 from viewer.dicom_out.source import DicomOutError, SourceSeries, read_source
 from viewer.dicom_out.sr_export import build_sr
 
+MAX_FINDINGS = 100  # per SR: a reader cannot use more (a miscalibrated model can mark 1000)
 MAX_MAPS = 20  # a CT map of a nodule's box is ~5-10 MB
 
 
@@ -51,10 +52,7 @@ def write_dicom_results(out: Path, findings: Sequence[Finding], maps: Mapping[st
     Map (series with patient geometry) or a Secondary Capture of its overlay (plain radiographs).
     Unmarked findings (candidates, often many) stay in findings.json only."""
     results = DicomResults(notes=list(source.warnings))
-    unmarked = sum(not f.marked for f in findings)
-    findings = [f for f in findings if f.marked]
-    if unmarked:
-        results.notes.append(f"{unmarked} unmarked finding(s) are in findings.json only")
+    findings = _reported(findings, results.notes)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # highdicom's notes on value lengths/deprecations
         _save(results, out, f"{prefix}sr.dcm", lambda: build_sr(findings, source))
@@ -62,15 +60,26 @@ def write_dicom_results(out: Path, findings: Sequence[Finding], maps: Mapping[st
             _save(results, out, f"{prefix}seg.dcm", lambda: build_seg(findings, source))
             if len(findings_with_masks(findings)) > MAX_SEGMENTS:
                 results.notes.append(f"seg.dcm holds the masks of the {MAX_SEGMENTS} best-scoring findings")
-        if len(maps) > MAX_MAPS:
+        if sum(f.id in maps for f in findings) > MAX_MAPS:
             results.notes.append(f"explanation maps written for the {MAX_MAPS} best-scoring findings")
-        for n, finding in enumerate(sorted(findings, key=lambda f: -f.score)[:MAX_MAPS], 1):
+        for n, finding in enumerate(findings[:MAX_MAPS], 1):
             heat = maps.get(finding.id)
             if heat is not None:
                 build = build_map if source.has_3d_geometry else build_capture
                 _save(results, out, f"{prefix}map{n:02d}_{_safe(finding.label)}.dcm",
                       lambda f=finding, h=heat, n=n, b=build: b(f, h, source, instance_number=n))
     return results
+
+
+def _reported(findings: Sequence[Finding], notes: list[str]) -> list[Finding]:
+    """The marked findings, best score first, at most ``MAX_FINDINGS``; what is left out is noted."""
+    marked = sorted((f for f in findings if f.marked), key=lambda f: -f.score)
+    if len(marked) < len(findings):
+        notes.append(f"{len(findings) - len(marked)} unmarked finding(s) are in findings.json only")
+    if len(marked) > MAX_FINDINGS:
+        notes.append(f"{len(marked) - MAX_FINDINGS} marked finding(s) beyond the {MAX_FINDINGS} "
+                     "best-scoring are in findings.json only")
+    return marked[:MAX_FINDINGS]
 
 
 def _save(results: DicomResults, out: Path, name: str, build) -> None:
