@@ -13,6 +13,7 @@ from conftest import Lidc, dciodvfy_errors, masked_finding
 from ai.findings import Finding
 from viewer.cli import main
 from viewer.dicom_out.results import DicomResults, write_dicom_results
+from viewer.dicom_out.seg_export import build_seg
 from viewer.dicom_out.seg_reader import read_seg_masks, with_masks
 from viewer.dicom_out.sr_reader import read_sr
 
@@ -140,3 +141,13 @@ def test_info_lists_the_findings_of_radsight_srs(written: tuple[Path, DicomResul
     assert (f"AI results in sr.dcm (not for diagnostic use): series {lidc.volume.series_instance_uid}, "
             "2 finding(s)") in out
     assert "  nodule score 0.870 (nodule-ct 1.2.0) at (" in out and "  nodule score 0.610 (" in out
+
+
+def test_seg_leaves_out_a_mask_overlapping_a_better_one(lidc: Lidc, findings: list[Finding],
+                                                        tmp_path: Path) -> None:
+    overlapping = masked_finding(lidc.volume, lidc.mask, score=0.5, id="overlap00001")
+    notes: list[str] = []
+    build_seg([overlapping, findings[0]], lidc.source, notes=notes).save_as(tmp_path / "seg.dcm")
+    assert notes == ["seg.dcm leaves out 1 mask(s) that overlap a better-scoring finding's"]
+    masks = read_seg_masks(tmp_path / "seg.dcm", lidc.volume)
+    assert set(masks) == {findings[0].id} and np.array_equal(masks[findings[0].id], lidc.mask)

@@ -57,7 +57,7 @@ def write_dicom_results(out: Path, findings: Sequence[Finding], maps: Mapping[st
         warnings.simplefilter("ignore", UserWarning)  # highdicom's notes on value lengths/deprecations
         _save(results, out, f"{prefix}sr.dcm", lambda: build_sr(findings, source))
         if findings_with_masks(findings):
-            _save(results, out, f"{prefix}seg.dcm", lambda: build_seg(findings, source))
+            _save(results, out, f"{prefix}seg.dcm", lambda: build_seg(findings, source, notes=results.notes))
             if len(findings_with_masks(findings)) > MAX_SEGMENTS:
                 results.notes.append(f"seg.dcm holds the masks of the {MAX_SEGMENTS} best-scoring findings")
         if sum(f.id in maps for f in findings) > MAX_MAPS:

@@ -32,40 +32,47 @@ def findings_with_masks(findings: Sequence[Finding]) -> list[Finding]:
     return [f for f in findings if f.mask is not None and f.box_kji is not None]
 
 
-def build_seg(findings: Sequence[Finding], source: SourceSeries, *,
-              series_number: int = SEG_SERIES_NUMBER) -> Segmentation:
+def build_seg(findings: Sequence[Finding], source: SourceSeries, *, series_number: int = SEG_SERIES_NUMBER,
+              notes: list[str] | None = None) -> Segmentation:
     """One binary segment per masked finding (the ``MAX_SEGMENTS`` best-scoring), on the frames
-    the masks touch. Memory stays at one 16-bit label per voxel of those slices."""
+    the masks touch; a mask that overlaps a better-scoring one is left out (said in ``notes``).
+    Memory stays at one 16-bit label per voxel of those slices."""
     masked = sorted(findings_with_masks(findings), key=lambda f: -f.score)[:MAX_SEGMENTS]
     if not masked:
         raise DicomOutError("no finding has a mask")
     if len(source.volume.sop_instance_uids) != source.volume.shape[0]:
         raise DicomOutError("the series was resampled: its slices do not map one-to-one to instances")
-    k0, k1, labels = _label_map(masked, source)
+    k0, k1, labels, kept = _label_map(masked, source)
+    if notes is not None and len(kept) < len(masked):
+        notes.append(f"seg.dcm leaves out {len(masked) - len(kept)} mask(s) that overlap a "
+                     "better-scoring finding's")
     return Segmentation(
         source_images=source.unified_datasets(k0, k1), pixel_array=labels,
         segmentation_type=SegmentationTypeValues.BINARY,
-        segment_descriptions=[_description(n, f) for n, f in enumerate(masked, 1)],
+        segment_descriptions=[_description(n, f) for n, f in enumerate(kept, 1)],
         series_instance_uid=hd.UID(), series_number=series_number, sop_instance_uid=hd.UID(),
         instance_number=1, manufacturer=rc.MANUFACTURER,
-        manufacturer_model_name=f"RadSight ({rc.DISCLAIMER})", software_versions=_versions(masked),
+        manufacturer_model_name=f"RadSight ({rc.DISCLAIMER})", software_versions=_versions(kept),
         device_serial_number="0", series_description=f"RadSight AI masks ({rc.DISCLAIMER})",
         omit_empty_frames=True)
 
 
-def _label_map(masked: Sequence[Finding], source: SourceSeries) -> tuple[int, int, np.ndarray]:
-    """Slices ``[k0, k1)`` the masks touch and their labels there (value n = segment n)."""
+def _label_map(masked: Sequence[Finding],
+               source: SourceSeries) -> tuple[int, int, np.ndarray, list[Finding]]:
+    """Slices ``[k0, k1)`` the masks touch, their labels there (value n = segment n) and the
+    findings kept (in segment order; masks overlapping an earlier one are skipped)."""
     placed = [_placed(f, source) for f in masked]
     k0 = min(lo[0] for lo, _ in placed)
     k1 = max(lo[0] + mask.shape[0] for lo, mask in placed)
     labels = np.zeros((k1 - k0, *source.volume.shape[1:]), dtype=np.uint16)
-    for number, ((lo, mask), finding) in enumerate(zip(placed, masked, strict=True), 1):
+    kept: list[Finding] = []
+    for (lo, mask), finding in zip(placed, masked, strict=True):
         region = labels[lo[0] - k0:lo[0] - k0 + mask.shape[0], lo[1]:lo[1] + mask.shape[1],
                         lo[2]:lo[2] + mask.shape[2]]
-        if region[mask].any():
-            raise DicomOutError(f"the mask of finding {finding.id} overlaps another finding's mask")
-        region[mask] = number
-    return k0, k1, labels
+        if not region[mask].any():
+            kept.append(finding)
+            region[mask] = len(kept)
+    return k0, k1, labels, kept
 
 
 def _placed(finding: Finding, source: SourceSeries) -> tuple[np.ndarray, np.ndarray]:
