@@ -43,3 +43,23 @@ def test_tilted_ct_sr_is_in_patient_space_and_seg_map_are_refused(dicom_data: Pa
 def test_plain_image_gets_no_dicom_results_and_says_why(tmp_path: Path) -> None:
     results = write_series_results(tmp_path, "", [], None, [], {})
     assert results.written == [] and results.notes == ["no DICOM results: the series was not loaded"]
+
+
+def test_enhanced_multiframe_mr_sr_round_trips_and_seg_is_refused(dicom_data: Path, tmp_path: Path) -> None:
+    folder = dicom_data / "philips-enhanced-mr" / "series"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} not found")
+    record = index_path(folder).series[0]
+    volume = load_series(record).volume
+    mask = np.zeros(volume.shape, bool)
+    k, j, i = (n // 2 for n in volume.shape)
+    mask[k - 1:k + 2, j - 5:j + 5, i - 6:i + 6] = True
+    finding = masked_finding(volume, mask, model="tumour-mri", label="meningioma")
+    results = write_dicom_results(tmp_path, [finding], {}, read_source(record.files, volume))
+    assert results.written == ["sr.dcm"]
+    assert "seg.dcm not written: multi-frame source images are not supported for SEG and maps yet" \
+        in results.notes
+    assert dciodvfy_errors(tmp_path / "sr.dcm") == []
+    [read] = read_sr(tmp_path / "sr.dcm", volume).findings
+    assert read.center_mm == pytest.approx(finding.center_mm, abs=1e-3)
+    assert read.box_kji == pytest.approx(finding.box_kji, abs=1e-3)

@@ -26,8 +26,7 @@ def build_map(finding: Finding, heat: ExplanationMap, source: SourceSeries, *,
     """The explanation map of one finding on the slices it covers."""
     if tuple(heat.shape) != tuple(source.volume.shape):
         raise DicomOutError(f"the map's shape {heat.shape} is not the series' {source.volume.shape}")
-    if len(source.volume.sop_instance_uids) != source.volume.shape[0]:
-        raise DicomOutError("the series was resampled: its slices do not map one-to-one to instances")
+    source.check_one_instance_per_slice()
     k0, k1 = _slices(finding, heat.shape[0])
     method = finding.explanation_method or "explanation"
     mapping = RealWorldValueMapping(

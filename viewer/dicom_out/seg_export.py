@@ -40,8 +40,7 @@ def build_seg(findings: Sequence[Finding], source: SourceSeries, *, series_numbe
     masked = sorted(findings_with_masks(findings), key=lambda f: -f.score)[:MAX_SEGMENTS]
     if not masked:
         raise DicomOutError("no finding has a mask")
-    if len(source.volume.sop_instance_uids) != source.volume.shape[0]:
-        raise DicomOutError("the series was resampled: its slices do not map one-to-one to instances")
+    source.check_one_instance_per_slice()
     k0, k1, labels, kept = _label_map(masked, source)
     if notes is not None and len(kept) < len(masked):
         notes.append(f"seg.dcm leaves out {len(masked) - len(kept)} mask(s) that overlap a "

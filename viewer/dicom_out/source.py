@@ -60,10 +60,28 @@ class SourceSeries:
         return copies
 
     @property
+    def is_multiframe(self) -> bool:
+        return any(int(getattr(ds, "NumberOfFrames", 1) or 1) > 1 for ds in self.datasets)
+
+    def frame_number(self, k: int) -> int | None:
+        """The 1-based frame of slice ``k`` in its multi-frame instance (None for single frames)."""
+        if not self.is_multiframe:
+            return None
+        uids = self.volume.sop_instance_uids
+        uid = uids[k] if 0 <= k < len(uids) else str(self.first.SOPInstanceUID)
+        return 1 + sum(1 for other in uids[:k] if other == uid)
+
+    def check_one_instance_per_slice(self) -> None:
+        """SEG and maps reference one source instance per slice: say so where that is not the case."""
+        if self.is_multiframe:
+            raise DicomOutError("multi-frame source images are not supported for SEG and maps yet")
+        if len(self.volume.sop_instance_uids) != self.volume.shape[0]:
+            raise DicomOutError("the series was resampled: its slices do not map one-to-one to instances")
+
+    @property
     def has_3d_geometry(self) -> bool:
         """Findings can be placed in patient space (SCOORD3D): a positioned, non-projection volume."""
-        return bool(self.volume.has_geometry and self.frame_of_reference_uid
-                    and "ImagePositionPatient" in self.first)
+        return bool(self.volume.has_geometry and self.frame_of_reference_uid)
 
     def dataset_at(self, k: int) -> Dataset:
         """The instance holding slice ``k`` (the single instance of a 2D or multi-frame series)."""

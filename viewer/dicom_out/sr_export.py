@@ -111,12 +111,14 @@ def _region(finding: Finding, source: SourceSeries) -> ImageRegion | ImageRegion
         kind = GraphicTypeValues3D.POINT if len(points) == 1 else GraphicTypeValues3D.POLYGON
         return ImageRegion3D(graphic_type=kind, graphic_data=points,
                              frame_of_reference_uid=source.frame_of_reference_at(int(round(outline[0, 0]))))
-    image = source.dataset_at(int(round(outline[0, 0])))
+    k = int(round(outline[0, 0]))
+    frame = source.frame_number(k)
+    reference = SourceImageForRegion.from_source_image(
+        source.dataset_at(k), referenced_frame_numbers=None if frame is None else [frame])
     # SCOORD: (column, row) with 0.0\0.0 the top left corner of the top left pixel.
     pixels = outline[:, [2, 1]] + 0.5
     kind = GraphicTypeValues.POINT if len(pixels) == 1 else GraphicTypeValues.POLYLINE
-    return ImageRegion(graphic_type=kind, graphic_data=pixels,
-                       source_image=SourceImageForRegion.from_source_image(image))
+    return ImageRegion(graphic_type=kind, graphic_data=pixels, source_image=reference)
 
 
 # --- measurements -----------------------------------------------------------------------------

@@ -133,8 +133,11 @@ def _box_from_patient(corners: np.ndarray, values: dict[str, float], volume: Vol
 
 
 def _slice_of_image(roi, volume: Volume | None) -> int:
-    uid = str(roi.ReferencedSOPSequence[0].ReferencedSOPInstanceUID) if hasattr(
-        roi, "ReferencedSOPSequence") else ""
-    if volume is not None and uid in volume.sop_instance_uids:
-        return volume.sop_instance_uids.index(uid)
-    return 0
+    """The slice of the referenced image (and frame, in a multi-frame instance) in ``volume``."""
+    reference = roi.ReferencedSOPSequence[0] if hasattr(roi, "ReferencedSOPSequence") else None
+    if volume is None or reference is None:
+        return 0
+    uid = str(reference.ReferencedSOPInstanceUID)
+    frame = int(reference.get("ReferencedFrameNumber", 1) or 1)
+    slices = [k for k, other in enumerate(volume.sop_instance_uids) if other == uid]
+    return slices[frame - 1] if len(slices) >= frame else 0
