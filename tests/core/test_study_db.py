@@ -155,3 +155,30 @@ def test_a_database_from_a_newer_radsight_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(StorageError, match="newer RadSight"):
         StudyDB(tmp_path / "db")
+
+
+def test_db_import_list_and_delete_commands(tmp_path: Path, dicomdir: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from types import SimpleNamespace
+
+    from viewer.cli import main
+
+    def radsight(*args: str) -> SimpleNamespace:
+        code = main(["db", *args, "--db", str(tmp_path / "db")])
+        out, err = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out, stderr=err)
+
+    imported = radsight("import", str(dicomdir))
+    assert imported.returncode == 0 and "31 of 31 files filed in 6 studies" in imported.stdout
+    lines = radsight("list", "--modality", "CR").stdout.splitlines()
+    [(patient, uid, modalities, count)] = [line.split("\t") for line in lines]
+    assert (patient, modalities, count) == (ARCHIBALD, "CR", "3")
+    deleted = radsight("delete", uid)
+    assert deleted.returncode == 0 and "3 instances, 3 managed files removed" in deleted.stdout
+    assert len(radsight("list").stdout.splitlines()) == 5
+    missing = radsight("delete", uid)
+    assert missing.returncode == 2 and "no such study" in missing.stderr and "Traceback" not in missing.stderr
+    bad_date = radsight("list", "--from", "2003-01-01")
+    assert bad_date.returncode == 2 and "YYYYMMDD" in bad_date.stderr
+    actions = [e.action for e in AuditLog(tmp_path / "db" / "audit.jsonl").entries()]
+    assert actions == ["import", "delete"]

@@ -113,3 +113,17 @@ def _associate_from(address: str, aet: str, port: int) -> bool:
     if accepted:
         assoc.release()
     return accepted
+
+
+def test_a_node_without_allowed_peers_refuses_everyone(tmp_path: Path) -> None:
+    from viewer.core.dicom_node import DicomNode, NodeConfig
+
+    need("echoscu")
+    with StudyDB(tmp_path / "db") as db:
+        node = DicomNode(NodeConfig("RADSIGHT", 0, "127.0.0.1", []), db)
+        node.start()
+        try:
+            refused = echoscu("STORESCU", node.port)
+        finally:
+            node.stop()
+    assert refused.returncode != 0 and node.stats.refused == 1

@@ -107,3 +107,46 @@ def test_send_to_a_node_that_is_not_there_says_so(tmp_path: Path, lidc_dir: Path
                            "--to", f"NOBODY@127.0.0.1:{free_port()}"], capture_output=True, text=True,
                           timeout=120, check=False)
     assert done.returncode == 2 and "could not be reached" in done.stderr and "Traceback" not in done.stderr
+
+
+def highdicom_seg(slices: list[Path], out: Path) -> Path:
+    """A real DICOM SEG (highdicom) of a small box on a CT slice."""
+    import highdicom as hd
+    import numpy as np
+    from pydicom.sr.codedict import codes
+
+    sources = sorted((pydicom.dcmread(p) for p in slices), key=lambda ds: float(ds.ImagePositionPatient[2]))
+    mask = np.zeros((len(sources), sources[0].Rows, sources[0].Columns), dtype=bool)
+    mask[:, 200:220, 200:220] = True
+    segment = hd.seg.SegmentDescription(
+        segment_number=1, segment_label="test box", segmented_property_category=codes.SCT.Tissue,
+        segmented_property_type=codes.SCT.Tissue, algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL)
+    seg = hd.seg.Segmentation(
+        source_images=sources, pixel_array=mask, segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+        segment_descriptions=[segment], series_instance_uid=hd.UID(), series_number=99,
+        sop_instance_uid=hd.UID(), instance_number=1, manufacturer="RadSight tests",
+        manufacturer_model_name="test", software_versions="0", device_serial_number="0")
+    path = out / "seg.dcm"
+    seg.save_as(path)
+    return path
+
+
+def test_radsight_send_stores_an_sr_and_a_seg_in_orthanc(orthanc: Orthanc, lidc_dir: Path,
+                                                          tmp_path: Path) -> None:
+    from pydicom.data import get_testdata_file
+
+    folder = tmp_path / "results"
+    folder.mkdir()
+    seg = highdicom_seg(sorted(lidc_dir.glob("*.dcm"))[:1], folder)
+    sr = folder / "sr.dcm"
+    sr.write_bytes(Path(get_testdata_file("test-SR.dcm")).read_bytes())
+    done = subprocess.run([sys.executable, "-m", "viewer", "send", str(folder), "--to", orthanc.node],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "sent 2 instances" in done.stdout
+    stored = orthanc.rest("/tools/find", "POST", b'{"Level": "Instance", "Query": {}, "Expand": true}')
+    classes = {item["MainDicomTags"]["SOPInstanceUID"]: orthanc.rest(
+        f"/instances/{item['ID']}/metadata/SopClassUid", text=True) for item in stored}
+    for path in (seg, sr):
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        assert classes.get(str(ds.SOPInstanceUID)) == str(ds.SOPClassUID)

@@ -27,7 +27,7 @@ from pynetdicom.sop_class import Verification
 from viewer.core.audit_log import AuditLog
 from viewer.core.dicom_peers import AllowedPeer
 from viewer.core.study_db import StudyDB
-from viewer.core.study_records import InstanceRecord, MissingUIDError
+from viewer.core.study_records import InstanceRecord
 from viewer.core.study_store import StudyStore
 
 LOG = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class InstanceFiler:
             data = event.encoded_dataset(include_meta=True)
             ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
             record = InstanceRecord.from_dataset(ds)
-        except (MissingUIDError, ValueError, EOFError, KeyError, TypeError, AttributeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - any unreadable data set is refused, the node stays up
             LOG.warning("refused an instance that cannot be filed: %s", type(exc).__name__)
             return STATUS_CANNOT_UNDERSTAND, None
         target = self.store.path_for(record.study_instance_uid, record.series_instance_uid,
@@ -125,7 +125,8 @@ class DicomNode:
     def _application_entity(self) -> AE:
         ae = AE(ae_title=self.config.ae_title)
         ae.maximum_pdu_size = 0  # no limit: fewer, larger PDUs from senders that allow it
-        ae.require_calling_aet = sorted({p.ae_title for p in self.config.allowed}) or ["\\NO PEER\\"]
+        # No allowed peer: every connection is closed by _verify_host before any negotiation.
+        ae.require_calling_aet = sorted({p.ae_title for p in self.config.allowed})
         ae.add_supported_context(Verification)
         add_storage_scp_contexts(ae)
         return ae

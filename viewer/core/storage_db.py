@@ -46,18 +46,17 @@ def migrate(conn: sqlite3.Connection, path: Path, version: int, schema: str) -> 
     Runs under the database's write lock, so two processes opening a new file at once create
     the schema once.
     """
-    conn.execute("BEGIN IMMEDIATE")
     try:
+        conn.execute("BEGIN IMMEDIATE")
         found = int(conn.execute("PRAGMA user_version").fetchone()[0])
         if found == 0:
             for statement in filter(str.strip, schema.split(";")):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {version}")
         conn.commit()
-    except BaseException:
-        conn.rollback()
+    except sqlite3.Error as exc:
         conn.close()
-        raise
+        raise StorageError(f"{path} cannot be opened ({exc})") from exc
     if found > version:
         conn.close()
         raise StorageError(f"{path} was written by a newer RadSight (schema {found}; "
