@@ -277,6 +277,7 @@ class AIReading(QObject):
         text = summary.status_text()
         if volume.series_instance_uid == self._series_uid:  # still the series on screen
             if summary.runs:  # (a cancel before any model finished keeps what was shown)
+                self.panel.set_rules({k: v for run in summary.runs for k, v in run.mark_rules.items()})
                 self.show_results(summary.findings, summary.maps, volume)
             self.run_label.setText(text)
         self.window.status_label.setText(text)
