@@ -29,6 +29,7 @@ from viewer.ui.ai_reading import AIReading
 from viewer.ui.app import TITLE, resources_dir
 from viewer.ui.measurement_panel import MeasurementPanel
 from viewer.ui.node_menu import install_clinic
+from viewer.ui.reading_report import ReadingReport
 from viewer.ui.slice_view import BUTTON_ACTIONS, DEFAULT_BUTTON_ACTIONS
 from viewer.ui.study_browser import StudyBrowser, format_date, series_title
 from viewer.ui.view_grid import LAYOUTS, ViewGrid
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         self.ai = AIReading(self, feedback_db)
         self.feedback_db, self.ai_overlay = self.ai.db, self.ai.overlay
         self.findings_panel = self.ai.panel
+        self.reading = ReadingReport(self)  # key images, File › Report…
         self.setWindowTitle(TITLE)
         self.setCentralWidget(self.grid)
         self.setAcceptDrops(True)
@@ -108,6 +110,7 @@ class MainWindow(QMainWindow):
             dock.setObjectName(f"dock-{title.lower()}")
             dock.setWidget(widget)
             self.addDockWidget(area, dock)
+        self.reading.add_dock()
         self.ai.add_docks()
         QTimer.singleShot(0, self._add_optional_docks)  # plots load after the first paint
 
@@ -156,6 +159,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self._action("&Open folder…", self.choose_folder, "Ctrl+O"))
         file_menu.addAction(self._action("Open &file…", self.choose_file, "Ctrl+Shift+O"))
         self.recent_menu = file_menu.addMenu("&Recent studies")
+        file_menu.addSeparator()
+        self.reading.add_to_menu(file_menu)
         file_menu.addSeparator()
         file_menu.addAction(self._action("&Quit", self.close, "Ctrl+Q"))
         self._refresh_recent_menu()

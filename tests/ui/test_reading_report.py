@@ -1,0 +1,102 @@
+"""Key images and File › Report in the real window (pytest-qt under Xvfb), LIDC-0314.
+
+K marks the axial slice on screen as key: a yellow "KEY IMAGE" badge appears on that slice only,
+the Key images panel lists it; File › Report… writes the HTML with the key image, the measurement
+drawn, the stored finding with the reader's verdict (real SQLite feedback store), and a PDF
+printed from the same HTML through Qt. Screenshots at 1280×800 and 1920×1080.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog
+
+from viewer.core.feedback_db import FeedbackDB
+from viewer.ui.key_images import BADGE_COLOUR
+from viewer.ui.main_window import MainWindow
+from viewer.ui.view_state import Tool, ViewKind
+
+from .test_report import assert_self_contained, parse, stored_verdict
+from .viewer_helpers import grab_screen, read_label, save, to_array
+
+pytestmark = pytest.mark.gui
+
+
+def badge_pixels(window: MainWindow) -> int:
+    view = window.grid.views[ViewKind.AXIAL]
+    pixels = to_array(grab_screen(view))[:60]
+    target = np.array([BADGE_COLOUR.red(), BADGE_COLOUR.green(), BADGE_COLOUR.blue()])
+    return int((np.abs(pixels.astype(int) - target).sum(axis=-1) < 60).sum())
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path, lidc_dir: Path):  # noqa: ANN001, ANN201
+    db_path = tmp_path / "feedback.sqlite3"
+    stored_verdict(db_path, lidc_dir, "accept", "agree")
+    db = FeedbackDB(db_path)
+    settings = QSettings(str(tmp_path / "radsight.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(settings, feedback_db=db)
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    win.open_path(lidc_dir)
+    qtbot.waitUntil(lambda: win.result is not None and not win.is_loading(), timeout=60_000)
+    QApplication.processEvents()
+    yield win
+    win.close()
+
+
+def test_key_image_badge_list_and_report(window: MainWindow, qtbot, tmp_path: Path, output_dir: Path,  # noqa: ANN001
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    view = window.grid.views[ViewKind.AXIAL]
+    window.model.set_slice(0, 160)
+    assert badge_pixels(window) == 0
+    window.activateWindow()  # (window shortcuts need the active window; Xvfb has no window manager)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5_000)
+    view.setFocus()
+    QTest.keyClick(view, Qt.Key.Key_K)
+    qtbot.waitUntil(lambda: window.reading.keys.slices() == [160])
+    assert badge_pixels(window) > 30
+    assert read_label(to_array(grab_screen(view)), view, "top", "APRLSIH") == "A"  # not covered
+    items = [window.reading.key_list.item(n).text() for n in range(window.reading.key_list.count())]
+    assert items == ["Im 161/275"]
+    window.model.set_slice(0, 100)
+    assert badge_pixels(window) == 0  # the badge belongs to the key slice only
+    window.model.measure(Tool.DISTANCE, ViewKind.AXIAL, 100, [(200.0, 200.0), (200.0, 260.0)],
+                         view.plane())
+    window.model.set_slice(0, 160)
+    save(grab_screen(window), output_dir, "reading-room-key-image-1280x800.png")
+
+    out = tmp_path / "report.html"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    window.reading.report_action.trigger()
+    assert window.status_label.text().startswith(f"Report written: {out}")
+    report = parse(out)
+    assert_self_contained(report)
+    assert [alt for _, alt in report.images if alt.startswith("Key image")] == ["Key image: slice 161/275"]
+    (measurement,) = report.table("measurements")
+    assert measurement["Kind"] == "distance" and measurement["Slice"] == "101"
+    assert measurement["Result"].endswith("mm")
+    (finding,) = report.table("findings")
+    assert (finding["Reader's verdict"], finding["Comment"]) == ("accept", "agree")
+
+    pdf = tmp_path / "report.pdf"
+    assert window.reading.write(pdf).startswith(f"Report written: {pdf}")
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 50_000  # images went in
+
+
+def test_key_images_panel_at_1920x1080(window: MainWindow, output_dir: Path) -> None:
+    window.resize(1920, 1080)
+    dock = window.findChild(QDockWidget, "dock-key-images")
+    assert dock is not None
+    window.reading.keys.toggle(137)
+    dock.raise_()
+    QApplication.processEvents()
+    assert window.reading.key_list.item(0).text() == "Im 138/275"
+    save(grab_screen(window), output_dir, "reading-room-key-images-1920x1080.png")
