@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog
 from viewer.core.feedback_db import FeedbackDB
 from viewer.ui.key_images import BADGE_COLOUR
 from viewer.ui.main_window import MainWindow
+from viewer.ui.overlays import corner_lines
 from viewer.ui.view_state import Tool, ViewKind
 
 from .test_report import assert_self_contained, parse, stored_verdict
@@ -56,6 +57,9 @@ def test_key_image_badge_list_and_report(window: MainWindow, qtbot, tmp_path: Pa
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     view = window.grid.views[ViewKind.AXIAL]
     window.model.set_slice(0, 160)
+    corners = corner_lines(view)  # LIDC has no name: its ID, sex; acquisition from the header
+    assert corners["top_left"][:2] == ["LIDC-IDRI-0314 · F", "2000-01-01"]
+    assert corners["top_right"][:3] == ["CT", "1.0 mm · 120 kVp · D", "Im: 161/275"]
     assert badge_pixels(window) == 0
     window.activateWindow()  # (window shortcuts need the active window; Xvfb has no window manager)
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5_000)

@@ -27,11 +27,12 @@ from viewer.core.series_loader import LoadResult
 from viewer.core.volume import Volume
 from viewer.ui.ai_reading import AIReading
 from viewer.ui.app import TITLE, resources_dir
+from viewer.ui.corner_info import series_info
 from viewer.ui.measurement_panel import MeasurementPanel
 from viewer.ui.node_menu import install_clinic
 from viewer.ui.reading_report import ReadingReport
 from viewer.ui.slice_view import BUTTON_ACTIONS, DEFAULT_BUTTON_ACTIONS
-from viewer.ui.study_browser import StudyBrowser, format_date, series_title
+from viewer.ui.study_browser import StudyBrowser, series_title
 from viewer.ui.view_grid import LAYOUTS, ViewGrid
 from viewer.ui.view_state import Tool, ViewerModel, presets_for
 from viewer.ui.workers import IndexWorker, LoadWorker, start_worker
@@ -43,15 +44,6 @@ MAX_RECENT = 10
 _TOOL_LABELS = {Tool.WINDOW: "W/L", Tool.CROSSHAIR: "Crosshair", Tool.DISTANCE: "Distance",
                 Tool.ANGLE: "Angle", Tool.ELLIPSE: "Ellipse ROI", Tool.RECTANGLE: "Rectangle ROI"}
 _SLAB_MODES = {"Single slice": None, "MIP": "mip", "MinIP": "minip", "Average": "mean"}
-
-
-def series_info(series: SeriesRecord | None, volume: Volume) -> dict[str, str]:
-    """Display-only corner text (patient name is shown on screen, never logged)."""
-    if series is None:
-        return {"series": volume.series_description}
-    d = series.descriptor
-    study = " ".join(t for t in (format_date(d.study_date), d.study_description) if t)
-    return {"patient": d.patient_name, "study": study, "series": series_title(series)}
 
 
 _RUNNING_ORPHANS: set[QThread] = set()
