@@ -35,8 +35,8 @@ def badge_pixels(window: MainWindow) -> int:
     return int((np.abs(pixels.astype(int) - target).sum(axis=-1) < 60).sum())
 
 
-@pytest.fixture
-def window(qtbot, tmp_path: Path, lidc_dir: Path):  # noqa: ANN001, ANN201
+def open_reading_window(qtbot, tmp_path: Path, lidc_dir: Path) -> MainWindow:  # noqa: ANN001
+    """LIDC-0314 open at 1280×800 with a stored finding the reader accepted (real SQLite store)."""
     db_path = tmp_path / "feedback.sqlite3"
     stored_verdict(db_path, lidc_dir, "accept", "agree")
     db = FeedbackDB(db_path)
@@ -49,6 +49,12 @@ def window(qtbot, tmp_path: Path, lidc_dir: Path):  # noqa: ANN001, ANN201
     win.open_path(lidc_dir)
     qtbot.waitUntil(lambda: win.result is not None and not win.is_loading(), timeout=60_000)
     QApplication.processEvents()
+    return win
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path, lidc_dir: Path):  # noqa: ANN001, ANN201
+    win = open_reading_window(qtbot, tmp_path, lidc_dir)
     yield win
     win.close()
 

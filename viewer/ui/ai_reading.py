@@ -51,7 +51,8 @@ if TYPE_CHECKING:
 
 DISCLAIMER_TEXT = ("NOT FOR DIAGNOSTIC USE — AI findings are a research second opinion, "
                    "not a medical device.")
-_DISCLAIMER_STYLE = "color: #b00000; font-weight: bold; padding: 2px;"
+# white on dark red: 10:1 contrast whatever the palette (WCAG asks ≥ 4.5:1)
+_DISCLAIMER_STYLE = "color: #ffffff; background-color: #8b0000; font-weight: bold; padding: 3px 6px;"
 
 
 def open_feedback_db() -> tuple[FeedbackDB, str]:

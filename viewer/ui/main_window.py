@@ -211,6 +211,8 @@ class MainWindow(QMainWindow):
         self.slab_mm.setRange(1, 100)
         self.slab_mm.setValue(self.model.slab_mm)
         self.slab_mm.setSuffix(" mm")
+        self.slab_mm.setToolTip("Slab thickness (MIP, MinIP, Average)")
+        self.slab_mm.setEnabled(False)  # single slice: no slab
         self.slab_mm.valueChanged.connect(lambda v: self.model.set_slab(self.model.slab_mode, v))
         toolbar.addWidget(self.slab_box)
         toolbar.addWidget(self.slab_mm)
@@ -280,6 +282,7 @@ class MainWindow(QMainWindow):
         self.preset_box.setCurrentIndex(windows.index(current) if current in windows else -1)
 
     def _slab_changed(self, text: str) -> None:
+        self.slab_mm.setEnabled(_SLAB_MODES[text] is not None)
         self.model.set_slab(_SLAB_MODES[text], self.slab_mm.value())
 
     def _on_volume_changed(self) -> None:
