@@ -110,3 +110,39 @@ def test_key_images_panel_at_1920x1080(window: MainWindow, output_dir: Path) -> 
     QApplication.processEvents()
     assert window.reading.key_list.item(0).text() == "Im 138/275"
     save(grab_screen(window), output_dir, "reading-room-key-images-1920x1080.png")
+
+
+def longest_run(mask: np.ndarray) -> int:
+    """The longest horizontal run of True in any row (a box's top edge, not its label)."""
+    best = 0
+    for row in mask:
+        padded = np.concatenate([[0], row.astype(np.int8), [0]])
+        edges = np.flatnonzero(np.diff(padded))
+        if edges.size:
+            best = max(best, int((edges[1::2] - edges[::2]).max()))
+    return best
+
+
+def test_finding_click_zooms_to_the_finding(window: MainWindow, qtbot, output_dir: Path) -> None:  # noqa: ANN001
+    from PySide6.QtTest import QTest
+
+    from viewer.ui.heatmap_overlay import SELECTED_COLOUR
+
+    view = window.grid.views[ViewKind.AXIAL]
+    table = window.findings_panel.table
+    qtbot.waitUntil(lambda: table.rowCount() == 1)
+    window.ai.show_docks()
+    QApplication.processEvents()
+    zoom_before = view.state.zoom
+    row_centre = table.visualItemRect(table.item(0, 0)).center()
+    QTest.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=row_centre)
+    qtbot.waitUntil(lambda: window.model.cursor[0] == 160)
+    pixels = to_array(grab_screen(view))
+    save(grab_screen(window), output_dir, "reading-room-finding-zoom-1280x800.png")
+    target = np.array([SELECTED_COLOUR.red(), SELECTED_COLOUR.green(), SELECTED_COLOUR.blue()])
+    cyan = np.abs(pixels.astype(int) - target).sum(axis=-1) < 40
+    ys, xs = np.nonzero(cyan)
+    assert view.state.zoom > zoom_before
+    assert longest_run(cyan) >= 0.18 * min(view.width(), view.height())  # the box spans ~a fifth
+    assert abs(xs.mean() - view.width() / 2) < 0.1 * view.width()  # and it is centred
+    assert abs(ys.mean() - view.height() / 2) < 0.15 * view.height()

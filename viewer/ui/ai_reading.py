@@ -301,7 +301,7 @@ class AIReading(QObject):
     # --- findings ---------------------------------------------------------------------------
     def show_finding(self, finding: Finding) -> None:
         """Jump every view to the finding, centre it, highlight it (its own map) in 2D and 3D."""
-        jump_to_finding(self.window.model, self.window.grid.views.values(), finding)
+        jump_to_finding(self.window.model, self.window.grid.views.values(), finding, zoom=True)
         self.overlay.select_finding(finding)
         if self.actors is not None:
             self.actors.select(finding.id)
