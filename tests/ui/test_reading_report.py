@@ -146,3 +146,15 @@ def test_finding_click_zooms_to_the_finding(window: MainWindow, qtbot, output_di
     assert longest_run(cyan) >= 0.18 * min(view.width(), view.height())  # the box spans ~a fifth
     assert abs(xs.mean() - view.width() / 2) < 0.1 * view.width()  # and it is centred
     assert abs(ys.mean() - view.height() / 2) < 0.15 * view.height()
+
+
+def test_findings_dock_leaves_the_image_its_room(window: MainWindow, qtbot, output_dir: Path) -> None:  # noqa: ANN001
+    view = window.grid.views[ViewKind.AXIAL]
+    qtbot.waitUntil(lambda: window.ai.findings_dock.isVisible())
+    QApplication.processEvents()
+    assert window.height() == 800
+    assert window.ai.findings_dock.height() <= 0.35 * window.height()  # (its contents need ~260 px)
+    assert view.height() >= 0.5 * window.height(), (view.width(), view.height())
+    header = window.findings_panel.table.horizontalHeader()
+    assert header.sectionSize(6) < header.sectionSize(5)  # Model no longer takes half the width
+    save(grab_screen(window), output_dir, "reading-room-findings-dock-1280x800.png")

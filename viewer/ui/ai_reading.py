@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 DISCLAIMER_TEXT = ("NOT FOR DIAGNOSTIC USE — AI findings are a research second opinion, "
                    "not a medical device.")
 # white on dark red: 10:1 contrast whatever the palette (WCAG asks ≥ 4.5:1)
+FINDINGS_DOCK_SHARE = 0.3  # of the window's height, when the findings dock opens
 _DISCLAIMER_STYLE = "color: #ffffff; background-color: #8b0000; font-weight: bold; padding: 3px 6px;"
 
 
@@ -208,7 +209,8 @@ class AIReading(QObject):
         if self.findings_dock.isHidden():
             self.findings_dock.show()
             self.agreement_dock.show()
-            self.window.resizeDocks([self.findings_dock], [330], Qt.Orientation.Vertical)
+            height = min(330, int(FINDINGS_DOCK_SHARE * self.window.height()))  # the image keeps the room
+            self.window.resizeDocks([self.findings_dock], [height], Qt.Orientation.Vertical)
         self.findings_dock.raise_()
 
     # --- analyze ----------------------------------------------------------------------------
