@@ -1,21 +1,23 @@
 """`radsight snapshot` shows what the viewer's corners show (patient, study date, series) and
 `snapshot --analyze` carries "NOT FOR DIAGNOSTIC USE" readably (contrast from the pixels), without
-covering the bottom orientation letter."""
+covering the bottom orientation letter; the heat map's colour bar leaves the right letter readable."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 from PySide6.QtGui import QImage
 
 from viewer.cli import main
 from viewer.ui.disclaimer_stamp import STAMP_BACKGROUND, stamp_rect
+from viewer.ui.heatmap_overlay import colour_bar_rect
 from viewer.ui.overlays import label_places
 
 from .test_ai_workflow import require_model
 from .test_screen_controls import text_contrast
-from .viewer_helpers import to_array
+from .viewer_helpers import label_mask, read_label, to_array
 
 SIZE = 500
 
@@ -50,3 +52,12 @@ def test_snapshot_analyze_carries_the_disclaimer(lidc_dir: Path, output_dir: Pat
     assert text_contrast(stamp) >= 4.5
     letter, _ = label_places(SIZE, SIZE)["bottom"]
     assert rect.bottom() < letter.top()  # above the bottom orientation letter
+    view = SimpleNamespace(width=lambda: SIZE, height=lambda: SIZE)
+    assert read_label(pixels, view, "bottom", "LRAP") == "P"  # the stamp leaves it readable
+    bar = colour_bar_rect(SIZE, SIZE).toRect()
+    box = label_places(SIZE, SIZE)["right"][0].toRect()
+    assert not bar.adjusted(-14, -4, 3, 4).intersects(box)  # the bar and its backing miss the letter
+    letter = pixels[box.top():box.bottom(), box.left():box.right()]
+    assert label_mask(letter).sum() > 20  # the letter is painted there (it lies over the body here,
+    saturated = np.ptp(letter.astype(int), axis=-1) > 120  # so its glyph match is loose) and no
+    assert (saturated & ~label_mask(letter)).sum() == 0  # colour-bar colours are in its box
