@@ -76,6 +76,18 @@ def stored_text(analyses: list[Analysis]) -> str:
     return "Stored findings (heat maps are not stored; Analyze again to see them): " + "; ".join(runs)
 
 
+PLAIN_IMAGE_HINT = ("Not analysed: this plain image does not say (declare it a radiograph or an MR slice "
+                    "first) in AI › Plain image shows")
+
+
+def analysis_text(summary: AnalysisSummary, undeclared_plain_image: bool) -> str:
+    """The status line after Analyze; for a plain image nobody declared, one plain hint where to
+    declare it (not "0 finding(s)", which could be read as a negative, nor one reason per model)."""
+    if undeclared_plain_image and not (summary.runs or summary.failed or summary.cancelled):
+        return PLAIN_IMAGE_HINT
+    return summary.status_text()
+
+
 def disclaimer_label() -> QLabel:
     label = QLabel(DISCLAIMER_TEXT)
     label.setStyleSheet(_DISCLAIMER_STYLE)
@@ -137,9 +149,14 @@ class AIReading(QObject):
         self.kind_actions[None].setChecked(True)
 
     def declare_plain_image(self, kind: str | None) -> None:
+        """Remember what the plain image shows (None: not declared); the corner text shows it."""
         self.plain_image_kind = kind
         if kind in self.kind_actions:
             self.kind_actions[kind].setChecked(True)
+        model = self.window.model
+        if model.volume is not None and model.volume.modality == UNKNOWN_MODALITY:
+            model.info["modality"] = f"{kind} (declared)" if kind else ""
+            self.window.grid.update_views()
 
     def _declared(self, volume: Volume) -> Volume:
         if volume.modality == UNKNOWN_MODALITY and self.plain_image_kind:
@@ -276,7 +293,7 @@ class AIReading(QObject):
             return
         self.summary = summary
         record_summary(self.db, summary, volume)
-        text = summary.status_text()
+        text = analysis_text(summary, volume.modality == UNKNOWN_MODALITY and not self.plain_image_kind)
         if volume.series_instance_uid == self._series_uid:  # still the series on screen
             if summary.runs:  # (a cancel before any model finished keeps what was shown)
                 self.show_results(summary.findings, summary.maps, volume)
