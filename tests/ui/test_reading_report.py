@@ -158,3 +158,21 @@ def test_findings_dock_leaves_the_image_its_room(window: MainWindow, qtbot, outp
     header = window.findings_panel.table.horizontalHeader()
     assert header.sectionSize(6) < header.sectionSize(5)  # Model no longer takes half the width
     save(grab_screen(window), output_dir, "reading-room-findings-dock-1280x800.png")
+
+
+def test_scale_bar_is_as_long_as_it_says(window: MainWindow, output_dir: Path) -> None:
+    from viewer.ui.scale_bar import SCALE_COLOUR, scale_bar
+
+    view = window.grid.views[ViewKind.AXIAL]
+    for zoom in (1.0, 3.0):
+        view.state.zoom = zoom
+        view.update()
+        mm, length = scale_bar(view)
+        pixels = to_array(grab_screen(view))
+        target = np.array([SCALE_COLOUR.red(), SCALE_COLOUR.green(), SCALE_COLOUR.blue()])
+        bar = np.abs(pixels.astype(int) - target).sum(axis=-1) < 60
+        px_per_mm = view.transform().sx / view.geometry.pixel_spacing[1]  # LIDC: 0.7 mm pixels
+        assert mm in (1, 2, 5, 10, 20, 50, 100) and abs(length - mm * px_per_mm) < 1e-6
+        assert abs(longest_run(bar) - length) <= 3, (longest_run(bar), length)
+        assert 0.08 * view.width() <= length <= 0.2 * view.width()
+    save(grab_screen(window), output_dir, "reading-room-scale-bar-1280x800.png")

@@ -323,7 +323,7 @@ class AIOverlay(QObject):
         bar_h = int(rect.height())
         rgba = np.ascontiguousarray(colour_bar_rgba(bar_h, 12))
         image = QImage(rgba.data, 12, bar_h, 48, QImage.Format.Format_RGBA8888)
-        painter.fillRect(rect.adjusted(-14, -4, 3, 4), QColor(0, 0, 0, 170))
+        painter.fillRect(rect.adjusted(-10, -4, 3, 4), QColor(0, 0, 0, 170))
         painter.drawImage(rect, image)
         painter.setPen(QColor(235, 235, 200))
         painter.setFont(_font(10))

@@ -31,6 +31,7 @@ from viewer.ui.corner_info import series_info
 from viewer.ui.measurement_panel import MeasurementPanel
 from viewer.ui.node_menu import install_clinic
 from viewer.ui.reading_report import ReadingReport
+from viewer.ui.scale_bar import paint_scale_bar
 from viewer.ui.slice_view import BUTTON_ACTIONS, DEFAULT_BUTTON_ACTIONS
 from viewer.ui.study_browser import StudyBrowser, series_title
 from viewer.ui.view_grid import LAYOUTS, ViewGrid
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         self.feedback_db, self.ai_overlay = self.ai.db, self.ai.overlay
         self.findings_panel = self.ai.panel
         self.reading = ReadingReport(self)  # key images, File › Report…
+        self.grid.add_layer(paint_scale_bar)
         self.setWindowTitle(TITLE)
         self.setCentralWidget(self.grid)
         self.setAcceptDrops(True)
