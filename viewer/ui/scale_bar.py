@@ -46,6 +46,7 @@ def paint_scale_bar(painter: QPainter, view: Any) -> None:
     right, y = view.width() - 12.0, view.height() - _BOTTOM
     left = right - length
     painter.save()
+    painter.fillRect(QRectF(left - 4, y - 22, length + 8, 27), QColor(0, 0, 0, 150))  # readable over tissue
     painter.setPen(QPen(SCALE_COLOUR, 2))
     painter.drawLine(QPointF(left, y), QPointF(right, y))
     painter.drawLine(QPointF(left, y - 5), QPointF(left, y + 1))
