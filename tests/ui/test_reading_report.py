@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog
 
@@ -176,3 +177,18 @@ def test_scale_bar_is_as_long_as_it_says(window: MainWindow, output_dir: Path) -
         assert abs(longest_run(bar) - length) <= 3, (longest_run(bar), length)
         assert 0.08 * view.width() <= length <= 0.2 * view.width()
     save(grab_screen(window), output_dir, "reading-room-scale-bar-1280x800.png")
+
+
+def test_screenshot_to_file_and_clipboard(window: MainWindow, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    view = window.grid.views[ViewKind.AXIAL]
+    out = tmp_path / "view.png"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    window.screenshots.save_action.trigger()
+    assert window.status_label.text() == f"View saved: {out} ({view.width()}×{view.height()})"
+    expected = to_array(view.render_image())
+    assert np.array_equal(to_array(QImage(str(out))), expected)
+    window.screenshots.copy_action.trigger()
+    assert window.status_label.text() == "View copied to the clipboard"
+    copied = QApplication.clipboard().image()
+    assert not copied.isNull() and np.array_equal(to_array(copied), expected)

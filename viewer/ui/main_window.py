@@ -32,6 +32,7 @@ from viewer.ui.measurement_panel import MeasurementPanel
 from viewer.ui.node_menu import install_clinic
 from viewer.ui.reading_report import ReadingReport
 from viewer.ui.scale_bar import paint_scale_bar
+from viewer.ui.screenshot import Screenshots
 from viewer.ui.slice_view import BUTTON_ACTIONS, DEFAULT_BUTTON_ACTIONS
 from viewer.ui.study_browser import StudyBrowser, series_title
 from viewer.ui.view_grid import LAYOUTS, ViewGrid
@@ -83,6 +84,7 @@ class MainWindow(QMainWindow):
         self.findings_panel = self.ai.panel
         self.reading = ReadingReport(self)  # key images, File › Report…
         self.grid.add_layer(paint_scale_bar)
+        self.screenshots = Screenshots(self)
         self.setWindowTitle(TITLE)
         self.setCentralWidget(self.grid)
         self.setAcceptDrops(True)
@@ -155,6 +157,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("&Recent studies")
         file_menu.addSeparator()
         self.reading.add_to_menu(file_menu)
+        self.screenshots.add_to_menu(file_menu)
         file_menu.addSeparator()
         file_menu.addAction(self._action("&Quit", self.close, "Ctrl+Q"))
         self._refresh_recent_menu()
