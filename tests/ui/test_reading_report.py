@@ -192,3 +192,20 @@ def test_screenshot_to_file_and_clipboard(window: MainWindow, tmp_path: Path,
     assert window.status_label.text() == "View copied to the clipboard"
     copied = QApplication.clipboard().image()
     assert not copied.isNull() and np.array_equal(to_array(copied), expected)
+
+
+def test_cine_speed_is_set_for_every_view_and_remembered(window: MainWindow, qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    view = window.grid.views[ViewKind.AXIAL]
+    assert window.cine_speed_actions[15].isChecked() and view.cine_fps == 15
+    window.cine_speed_actions[5].trigger()
+    assert all(v.cine_fps == 5 for v in window.grid.views.values())
+    view.toggle_cine()
+    assert view._cine.isActive() and view._cine.interval() == 200
+    window.cine_speed_actions[40].trigger()  # a running cine changes speed at once
+    assert view._cine.interval() == 25
+    view.toggle_cine()
+    assert not view._cine.isActive()
+    again = MainWindow(window.settings, feedback_db=FeedbackDB(tmp_path / "second.sqlite3"))
+    qtbot.addWidget(again)
+    assert again.cine_speed_actions[40].isChecked() and again.grid.current.cine_fps == 40
+    again.close()

@@ -27,6 +27,7 @@ from viewer.core.series_loader import LoadResult
 from viewer.core.volume import Volume
 from viewer.ui.ai_reading import AIReading
 from viewer.ui.app import TITLE, resources_dir
+from viewer.ui.cine_speed import install_cine_speed
 from viewer.ui.corner_info import series_info
 from viewer.ui.measurement_panel import MeasurementPanel
 from viewer.ui.node_menu import install_clinic
@@ -188,6 +189,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self._action("Reset view", lambda: self.grid.current.reset()))
         view_menu.addAction(self._action("Invert", lambda: self.model.set_invert(not self.model.invert)))
         view_menu.addAction(self._action("Cine", lambda: self.grid.current.toggle_cine()))
+        self.cine_speed_actions = install_cine_speed(view_menu, self.grid.views.values(), self.settings)
 
     def _build_tool_actions(self, tools_menu: object, toolbar: QToolBar) -> None:
         toolbar.addSeparator()
