@@ -8,6 +8,8 @@ Conventions:
   ``size_mm`` the box extent ``(dk, dj, di)`` in mm (pixels without geometry).
 * ``mask`` (bool, same shape as the box's integer crop) travels in JSON as run lengths.
 * ``explanation`` names the explanation map (a file name or a key of the analysis' maps).
+* ``measurements`` holds named sizes a pipeline measured (e.g. ``volume_mm3``, ``long_axis_mm``,
+  ``short_axis_mm``, ``diameter_mm``), each in the unit its name ends with.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class Finding:
     explanation: str | None = None
     explanation_method: str = ""
     merged: int = 1
+    measurements: dict[str, float] = field(default_factory=dict, compare=False)
     series_instance_uid: str = ""
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 

@@ -22,6 +22,8 @@ from ai.datasets.lidc_xml import (
     read_lidc_xml,
 )
 
+IGNORE_RADIUS_MM = 5.0
+
 
 @dataclass(frozen=True)
 class LidcScan:
@@ -47,10 +49,15 @@ class ScanTruth:
     def reference(self, min_readers: int) -> list[Nodule]:
         return [n for n in self.nodules if n.readers >= min_readers]
 
-    def ignorable(self, min_readers: int) -> np.ndarray:
-        """Ignore points plus centres of nodules marked by fewer than ``min_readers`` readers."""
-        fewer = [n.centre_mm for n in self.nodules if n.readers < min_readers]
-        return np.vstack([self.ignore_mm, np.asarray(fewer).reshape(-1, 3)])
+    def ignorable(self, min_readers: int) -> tuple[np.ndarray, np.ndarray]:
+        """Centres and radii (mm) of what a mark may hit without counting either way: < 3 mm nodules and
+        non-nodules (radius :data:`IGNORE_RADIUS_MM`) and nodules of fewer than ``min_readers`` readers
+        (radius max(theirs, :data:`IGNORE_RADIUS_MM`)), as LUNA16 ignores "irrelevant findings"."""
+        fewer = [n for n in self.nodules if n.readers < min_readers]
+        centres = np.vstack([self.ignore_mm, np.asarray([n.centre_mm for n in fewer]).reshape(-1, 3)])
+        radii = np.r_[np.full(len(self.ignore_mm), IGNORE_RADIUS_MM),
+                      [max(n.radius_mm, IGNORE_RADIUS_MM) for n in fewer]]
+        return centres, radii
 
 
 def scan_folder(folder: Path) -> LidcScan | None:

@@ -1,7 +1,9 @@
 """Train the nodule candidate classifier on crops *and* whole-scan candidates:
 ``python -m ai.training.nodule [--holdout lidc-idri-0001] [--epochs N]``.
 
-A small 3D CNN from scratch on 32³ 1 mm patches (:mod:`ai.training.nodule_model`).
+A small 3D CNN on 32³ 1 mm patches (:mod:`ai.training.nodule_model`), **fine-tuned** from the previously
+shipped crop-trained model (``--init``, nodule-ct 1.0.0; its batch norms frozen as exported, first
+convolution block frozen) — on 2 shared cores there was no time to train three models from scratch.
 
 - Positives: every training crop of ``lidc-nodule-vois`` (its nodule, ± 2 mm) and the nodules of the
   training scans (LIDC-0001/0003 XML, ≥ 3 mm, any reader count), each cut ± 3 mm from its cube.
@@ -30,14 +32,15 @@ from ai.datasets import assign_splits, read_lidc_vois, read_split_csv, write_spl
 from ai.pipelines.nodule_patches import PATCH, window
 from ai.training.common import LABELLED, MODELS, WORK, Timer, roc_auc, save_json, setup
 from ai.training.nodule_data import augment, cut, load_crop, sample_epoch
-from ai.training.nodule_model import NoduleNet
+from ai.training.nodule_model import NoduleNet, freeze_batch_norm, load_onnx_weights
 from ai.training.nodule_scans import CUBE, ScanData
 from ai.training.nodule_scans import load as load_scan
 
 NAME = "nodule-ct"
 TRAIN_SCANS = ("lidc-idri-0001", "lidc-idri-0003")
-SCAN_NEGATIVES_PER_EPOCH = 1200
-SCAN_POSITIVE_COPIES = 12
+SCAN_NEGATIVES_PER_EPOCH = 800
+SCAN_POSITIVE_COPIES = 8
+CROP_NEGATIVES = 1
 REMINE_EVERY = 2
 log = logging.getLogger("radsight.train")
 
@@ -76,12 +79,11 @@ def predict(net: NoduleNet, x: np.ndarray, batch: int = 64) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros(0)
 
 
-def previous_model_scores(negatives: np.ndarray) -> np.ndarray:
+def previous_model_scores(negatives: np.ndarray, path: Path | None) -> np.ndarray:
     """Scores of the previously shipped model on the scan negatives (the first hard-negative ranking)."""
     from ai.training.evaluate import cpu_session
 
-    path = MODELS / NAME / "model.onnx"
-    if not path.is_file():
+    if path is None or not path.is_file():
         return np.zeros(len(negatives))
     session = cpu_session(path, threads=1)
     scores = []
@@ -113,7 +115,7 @@ def scan_positive_batch(scans: list[ScanData], rng: np.random.Generator) -> list
 
 def epoch_data(crops: list, scans: list[ScanData], negatives: np.ndarray, hard: np.ndarray,
                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    x_crop, y_crop = sample_epoch(crops, rng, neg_per_crop=2)
+    x_crop, y_crop = sample_epoch(crops, rng, neg_per_crop=CROP_NEGATIVES)
     neg = scan_negative_batch(negatives, hard, rng)
     pos = scan_positive_batch(scans, rng)
     x_scan = window(np.stack([augment(p, rng) for p in neg + pos]))[:, None].astype(np.float32)
@@ -121,18 +123,22 @@ def epoch_data(crops: list, scans: list[ScanData], negatives: np.ndarray, hard: 
     return np.concatenate([x_crop, x_scan]), np.r_[y_crop, y_scan]
 
 
-def train(holdout: str | None, epochs: int, batch: int, lr: float, seed: int, out: Path) -> dict:
-    setup(NAME, seed, threads=1)
+def train(holdout: str | None, epochs: int, batch: int, lr: float, seed: int, out: Path,
+          init: Path | None) -> dict:
+    setup(NAME, seed, threads=2)
     out.mkdir(parents=True, exist_ok=True)
     crops = load_crops(holdout)
     scans = [load_scan(s) for s in TRAIN_SCANS if s != holdout]
     negatives = np.concatenate([s.patches[s.labels == 0] for s in scans])
     log.info("crops train %d val %d; scans %s: %d negatives, %d nodules", len(crops["train"]),
-             len(crops["val"]), [s.name for s in scans], len(negatives), sum(len(s.nodule_cubes) for s in scans))
+             len(crops["val"]), [s.name for s in scans], len(negatives),
+             sum(len(s.nodule_cubes) for s in scans))
     xv, yv = sample_epoch(crops["val"], np.random.default_rng(seed + 999), neg_per_crop=4)
-    hard = previous_model_scores(negatives)
-    net = NoduleNet()
-    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
+    hard = previous_model_scores(negatives, init)
+    net = load_onnx_weights(NoduleNet(), init) if init else NoduleNet()
+    for param in net.features[0].parameters():
+        param.requires_grad = bool(init is None)
+    opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=lr, weight_decay=1e-4)
     history = []
     for epoch in range(epochs):
         timer = Timer()
@@ -140,7 +146,7 @@ def train(holdout: str | None, epochs: int, batch: int, lr: float, seed: int, ou
             group["lr"] = lr * 0.5 * (1 + np.cos(np.pi * epoch / epochs))
         rng = np.random.default_rng(seed * 1000 + epoch)
         x, y = epoch_data(crops["train"], scans, negatives, hard, rng)
-        loss = _epoch(net, opt, x, y, batch, rng)
+        loss = _epoch(net, opt, x, y, batch, rng, frozen_bn=init is not None)
         if (epoch + 1) % REMINE_EVERY == 0:
             hard = predict(net, negatives)
         auc = roc_auc(yv, predict(net, xv))
@@ -152,8 +158,11 @@ def train(holdout: str | None, epochs: int, batch: int, lr: float, seed: int, ou
     return {"holdout": holdout, "history": history, "n_scan_negatives": int(len(negatives))}
 
 
-def _epoch(net: NoduleNet, opt, x: np.ndarray, y: np.ndarray, batch: int, rng: np.random.Generator) -> float:
+def _epoch(net: NoduleNet, opt, x: np.ndarray, y: np.ndarray, batch: int, rng: np.random.Generator,
+           frozen_bn: bool) -> float:
     net.train()
+    if frozen_bn:
+        freeze_batch_norm(net)
     order = rng.permutation(len(x))
     total = 0.0
     weight = torch.tensor([1.0, 2.0])
@@ -166,6 +175,8 @@ def _epoch(net: NoduleNet, opt, x: np.ndarray, y: np.ndarray, batch: int, rng: n
         loss.backward()
         opt.step()
         total += loss.item()
+        if step % 20 == 0:
+            log.info("  step %d/%d loss %.4f", step, steps, loss.item())
     return total / max(1, steps)
 
 
@@ -176,16 +187,20 @@ def run_dir(holdout: str | None) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--holdout", choices=TRAIN_SCANS, default=None)
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--lr", type=float, default=5e-4)
+    parser.add_argument("--init", type=Path, default=MODELS / NAME / "model.onnx",
+                        help="ONNX NoduleNet to fine-tune from ('' trains from scratch)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     timer = Timer()
-    info = train(args.holdout, args.epochs, args.batch, args.lr, args.seed, run_dir(args.holdout))
+    init = args.init if str(args.init) else None
+    info = train(args.holdout, args.epochs, args.batch, args.lr, args.seed, run_dir(args.holdout), init)
     log.info("training done in %.1f min", timer.minutes())
-    info.update(command="python -m ai.training.nodule" + (f" --holdout {args.holdout}" if args.holdout else ""),
-                args=vars(args), wall_minutes=timer.minutes())
+    command = "python -m ai.training.nodule" + (f" --holdout {args.holdout}" if args.holdout else "")
+    info.update(command=command, args={k: str(v) for k, v in vars(args).items()},
+                wall_minutes=timer.minutes())
     save_json(run_dir(args.holdout) / "train_info.json", info)
 
 
