@@ -116,8 +116,8 @@ class NodulePipeline:
         probs = softmax(outputs.outputs["logits"])[:, 1]
         img = prepared.context["img"]
         cams = outputs.outputs["cam"][:, 1]
-        scored = sorted((_scored(img, c, float(p), cam) for c, p, cam in zip(cands, probs, cams, strict=True)),
-                        key=lambda s: -s.probability)
+        scored = [_scored(img, c, float(p), cam) for c, p, cam in zip(cands, probs, cams, strict=True)]
+        scored.sort(key=lambda s: -s.probability)
         marked = [s for s in scored if s.probability >= threshold]
         listed = marked + scored[len(marked) : len(marked) + LISTED_BELOW]
         findings, maps = [], {}

@@ -29,7 +29,8 @@ class Measured:
     short_axis_mm: float
 
 
-def _box(centre_kji: np.ndarray, radius_mm: float, spacing: np.ndarray, shape: tuple) -> tuple[np.ndarray, ...]:
+def _box(centre_kji: np.ndarray, radius_mm: float, spacing: np.ndarray,
+         shape: tuple) -> tuple[np.ndarray, ...]:
     half = np.ceil(radius_mm / spacing).astype(int) + 1
     c = np.round(centre_kji).astype(int)
     return np.maximum(c - half, 0), np.minimum(c + half + 1, shape)

@@ -57,7 +57,8 @@ def crop_like(patch: np.ndarray, diameter_mm: float) -> np.ndarray:
     half_xy = max(15.0, diameter_mm / 2 + 8.0) / SPACING_MM
     half_z = (diameter_mm / 2 + 1.5) / SPACING_MM
     dist = np.abs(np.arange(n) - (n - 1) / 2)
-    keep = (dist <= half_z)[:, None, None] & (dist <= half_xy)[None, :, None] & (dist <= half_xy)[None, None, :]
+    in_plane = dist <= half_xy
+    keep = (dist <= half_z)[:, None, None] & in_plane[None, :, None] & in_plane[None, None, :]
     return np.where(keep, patch, np.float32(FILL_HU)).astype(np.float32)
 
 

@@ -116,7 +116,8 @@ def candidate_recall() -> dict:
         hit = centre_hits(data.centres_mm, data.nodule_centres_mm, data.nodule_radii_mm).any(axis=0)
         out[name] = {"n_candidates": int(len(data.centres_mm)),
                      "nodules": [{"readers": int(r), "radius_mm": round(float(rad), 1), "caught": bool(h)}
-                                 for r, rad, h in zip(data.nodule_readers, data.nodule_radii_mm, hit, strict=True)]}
+                                 for r, rad, h in zip(data.nodule_readers, data.nodule_radii_mm, hit,
+                                                      strict=True)]}
     return out
 
 
@@ -143,7 +144,8 @@ def main() -> None:
         held_out.append(scan_marks(scan, session))
     threshold = threshold_for(held_out)
     report["threshold"] = threshold
-    report["loso"] = {"ge2": scan_metrics(held_out, threshold, 2), "ge1": scan_metrics(held_out, threshold, 1)}
+    report["loso"] = {"ge2": scan_metrics(held_out, threshold, 2),
+                      "ge1": scan_metrics(held_out, threshold, 1)}
     session, t = export("all", crops["val"])
     report["temperature"]["all"] = t
     report["val"] = crop_metrics(session, crops["val"], threshold)

@@ -84,7 +84,8 @@ def build(scan: LidcScan) -> ScanData:
     labels = label_candidates(centres, truth)
     cubes, cut_d = [], []
     for nodule in truth.nodules:
-        cubes.append(nodule_patches.cube(volume, nodule_patches.index_of(iso, np.asarray(nodule.centre_mm)), CUBE))
+        at = nodule_patches.index_of(iso, np.asarray(nodule.centre_mm))
+        cubes.append(nodule_patches.cube(volume, at, CUBE))
         dist = np.linalg.norm(centres - np.asarray(nodule.centre_mm), axis=1)
         hit = dist <= nodule.radius_mm
         cut_d.append(float(diameters[hit][np.argmin(dist[hit])]) if hit.any() else 0.75 * nodule.diameter_mm)

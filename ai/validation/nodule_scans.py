@@ -66,7 +66,8 @@ def geometry_of(image: ImageInput) -> SliceGeometry:
     if not image.has_geometry or not np.allclose(np.abs(np.asarray(image.direction)), np.eye(3), atol=1e-3):
         raise ScanGeometryError("whole-scan validation needs an axial CT series with its geometry")
     origin = np.asarray(image.index_to_patient((0, 0, 0)), float)
-    return SliceGeometry((float(origin[0]), float(origin[1])), (float(image.spacing[2]), float(image.spacing[1])))
+    spacing_xy = (float(image.spacing[2]), float(image.spacing[1]))
+    return SliceGeometry((float(origin[0]), float(origin[1])), spacing_xy)
 
 
 def outcome(marks: ScanMarks, min_readers: int) -> ScanOutcome:
@@ -113,5 +114,6 @@ def report(scans: list[ScanMarks], threshold: float, model: str, version: str) -
     return {"mode": "scan", "model": model, "version": version, "threshold": threshold,
             "hit_rule": HIT_RULE, "reader_agreement": ">= 2 readers (headline); >= 1 reader below",
             "fp_rates": list(CPM_FP_RATES),
-            "metrics": scan_metrics(scans, threshold, 2), "metrics_ge1_reader": scan_metrics(scans, threshold, 1),
+            "metrics": scan_metrics(scans, threshold, 2),
+            "metrics_ge1_reader": scan_metrics(scans, threshold, 1),
             "disclaimer": "not for diagnostic use"}

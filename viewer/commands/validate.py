@@ -94,6 +94,7 @@ def _run_scans(args: argparse.Namespace) -> int:
     print(f"{result['model']} {result['version']}: whole-scan mode, {m['n_scans']} scans, {m['n_nodules']} "
           f"nodules (>= 2 readers) (not for diagnostic use)")
     print(f"  froc_cpm {m['froc_cpm']:.4f}  lesion_sensitivity {m['lesion_sensitivity']:.4f}  "
-          f"fp_per_scan {m['fp_per_scan']:.2f}  (threshold {result['threshold']:.4f}; hit: {result['hit_rule']})")
+          f"fp_per_scan {m['fp_per_scan']:.2f}")
+    print(f"  threshold {result['threshold']:.4f}; hit: {result['hit_rule']}")
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
