@@ -151,10 +151,11 @@ def main() -> None:
     report["val"] = crop_metrics(session, crops["val"], threshold)
     report["test"] = crop_metrics(session, crops["test"], threshold)
     report["candidate_recall"] = candidate_recall()
+    save_json(WORK / NAME / "all" / "metrics.json", report)
+    log.info("threshold %.4f loso %s test %s", threshold, report["loso"]["ge2"], report["test"])
     report["train_scans_shipped_model"] = scan_metrics([scan_marks(s, session) for s in TRAIN_SCANS],
                                                        threshold, 2)
     save_json(WORK / NAME / "all" / "metrics.json", report)
-    log.info("threshold %.4f loso %s test %s", threshold, report["loso"]["ge2"], report["test"])
 
 
 if __name__ == "__main__":
