@@ -23,6 +23,7 @@ from ai.package import (
     Window,
     write_package,
 )
+from ai.pipelines.nodule_patches import TRAINING_SPEC as SPEC
 from ai.training.common import MODELS, WORK
 from ai.training.evaluate import metric_objects
 from ai.training.publish import rows
@@ -54,8 +55,10 @@ def package(m: dict, scan: dict | None) -> ModelPackage:
         name=NAME, version=VERSION, task="detection", target="nodule", pipeline="nodule",
         scope=Scope(modalities=("CT",), dimensionality="3d", body_parts=(), slice_spacing_mm=(0.3, 3.0),
                     requires_geometry=True),
-        input=InputSpec(axes="NCDHW", channels=1, size=(32, 32, 32), spacing_mm=(1.0, 1.0, 1.0),
-                        window=Window(center=-300.0, width=1400.0), normalization="minmax"),
+        input=InputSpec(axes="NCDHW", channels=1, size=(SPEC.patch,) * 3, spacing_mm=(SPEC.spacing_mm,) * 3,
+                        window=Window(center=(SPEC.hu_low + SPEC.hu_high) / 2,
+                                      width=SPEC.hu_high - SPEC.hu_low),
+                        normalization="minmax", fill_value=SPEC.fill_hu),
         outputs=(OutputSpec("logits", "calibrated scores before softmax (logits / validation temperature), "
                                       "(N, 2): background, nodule"),
                  OutputSpec("cam", "class activation maps, (N, 2, 8, 8, 8), last conv map × linear head")),
