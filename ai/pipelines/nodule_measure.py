@@ -78,5 +78,10 @@ def measure(hu: np.ndarray, spacing: tuple[float, float, float], centre_kji: np.
     sub = np.asarray(hu[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]], np.float32)
     mask = region(sub, np.asarray(centre_kji, float) - lo, radius, spacing_arr)
     long_axis, short_axis = axes_mm(mask, spacing_arr)
+    if mask.any():  # the box tight around the mask
+        nz = np.argwhere(mask)
+        first, last = nz.min(axis=0), nz.max(axis=0) + 1
+        mask = mask[first[0] : last[0], first[1] : last[1], first[2] : last[2]]
+        lo, hi = lo + first, lo + last
     box = (*(int(v) for v in lo), *(int(v) for v in hi))
     return Measured(box, mask, float(mask.sum() * np.prod(spacing_arr)), long_axis, short_axis)
