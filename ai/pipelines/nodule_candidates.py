@@ -1,13 +1,16 @@
-"""Nodule candidates on a whole chest CT (SimpleITK only): lung mask, then dense blobs at several scales.
+"""Nodule candidates on a whole chest CT (SimpleITK + numpy): lung mask, then dense blobs at several scales.
 
 1. Lung mask on a :data:`COARSE_MM` grid: air (< −400 HU) not connected to the in-plane border,
    components ≥ 10 % of the largest, hole-filled, then **closed in-plane by** :data:`CLOSE_MM` so that
    notches made by nodules on the pleura (juxtapleural nodules) and masses against the chest wall or
    mediastinum come back inside the lungs.
-2. Dense tissue (> :data:`DENSE_HU`) inside the closed mask, opened by a ball of radius 0 (none),
-   :data:`OPEN_MM` … — each opening cuts vessels of smaller calibre off; every connected component whose
-   equivalent diameter lies in :data:`DIAMETER_RANGE_MM` and that is not too elongated is a candidate.
-3. Duplicates (centres closer than max(4 mm, r/2) to a kept, larger candidate) are dropped.
+2. Dense tissue (> :data:`DENSE_HU`) inside the closed mask: its connected components as they are and
+   after an opening by :data:`OPEN_MM` (cuts thin vessels off), and the components of its erosions by
+   :data:`CORE_MM` (cores of nodules or masses fused with vessels, pleura or diaphragm; their diameter
+   is grown back by twice the erosion). Box structuring elements in numpy on the coarse grid. Every
+   component whose equivalent diameter lies in :data:`DIAMETER_RANGE_MM` and whose elongation is below
+   :data:`MAX_ELONGATION` is a candidate.
+3. Duplicates (centres closer than max(:data:`MIN_GAP_MM`, d/4) to a kept, larger candidate) are dropped.
 
 No cap on the number: everything found is scored.
 """
