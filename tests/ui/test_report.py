@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import pytest
 from PIL import Image
 
 from ai.findings import Finding
+from ai.registry import builtin_models_dir
 from viewer.cli import main
 from viewer.core.feedback_db import FeedbackDB
 from viewer.core.series_loader import load_series
@@ -107,14 +109,15 @@ def test_report_analyze_lidc_0314(lidc_dir: Path, tmp_path: Path, output_dir: Pa
     out = output_dir / "report-lidc-0314.html"
     assert main(["report", str(lidc_dir), "--analyze", "--key-slice", "100", "--db", str(db),
                  "--out", str(out)]) == 0
-    assert "nodule-ct 1.0.0 on" in capsys.readouterr().out
+    version = json.loads((builtin_models_dir() / "nodule-ct" / "model.json").read_text())["version"]
+    assert f"nodule-ct {version} on" in capsys.readouterr().out
     report = parse(out)
     assert_self_contained(report)
     ident = {row["Item"]: row["Value"] for row in report.table("identification")}
     assert ident["Patient ID"] == "LIDC-IDRI-0314" and ident["Study date"] == "2000-01-01"
     assert ident["Modality"] == "CT" and ident["kVp"] and ident["Kernel"] and ident["Slice thickness (mm)"]
     findings = report.table("findings")
-    assert findings and all(row["Model"] == "nodule-ct 1.0.0" for row in findings)
+    assert findings and all(row["Model"] == f"nodule-ct {version}" for row in findings)
     marked = [row for row in findings if row["Marked"] == "yes"]
     assert marked and all(float(row["Score"]) >= float(row["Operating point"]) for row in marked)
     assert {row["Model"] for row in report.table("models")} == {"nodule-ct"}
