@@ -1,10 +1,13 @@
-"""Radiograph fracture pipeline: one 2D radiograph in → fracture probability, decision at the
-operating point, class-activation map on the input grid and a box around its hottest region.
+"""Radiograph fracture pipeline: one 2D radiograph in → fracture probability for triage, fracture boxes
+with scores (a CenterNet-style detector at stride 8), the detector's centre map as the explanation, and
+"not scored" for inputs that do not look like the training radiographs.
 
 Model contract (``resources/models/fracture-radiograph``): input ``image`` (N, 1, 320, 320) float32 in
 [0, 1] (the radiograph letterboxed to a square; uint8 / 255, other depths stretched between the 0.5 and
-99.5 percentiles; MONOCHROME1 inverted first); outputs ``logits`` (N, 2) (no fracture, fracture) and
-``cam`` (N, 2, 20, 20) (the last feature map weighted by the linear head).
+99.5 percentiles; MONOCHROME1 inverted first). Outputs: ``logits`` (N, 2) (no fracture, fracture),
+``cam`` (N, 2, 20, 20), ``heat`` (N, 1, 40, 40) fracture-centre probability per stride-8 cell, ``reg``
+(N, 4, 40, 40) centre offset x/y and log width/height in cells, ``ood_distance`` (N,) (see :mod:`ai.ood`).
+Operating points in ``model.json``: ``default`` (image-level probability, triage) and ``box`` (box score).
 """
 
 from __future__ import annotations
@@ -13,14 +16,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ai.box_decode import decode_centres
 from ai.findings import Finding, located
+from ai.ood import load_guard, verdict
 from ai.pipelines import ModelOutputs, PipelineResult, Prepared
 from ai.pipelines.preprocess2d import letterbox_square, run_all_outputs, to_unit_range, unletterbox_map
-from ai.resample import normalise01
 from ai.scores import softmax
 
 NAME = "fracture-radiograph"
 SIZE = 320
+STRIDE = 8
+MAX_BOXES = 5  # candidates reported per image (best first)
+MIN_BOX_SCORE = 0.05  # candidates below this are not reported at all
 LABELS: tuple[str, ...] = ("no fracture", "fracture")  # model.json labels, in logit order
 
 
@@ -35,13 +42,12 @@ class Letterbox:
 @dataclass(frozen=True)
 class FractureResult:
     probability: float
-    cam: np.ndarray  # fracture-class map on the input grid (H, W), float32 in [0, 1]
-    box: tuple[float, ...]  # (x0, y0, x1, y1) input pixels around the hottest region of the model-grid map
+    heat: np.ndarray  # fracture-centre map on the input grid (H, W), float32 in [0, 1]
+    boxes: np.ndarray  # (K, 4) x0, y0, x1, y1 in input pixels, best first
+    box_scores: np.ndarray  # (K,)
 
 
-def preprocess(
-    image: np.ndarray, size: int = SIZE, monochrome1: bool = False
-) -> tuple[np.ndarray, Letterbox]:
+def preprocess(image: np.ndarray, size: int = SIZE, monochrome1: bool = False) -> tuple[np.ndarray, Letterbox]:
     unit = to_unit_range(np.asarray(image))
     if monochrome1:
         unit = 1.0 - unit
@@ -49,48 +55,29 @@ def preprocess(
     return boxed.astype(np.float32)[None, None], Letterbox(tuple(image.shape[:2]), scale, pad_x, pad_y)
 
 
-def probability(logits: np.ndarray) -> np.ndarray:
-    """Softmax probability of the fracture class, (N,)."""
-    return softmax(logits)[..., 1]
-
-
-def hot_box(cam: np.ndarray, level: float = 0.5) -> tuple[float, float, float, float]:
-    """Bounding box (x0, y0, x1, y1) of the connected region ≥ ``level`` × max around the peak (4-conn.)."""
-    peak = np.unravel_index(int(np.argmax(cam)), cam.shape)
-    hot = cam >= level * cam[peak]
-    seen = np.zeros_like(hot)
-    stack = [peak]
-    seen[peak] = True
-    while stack:
-        r, c = stack.pop()
-        for nr, nc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
-            if 0 <= nr < hot.shape[0] and 0 <= nc < hot.shape[1] and hot[nr, nc] and not seen[nr, nc]:
-                seen[nr, nc] = True
-                stack.append((nr, nc))
-    rows, cols = np.nonzero(seen)
-    return float(cols.min()), float(rows.min()), float(cols.max() + 1), float(rows.max() + 1)
-
-
-def grid_box_to_input(box: tuple[float, ...], cell: float, lb: Letterbox) -> tuple[float, ...]:
-    """A box in model-grid cells → (x0, y0, x1, y1) in input pixels, clipped to the image."""
+def to_input(boxes: np.ndarray, lb: Letterbox) -> np.ndarray:
+    """(K, 4) boxes in model-grid pixels → input pixels, clipped to the image."""
     h, w = lb.shape
-    pads = (lb.pad_x, lb.pad_y) * 2
-    x0, y0, x1, y1 = ((v * cell - pad) / lb.scale for v, pad in zip(box, pads, strict=True))
-    return (min(max(x0, 0.0), w), min(max(y0, 0.0), h), min(max(x1, 0.0), w), min(max(y1, 0.0), h))
+    out = (boxes - np.array([lb.pad_x, lb.pad_y, lb.pad_x, lb.pad_y], np.float32)) / lb.scale
+    return np.clip(out, 0, [w, h, w, h]).astype(np.float32)
 
 
 def postprocess(outputs: dict[str, np.ndarray], lb: Letterbox, index: int = 0) -> FractureResult:
-    p = float(probability(outputs["logits"][index]))
-    grid = outputs["cam"][index, 1]
-    cam = unletterbox_map(grid, SIZE, lb.scale, lb.pad_x, lb.pad_y, lb.shape)
-    cam = normalise01(cam)
-    box = grid_box_to_input(hot_box(grid - grid.min()), SIZE / grid.shape[-1], lb)
-    return FractureResult(p, cam.astype(np.float32), box)
+    p = float(softmax(outputs["logits"][index])[1])
+    heat = outputs["heat"][index, 0]
+    boxes, scores = decode_centres(heat, outputs["reg"][index], STRIDE, MAX_BOXES, MIN_BOX_SCORE)
+    full = unletterbox_map(heat, SIZE, lb.scale, lb.pad_x, lb.pad_y, lb.shape)
+    return FractureResult(p, np.clip(full, 0, 1).astype(np.float32), to_input(boxes, lb), scores)
 
 
 def run(session, image: np.ndarray) -> FractureResult:
     x, lb = preprocess(image)
     return postprocess(run_all_outputs(session, x), lb)
+
+
+def box_threshold(package) -> float | None:
+    point = package.operating_point("fracture", "box")
+    return None if point is None or point.name != "box" else point.threshold
 
 
 class FracturePipeline:
@@ -102,16 +89,34 @@ class FracturePipeline:
         return Prepared(x, {"letterbox": lb})
 
     def interpret(self, image, package, prepared: Prepared, outputs: ModelOutputs) -> PipelineResult:
+        ood = verdict(load_guard(package.directory), outputs.outputs)
+        if ood is not None and ood.refused:
+            return PipelineResult([], notes=[ood.message])
         result = postprocess(outputs.outputs, prepared.context["letterbox"])
+        threshold = box_threshold(package)
+        findings = [self._finding(image, package, box, float(s), threshold)
+                    for box, s in zip(result.boxes, result.box_scores, strict=True)]
         point = package.operating_point("fracture")
-        threshold = None if point is None else point.threshold
-        passes = threshold is None or result.probability >= threshold
-        x0, y0, x1, y1 = result.box
-        finding = Finding(package.name, package.version, "fracture", result.probability, passes,
-                          threshold=threshold, explanation="fracture", explanation_method="cam_output")
-        probabilities = {"no fracture": 1.0 - result.probability, "fracture": result.probability}
-        return PipelineResult([located(finding, image, (0.0, y0, x0, 1.0, y1, x1))],
-                              maps={"fracture": result.cam[None]}, probabilities=probabilities)
+        notes = [_triage_note(result.probability, None if point is None else point.threshold),
+                 f"{sum(f.passes_operating_point for f in findings)} fracture box(es) pass the box threshold"]
+        return PipelineResult(findings, maps={"fracture": result.heat[None]},
+                              probabilities={"no fracture": 1.0 - result.probability,
+                                             "fracture": result.probability}, notes=notes)
+
+    @staticmethod
+    def _finding(image, package, box: np.ndarray, score: float, threshold: float | None) -> Finding:
+        passes = threshold is None or score >= threshold
+        finding = Finding(package.name, package.version, "fracture", score, passes, threshold=threshold,
+                          explanation="fracture", explanation_method="detector centre map")
+        x0, y0, x1, y1 = (float(v) for v in box)
+        return located(finding, image, (0.0, y0, x0, 1.0, y1, x1))
+
+
+def _triage_note(probability: float, threshold: float | None) -> str:
+    if threshold is None:
+        return f"fracture probability {probability:.2f} (image level)"
+    verdict_word = "at or above" if probability >= threshold else "below"
+    return f"fracture probability {probability:.2f} (image level), {verdict_word} the triage threshold {threshold:.2f}"
 
 
 PIPELINE = FracturePipeline()

@@ -24,7 +24,8 @@ from ai.training.tumour import shift_maps
 from ai.validation.detection import average_precision, recall_and_fp, threshold_for_fp
 
 FROZEN_BLOCKS = 11  # stem + blocks 0-10 frozen; their stride-8 and stride-16 outputs are cached
-CLASS_WEIGHT = (1.0, 2.0)
+CLASS_WEIGHT = (1.0, 1.0)  # balanced by sampling: each epoch all fractured images and twice as many others
+NEGATIVES_PER_POSITIVE = 2
 log = logging.getLogger("radsight.train")
 
 
@@ -64,16 +65,16 @@ def detection_scores(out: dict[str, list], labels: np.ndarray, boxes: list) -> d
 
 
 def train(epochs: int, batch: int, lr: float, seed: int) -> None:
-    work = setup(NAME, seed)
+    work = setup(NAME, seed, threads=1)  # one thread: spinning OpenMP threads lose on oversubscribed cores
     data: FractureData = load()
     tr, va = data.split == "train", data.split == "val"
     log.info("train %d val %d, size %d", tr.sum(), va.sum(), SIZE)
     net = FractureNet(SIZE)
-    early, mid = feature_cache(net.trunk, data.images)
+    early, mid = feature_cache(net.trunk, data.images, data.split != "test")
     targets = all_targets(data)
     net.trunk.freeze_early(FROZEN_BLOCKS)
     opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=lr, weight_decay=1e-4)
-    steps = epochs * (int(tr.sum()) // batch)
+    steps = epochs * ((1 + NEGATIVES_PER_POSITIVE) * int((data.labels[tr] == 1).sum()) // batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     gen = torch.Generator().manual_seed(seed)
     train_set = {"early": early[:, tr], "mid": mid[:, tr], "y": data.labels[tr],
@@ -94,8 +95,11 @@ def _epoch(net, opt, sched, train_set, batch, gen, rng) -> None:
     net.train()
     net.trunk.frozen_eval(FROZEN_BLOCKS)
     n_views, n = train_set["mid"].shape[:2]
-    order, views = rng.permutation(n), rng.integers(0, n_views, n)
-    total, n_steps = 0.0, n // batch
+    positives = np.flatnonzero(train_set["y"] == 1)
+    negatives = rng.choice(np.flatnonzero(train_set["y"] == 0), NEGATIVES_PER_POSITIVE * len(positives),
+                           replace=False)
+    order, views = rng.permutation(np.concatenate([positives, negatives])), rng.integers(0, n_views, n)
+    total, n_steps = 0.0, len(order) // batch
     for step in range(n_steps):
         idx = order[step * batch : (step + 1) * batch]
         shifts = torch.randint(-1, 2, (len(idx), 2), generator=gen).tolist()

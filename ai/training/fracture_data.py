@@ -85,8 +85,10 @@ def all_targets(data: FractureData) -> dict[str, np.ndarray]:
 
 
 @torch.no_grad()
-def feature_cache(trunk: Lite0Features, images: np.ndarray, batch: int = 16) -> tuple[np.ndarray, np.ndarray]:
-    """float16 (V, N, 40, S/8, S/8) and (V, N, 112, S/16, S/16) frozen features of each image's VIEWS."""
+def feature_cache(trunk: Lite0Features, images: np.ndarray, todo: np.ndarray,
+                  batch: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """float16 (V, N, 40, S/8, S/8) and (V, N, 112, S/16, S/16) frozen features of the VIEWS of the
+    images flagged in ``todo`` (zeros elsewhere: the test split is measured through the product only)."""
     path = WORK / "cache" / f"fracture_det_{SIZE}.npz"
     if path.is_file():
         cached = np.load(path)
@@ -96,14 +98,16 @@ def feature_cache(trunk: Lite0Features, images: np.ndarray, batch: int = 16) -> 
     n, g = len(images), SIZE // STRIDE
     early = np.zeros((len(VIEWS), n, 40, g, g), np.float16)
     mid = np.zeros((len(VIEWS), n, 112, g // 2, g // 2), np.float16)
-    for i in range(0, n, batch):
-        x = torch.from_numpy(images[i : i + batch]).float().div(255).unsqueeze(1)
+    rows = np.flatnonzero(todo)
+    for start in range(0, len(rows), batch):
+        i = rows[start : start + batch]
+        x = torch.from_numpy(images[i]).float().div(255).unsqueeze(1)
         for v, view in enumerate(VIEWS):
             xv = torch.flip(x, dims=[3]) if view else x
             e = trunk.early((xv - GRAY_MEAN) / GRAY_STD)
-            early[v, i : i + len(x)] = e.half().numpy()
-            mid[v, i : i + len(x)] = trunk.middle(e).half().numpy()
-        log.info("caching fracture features %d/%d", i + len(x), n)
+            early[v, i] = e.half().numpy()
+            mid[v, i] = trunk.middle(e).half().numpy()
+        log.info("caching fracture features %d/%d", start + len(i), len(rows))
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, early=early, mid=mid)
     return early, mid

@@ -11,7 +11,7 @@ from torch import nn
 from ai.training.common import GRAY_MEAN, GRAY_STD, Lite0Features
 
 FUSED = 256
-DET = 96
+DET = 64
 STRIDE = 8
 
 
@@ -27,10 +27,7 @@ class FractureNet(nn.Module):
         self.lat_early = nn.Conv2d(40, DET, 1, bias=False)
         self.reduce = nn.Conv2d(FUSED, DET, 1, bias=False)
         self.det_bn = nn.BatchNorm2d(DET)
-        self.det = nn.Sequential(
-            nn.Conv2d(DET, DET, 3, padding=1, bias=False), nn.BatchNorm2d(DET), nn.ReLU(),
-            nn.Conv2d(DET, DET, 3, padding=1), nn.ReLU(), nn.Conv2d(DET, 5, 1),
-        )
+        self.det = nn.Sequential(nn.Conv2d(DET, DET, 3, padding=1), nn.ReLU(), nn.Conv2d(DET, 5, 1))
         nn.init.constant_(self.det[-1].bias[:1], -4.6)  # centre prior 0.01 (focal-loss start)
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:

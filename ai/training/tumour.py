@@ -2,7 +2,7 @@
 
 Fine-tunes ImageNet-pretrained EfficientNet-Lite0 at 224² on brain-tumor-mri (type + box; every slice
 has a tumour) and Br35H (tumour / no tumour from one source; boxes on the tumours). Stem and blocks up
-to stride 16 frozen, their stride-8 and stride-16 features cached for two views of each slice (:mod:`ai.training.tumour_data`);
+to stride 16 frozen, their stride-8 and stride-16 features cached for one view of each slice (:mod:`ai.training.tumour_data`);
 the rest trained. Presence is weighted so that Br35H's two classes count as much as brain-tumor-mri's
 positives (presence is measured on Br35H alone: the sources differ). Splits by blocks of neighbouring
 ids (no patient IDs); best epoch chosen on validation; test touched once by :mod:`ai.training.tumour_eval`.
@@ -116,7 +116,7 @@ def shift_features(early: torch.Tensor, mid: torch.Tensor, boxes: torch.Tensor,
 
 
 def train(epochs: int, batch: int, lr: float, seed: int) -> None:
-    work = setup(NAME, seed)
+    work = setup(NAME, seed, threads=1)  # one thread: spinning OpenMP threads lose on oversubscribed cores
     data = load()
     tr, va = data.split == "train", data.split == "val"
     log.info("train %d val %d test %d", tr.sum(), va.sum(), (data.split == "test").sum())

@@ -5,7 +5,7 @@ annotated box at IoU ≥ t (greedy, as in PASCAL VOC / COCO); every other predic
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -48,13 +48,7 @@ def average_precision(preds: Sequence[tuple[np.ndarray, np.ndarray]], gts: Seque
     for (boxes, s), gt in zip(preds, gts, strict=True):
         scores.append(np.asarray(s, float))
         hits.append(match(boxes, s, gt, min_iou))
-    order = np.argsort(-np.concatenate(scores), kind="stable")
-    tp = np.concatenate(hits)[order]
-    recall = np.cumsum(tp) / total
-    precision = np.cumsum(tp) / np.arange(1, len(tp) + 1)
-    envelope = np.maximum.accumulate(precision[::-1])[::-1] if len(tp) else precision
-    steps = np.diff(np.concatenate([[0.0], recall]))
-    return float((steps * envelope).sum())
+    return pooled_ap(np.concatenate(scores), np.concatenate(hits), total)
 
 
 def threshold_for_fp(preds: Sequence[tuple[np.ndarray, np.ndarray]], gts: Sequence[np.ndarray],
@@ -65,3 +59,67 @@ def threshold_for_fp(preds: Sequence[tuple[np.ndarray, np.ndarray]], gts: Sequen
         if recall_and_fp(preds, gts, float(t), min_iou)[1] <= max_fp_per_image:
             return float(t)
     return 1.0
+
+
+DETECTION_DEFINITIONS = {
+    "iou30_recall": "annotated boxes matched by a candidate box scoring >= the box threshold at IoU >= 0.3 "
+                    "(greedy, best score first) / all annotated boxes",
+    "fp_boxes_per_image": "candidate boxes scoring >= the box threshold that match no annotated box at IoU "
+                          ">= 0.3, per image (all images, with and without fractures)",
+    "ap50": "box average precision at IoU 0.5 (all-point interpolation, pooled over images) over every "
+            "candidate box the pipeline reports (its score floor and per-image cap apply)",
+    "not_scored_rate": "cases the out-of-distribution guard refused to score / all cases",
+}
+
+
+def candidate_statistics(cases: Sequence, box_threshold: float | None) -> dict[str, Callable[[np.ndarray], float]]:
+    """Statistics of an index array into ``cases`` for cases carrying scored candidate boxes."""
+    mask = np.array([c.cand_scores is not None for c in cases])
+    if not mask.any():
+        return {}
+    t = -np.inf if box_threshold is None else box_threshold
+
+    def pooled(i: np.ndarray) -> list:
+        return [cases[k] for k in i[mask[i]]]
+
+    def recall30(i: np.ndarray) -> float:
+        chosen = pooled(i)
+        total = sum(c.boxes_total for c in chosen)
+        found = sum(int((c.cand_tp30 & (c.cand_scores >= t)).sum()) for c in chosen)
+        return found / total if total else float("nan")
+
+    def fp(i: np.ndarray) -> float:
+        chosen = pooled(i)
+        false = sum(int((~c.cand_tp30 & (c.cand_scores >= t)).sum()) for c in chosen)
+        return false / len(chosen) if chosen else float("nan")
+
+    def ap50(i: np.ndarray) -> float:
+        chosen = pooled(i)
+        total = sum(c.boxes_total for c in chosen)
+        if not total:
+            return float("nan")
+        scores = np.concatenate([c.cand_scores for c in chosen])
+        hits = np.concatenate([c.cand_tp50 for c in chosen])
+        return pooled_ap(scores, hits, total)
+
+    return {"iou30_recall": recall30, "fp_boxes_per_image": fp, "ap50": ap50}
+
+
+def pooled_ap(scores: np.ndarray, hits: np.ndarray, total: int) -> float:
+    """All-point interpolated AP from detections' scores, their true-positive flags and the box count."""
+    order = np.argsort(-scores, kind="stable")
+    tp = hits[order].astype(float)
+    if not len(tp):
+        return 0.0
+    recall = np.cumsum(tp) / total
+    precision = np.cumsum(tp) / np.arange(1, len(tp) + 1)
+    envelope = np.maximum.accumulate(precision[::-1])[::-1]
+    return float((np.diff(np.concatenate([[0.0], recall])) * envelope).sum())
+
+
+def not_scored_statistic(cases: Sequence) -> dict[str, Callable[[np.ndarray], float]]:
+    """``not_scored_rate`` where any case was refused (absent otherwise)."""
+    refused = np.array([bool(getattr(c, "not_scored", False)) for c in cases])
+    if not refused.any():
+        return {}
+    return {"not_scored_rate": lambda i: float(refused[i].mean()) if i.size else float("nan")}
