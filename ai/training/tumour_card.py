@@ -14,7 +14,7 @@ import numpy as np
 
 from ai.package import InputSpec, ModelPackage, OperatingPoint, OutputSpec, Scope, TrainingData, write_package
 from ai.training.common import MODELS, WORK, bootstrap_ci
-from ai.training.evaluate import fmt, metric_objects
+from ai.training.evaluate import metric_objects
 from ai.training.publish import PRETRAINED, train_minutes
 
 NAME = "tumour-mri"
@@ -46,3 +46,179 @@ def package(point: OperatingPoint, metrics: dict) -> ModelPackage:
                     "pituitary), box and activation map; refuses inputs unlike its training slices. "
                     "Not for diagnostic use.",
     )
+
+
+PRESENCE_KEYS = ["presence_auc", "presence_sensitivity", "presence_specificity", "presence_ppv", "iou50_recall",
+                 "cam_in_box", "not_scored_rate"]
+TYPE_KEYS = ["accuracy", "auc", "iou50_recall", "cam_in_box", "not_scored_rate"]
+
+
+def _metric(entry: dict, n: int) -> dict:
+    ci = entry.get("ci95")
+    return {"value": entry["value"], "ci95": ci if ci and None not in ci else None, "n": n}
+
+
+def measured(out: Path) -> dict:
+    """Card metrics (model.json names) from the two ``radsight validate`` runs under ``out``."""
+    br35h = json.loads((out / "br35h" / "metrics.json").read_text())
+    brain = json.loads((out / "brain" / "metrics.json").read_text())
+    metrics = {f"br35h_{k}" if k in ("iou50_recall", "cam_in_box", "not_scored_rate") else k: _metric(v, br35h["n"])
+               for k, v in br35h["metrics"].items() if k in PRESENCE_KEYS and v["value"] is not None}
+    metrics |= {f"type_{k}" if k != "accuracy" else "type_accuracy": _metric(v, brain["n"])
+                for k, v in brain["metrics"].items() if k in TYPE_KEYS and v["value"] is not None}
+    for name, group in brain["subgroups"].items():
+        if group["metrics"].get("accuracy", {}).get("value") is not None:
+            metrics[f"sensitivity_{name}"] = _metric(group["metrics"]["accuracy"], group["n"])
+    metrics["brain_presence_sensitivity"] = found_rate(out / "brain" / "cases.csv")
+    return metrics
+
+
+def found_rate(cases_csv: Path) -> dict:
+    """Share of brain-tumor-mri test slices (all with a tumour) that got a tumour finding, with its CI."""
+    with cases_csv.open(newline="") as fh:
+        found = np.array([row["predicted"] not in ("no tumour", "") for row in csv.DictReader(fh)], float)
+    return bootstrap_ci(lambda a: float(a.mean()), found)
+
+
+def fmt(metric: dict) -> str:
+    """``0.912 (95 % CI 0.880–0.940, n = 345)``; the interval left out where it is undefined."""
+    lo, hi = metric.get("ci95") or (None, None)
+    ci = f"95 % CI {lo:.3f}–{hi:.3f}, " if lo is not None and hi is not None else ""
+    return f"{metric['value']:.3f} ({ci}n = {metric['n']})"
+
+
+def _row(metrics: dict, key: str, words: str) -> str:
+    m = metrics.get(key)
+    return f"| {words} | {fmt(m)} |" if m else f"| {words} | not measured |"
+
+
+def _verdict(metrics: dict, key: str, target: float, higher: bool = True) -> str:
+    if key not in metrics:
+        return "not measured"
+    v = metrics[key]["value"]
+    met = v >= target if higher else v <= target
+    return f"**met** ({v:.3f})" if met else f"**missed** by {abs(target - v):.3f} ({v:.3f})"
+
+
+def card(metrics: dict, point: OperatingPoint, ood: dict, ood_check: dict, latency: dict) -> str:
+    sets = "\n".join(f"| {s['set']} | {s['expected']} | {s['refused']} / {s['n']} ({s['refused_rate']:.1%}) |"
+                     for s in ood_check["sets"])
+    rows = "\n".join([
+        _row(metrics, "presence_auc", "Br35H presence AUC"),
+        _row(metrics, "presence_sensitivity", "Br35H presence sensitivity (at the operating point)"),
+        _row(metrics, "presence_specificity", "Br35H presence specificity (at the operating point)"),
+        _row(metrics, "presence_ppv", "Br35H presence PPV"),
+        _row(metrics, "br35h_iou50_recall", "Br35H tumour boxes found at IoU ≥ 0.5 (missed presence = miss)"),
+        _row(metrics, "br35h_cam_in_box", "Br35H map peak inside the tumour box"),
+        _row(metrics, "brain_presence_sensitivity", "brain-tumor-mri slices given a tumour finding"),
+        _row(metrics, "type_accuracy", "brain-tumor-mri type accuracy (no finding = wrong)"),
+        _row(metrics, "sensitivity_glioma", "… glioma sensitivity"),
+        _row(metrics, "sensitivity_meningioma", "… meningioma sensitivity"),
+        _row(metrics, "sensitivity_pituitary", "… pituitary sensitivity"),
+        _row(metrics, "type_iou50_recall", "brain-tumor-mri boxes found at IoU ≥ 0.5"),
+        _row(metrics, "type_cam_in_box", "brain-tumor-mri map peak inside the box"),
+    ])
+    return f"""# tumour-mri 3.0.0 — brain-MRI tumour presence, type and box
+
+**Not for diagnostic use.** Research and demonstration model; it has not been validated clinically.
+
+## What it does
+One MRI slice (letterboxed to 224×224; 8-bit images / 255, others stretched between the 0.5 and 99.5
+percentiles) → is there a tumour? Where there is (presence ≥ {point.threshold:.3f}, the operating point),
+its most likely type (glioma / meningioma / pituitary), a box and an activation map. Below the threshold
+the slice gets **no finding** ("no tumour found"). An input that does not look like its training slices
+(a radiograph, a CT slice declared MR) is **not scored** (out-of-distribution guard, below).
+
+## Data, licence, attribution
+- brain-tumor-mri: 2,445 T1 contrast-enhanced slices (512² JPEG) with YOLO boxes, every one with a tumour.
+  Cheng J. et al., PLoS ONE 10(10):e0140381, 2015; figshare 1512427, **CC BY 4.0**; via github
+  nanonane/RCS-YOLO.
+- Br35H: 744 slices after near-duplicate removal (353 with a tumour and a box, 391 without), mixed
+  sequences, ≤ 192 px. Hamada A., Br35H (Kaggle, 2020), via github nanonane/RCS-YOLO. **The source states
+  no licence**; public mirrors share it. Treat this model as research-only for that reason too.
+- Pretrained weights: {PRETRAINED}.
+
+## Split
+{SPLIT}. **Leakage caveat:** without patient IDs, slices of one patient can fall on both sides of a split
+(blocks of neighbouring ids reduce but do not remove this): the test figures are likely optimistic.
+**Source caveat:** tumour-free slices exist only in Br35H, so presence is trained and measured on Br35H
+(both classes from one source); type and box are measured on brain-tumor-mri. Types of Br35H tumours are
+not labelled: the type shown for a non-T1-CE slice is the model's guess from T1-CE training only.
+
+## Training
+`python -m ai.training.tumour` then `python -m ai.training.tumour_export` (seed 0; {train_minutes(NAME)} min
+of training on 2 cores shared with ~8 other jobs). EfficientNet-Lite0 frozen to stride 16 (features cached,
+one view per slice: plain, or for half of the training slices a resolution drop to 112–224 px, zoom /
+shift / flip and contrast / gamma change, so that sharpness and scale do not give the source away); the
+stride-32 blocks, a fused stride-16 map with linear presence and type heads (their weights give the maps)
+and a soft-argmax box head at stride 8 trained with BCE (Br35H weighted 6:1 per slice against
+brain-tumor-mri) + cross-entropy (types, brain-tumor-mri only) + L1 + GIoU + centre-cell loss + a loss
+keeping the presence and true-type maps inside the box. Best epoch by validation (2 × Br35H presence AUC
++ type accuracy + IoU ≥ 0.5 recall).
+
+Operating point (presence ≥ {point.threshold:.4f}): the highest validation sensitivity at Br35H validation
+specificity ≥ 0.92, chosen on the **product pipeline's** scores (`ai.training.tumour_export`): validation
+sensitivity {point.sensitivity:.3f}, specificity {point.specificity:.3f}.
+
+## Test metrics (`radsight validate`, held-out test splits, 95 % bootstrap CI over slices)
+Reproduce with
+`radsight validate --model tumour-mri --data ../shared/data/labelled/br35h --subset-file resources/models/tumour-mri/split_br35h.csv --split test --out OUT`
+and the same with `brain-tumor-mri` and `split.csv`.
+
+| metric | value |
+|---|---|
+{rows}
+
+Targets (issue 12): presence AUC ≥ 0.95 — {_verdict(metrics, "presence_auc", 0.95)}; specificity ≥ 0.90
+at the operating point — {_verdict(metrics, "presence_specificity", 0.90)}; type accuracy ≥ 0.90 —
+{_verdict(metrics, "type_accuracy", 0.90)}; box recall at IoU ≥ 0.5 ≥ 0.80 on brain-tumor-mri —
+{_verdict(metrics, "type_iou50_recall", 0.80)}.
+
+## Out-of-distribution guard
+Output `ood_distance`: Mahalanobis distance of the slice's pooled frozen backbone features (ImageNet
+weights, per-channel mean and spread of the stride-16 map) to the training slices; refused above
+{ood["threshold"]} ({ood["calibration"]}), i.e. about 1 % of in-distribution slices are expected to be
+refused. Cross-fed real images, declared MR, through the product pipeline (`python -m ai.training.ood_check`):
+
+| images | expected | refused |
+|---|---|---|
+{sets}
+
+"Either": another brain-MRI sequence; whether it is scored says how far it is from the training slices,
+not whether it is right.
+
+## Speed and size
+One slice through the pipeline (letterbox, onnxruntime CPU, post-processing): median {latency["median_ms"]} ms,
+p95 {latency["p95_ms"]} ms on the shared 2-core machine (other jobs running). ONNX file
+{latency["onnx_mib"]} MiB.
+
+## Caveats
+- No patient IDs; two public sources of different look; one box per slice (multifocal tumours not handled).
+- A finding's type is only as good as T1-CE training allows; the type of a tumour on another sequence is a guess.
+- The OOD guard measures distance to the training images, not correctness: an unusual but valid slice can be
+  refused, and an image close to the training slices is scored even if it is not a brain MRI.
+"""
+
+
+def main() -> None:
+    out = Path(sys.argv[1])
+    from ai.package import load_package
+
+    current = load_package(MODELS / NAME)
+    point = current.operating_points[0]
+    metrics = measured(out)
+    ood = json.loads((MODELS / NAME / "ood.json").read_text())
+    ood_check = json.loads((out / "ood.json").read_text())
+    latency = json.loads((out / "latency.json").read_text())
+    ood["measured"] = {s["set"]: s["refused_rate"] for s in ood_check["sets"]}
+    (MODELS / NAME / "ood.json").write_text(json.dumps(ood, indent=2) + "\n")
+    write_package(MODELS / NAME, MODELS / NAME / "model.onnx", package(point, metrics),
+                  model_card=card(metrics, point, ood, ood_check, latency))
+    (MODELS / NAME / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    info = WORK / NAME / "train_info.json"
+    if info.is_file():
+        (MODELS / NAME / "train_info.json").write_text(info.read_text())
+
+
+if __name__ == "__main__":
+    main()
