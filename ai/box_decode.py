@@ -10,8 +10,9 @@ def local_maxima(heat: np.ndarray) -> np.ndarray:
     """(h, w) bool: cells not smaller than any of their 8 neighbours (a 3×3 max-pool NMS)."""
     padded = np.pad(heat, 1, constant_values=-np.inf)
     h, w = heat.shape
-    neighbours = [padded[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
-                  for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
+    neighbours = [
+        padded[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w] for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx
+    ]
     return heat >= np.max(neighbours, axis=0)
 
 

@@ -50,6 +50,12 @@ def verdict(guard: OodGuard | None, outputs: dict[str, np.ndarray], index: int =
         return None
     distance = float(np.asarray(outputs[guard.output]).reshape(-1)[index])
     refused = not np.isfinite(distance) or distance > guard.threshold
-    message = (f"not scored: does not look like {guard.expects} (distance {distance:.1f} to the training "
-               f"images > {guard.threshold:.1f})") if refused else ""
+    message = (
+        (
+            f"not scored: does not look like {guard.expects} (distance {distance:.1f} to the training "
+            f"images > {guard.threshold:.1f})"
+        )
+        if refused
+        else ""
+    )
     return OodVerdict(distance, guard.threshold, refused, message)

@@ -59,5 +59,7 @@ def _yolo_boxes(image: Path) -> tuple[tuple[float, float, float, float], ...]:
         parts = line.split()
         if len(parts) == 5:
             xc, yc, w, h = (float(v) for v in parts[1:])
-            boxes.append(((xc - w / 2) * width, (yc - h / 2) * height, (xc + w / 2) * width, (yc + h / 2) * height))
+            boxes.append(
+                ((xc - w / 2) * width, (yc - h / 2) * height, (xc + w / 2) * width, (yc + h / 2) * height)
+            )
     return tuple(boxes)

@@ -47,7 +47,9 @@ class FractureResult:
     box_scores: np.ndarray  # (K,)
 
 
-def preprocess(image: np.ndarray, size: int = SIZE, monochrome1: bool = False) -> tuple[np.ndarray, Letterbox]:
+def preprocess(
+    image: np.ndarray, size: int = SIZE, monochrome1: bool = False
+) -> tuple[np.ndarray, Letterbox]:
     unit = to_unit_range(np.asarray(image))
     if monochrome1:
         unit = 1.0 - unit
@@ -94,20 +96,35 @@ class FracturePipeline:
             return PipelineResult([], notes=[ood.message])
         result = postprocess(outputs.outputs, prepared.context["letterbox"])
         threshold = box_threshold(package)
-        findings = [self._finding(image, package, box, float(s), threshold)
-                    for box, s in zip(result.boxes, result.box_scores, strict=True)]
+        findings = [
+            self._finding(image, package, box, float(s), threshold)
+            for box, s in zip(result.boxes, result.box_scores, strict=True)
+        ]
         point = package.operating_point("fracture")
-        notes = [_triage_note(result.probability, None if point is None else point.threshold),
-                 f"{sum(f.passes_operating_point for f in findings)} fracture box(es) pass the box threshold"]
-        return PipelineResult(findings, maps={"fracture": result.heat[None]},
-                              probabilities={"no fracture": 1.0 - result.probability,
-                                             "fracture": result.probability}, notes=notes)
+        notes = [
+            _triage_note(result.probability, None if point is None else point.threshold),
+            f"{sum(f.passes_operating_point for f in findings)} fracture box(es) pass the box threshold",
+        ]
+        return PipelineResult(
+            findings,
+            maps={"fracture": result.heat[None]},
+            probabilities={"no fracture": 1.0 - result.probability, "fracture": result.probability},
+            notes=notes,
+        )
 
     @staticmethod
     def _finding(image, package, box: np.ndarray, score: float, threshold: float | None) -> Finding:
         passes = threshold is None or score >= threshold
-        finding = Finding(package.name, package.version, "fracture", score, passes, threshold=threshold,
-                          explanation="fracture", explanation_method="detector centre map")
+        finding = Finding(
+            package.name,
+            package.version,
+            "fracture",
+            score,
+            passes,
+            threshold=threshold,
+            explanation="fracture",
+            explanation_method="detector centre map",
+        )
         x0, y0, x1, y1 = (float(v) for v in box)
         return located(finding, image, (0.0, y0, x0, 1.0, y1, x1))
 
@@ -116,7 +133,8 @@ def _triage_note(probability: float, threshold: float | None) -> str:
     if threshold is None:
         return f"fracture probability {probability:.2f} (image level)"
     verdict_word = "at or above" if probability >= threshold else "below"
-    return f"fracture probability {probability:.2f} (image level), {verdict_word} the triage threshold {threshold:.2f}"
+    return (f"fracture probability {probability:.2f} (image level), {verdict_word} the triage threshold "
+            f"{threshold:.2f}")
 
 
 PIPELINE = FracturePipeline()

@@ -70,11 +70,14 @@ def postprocess(outputs: dict[str, np.ndarray], lb: Letterbox, index: int = 0) -
     """One case of the session's outputs → presence, type, probabilities, box and map on the input grid."""
     presence = float(1.0 / (1.0 + np.exp(-float(np.asarray(outputs["presence"]).reshape(-1)[index]))))
     types = softmax(outputs["logits"][index])
-    probabilities = {"no tumour": 1.0 - presence,
-                     **{name: presence * float(p) for name, p in zip(TYPES, types, strict=True)}}
+    probabilities = {
+        "no tumour": 1.0 - presence,
+        **{name: presence * float(p) for name, p in zip(TYPES, types, strict=True)},
+    }
     cam = unletterbox_map(outputs["cam"][index, 0], SIZE, lb.scale, lb.pad_x, lb.pad_y, lb.shape)
-    return TumourResult(presence, TYPES[int(types.argmax())], probabilities,
-                        box_to_input(outputs["box"][index], lb), cam)
+    return TumourResult(
+        presence, TYPES[int(types.argmax())], probabilities, box_to_input(outputs["box"][index], lb), cam
+    )
 
 
 def run(session, slice2d: np.ndarray) -> TumourResult:
@@ -105,17 +108,31 @@ class TumourPipeline:
         result = postprocess(outputs.outputs, prepared.context["letterbox"])
         threshold = presence_threshold(package)
         if result.presence < threshold:
-            note = f"no tumour found: presence {result.presence:.2f} below the operating threshold {threshold:.2f}"
+            note = (f"no tumour found: presence {result.presence:.2f} below the operating threshold "
+                    f"{threshold:.2f}")
             return PipelineResult([], probabilities=result.probabilities, notes=[note])
         x0, y0, x1, y1 = result.box
-        finding = Finding(package.name, package.version, result.label, result.presence, True,
-                          threshold=threshold, explanation=result.label, explanation_method="cam_output")
+        finding = Finding(
+            package.name,
+            package.version,
+            result.label,
+            result.presence,
+            True,
+            threshold=threshold,
+            explanation=result.label,
+            explanation_method="cam_output",
+        )
         type_p = result.probabilities[result.label] / max(result.presence, 1e-9)
-        notes = [f"tumour presence {result.presence:.2f} (threshold {threshold:.2f}); most likely type "
-                 f"{result.label} ({type_p:.2f} of the type scores)"]
-        return PipelineResult([located(finding, image, (0.0, y0, x0, 1.0, y1, x1))],
-                              maps={result.label: normalise01(result.cam)[None].astype(np.float32)},
-                              probabilities=result.probabilities, notes=notes)
+        notes = [
+            f"tumour presence {result.presence:.2f} (threshold {threshold:.2f}); most likely type "
+            f"{result.label} ({type_p:.2f} of the type scores)"
+        ]
+        return PipelineResult(
+            [located(finding, image, (0.0, y0, x0, 1.0, y1, x1))],
+            maps={result.label: normalise01(result.cam)[None].astype(np.float32)},
+            probabilities=result.probabilities,
+            notes=notes,
+        )
 
 
 PIPELINE = TumourPipeline()

@@ -29,7 +29,9 @@ NEGATIVES_PER_POSITIVE = 2
 log = logging.getLogger("radsight.train")
 
 
-def loss_fn(net: FractureNet, early: torch.Tensor, mid: torch.Tensor, t: dict[str, torch.Tensor]) -> torch.Tensor:
+def loss_fn(
+    net: FractureNet, early: torch.Tensor, mid: torch.Tensor, t: dict[str, torch.Tensor]
+) -> torch.Tensor:
     logits, _, det = net.forward_cached(early, mid)
     cls = F.cross_entropy(logits, t["y"], weight=torch.tensor(CLASS_WEIGHT), label_smoothing=0.05)
     heat = focal_loss(det[:, 0], t["heat"], torch.ones(len(det), dtype=torch.bool))
@@ -46,7 +48,9 @@ def predict(net: FractureNet, early: np.ndarray, mid: np.ndarray, batch: int = 6
     net.eval()
     probs, dets = [], []
     for i in range(0, len(mid), batch):
-        logits, _, det = net.forward_cached(*(torch.from_numpy(a[i : i + batch]).float() for a in (early, mid)))
+        logits, _, det = net.forward_cached(
+            *(torch.from_numpy(a[i : i + batch]).float() for a in (early, mid))
+        )
         probs.extend(torch.softmax(logits, 1)[:, 1].tolist())
         heat, reg = torch.sigmoid(det[:, 0]).numpy(), det[:, 1:].numpy()
         dets.extend(decode_centres(heat[k], reg[k], STRIDE) for k in range(len(det)))
@@ -60,8 +64,15 @@ def detection_scores(out: dict[str, list], labels: np.ndarray, boxes: list) -> d
     ap30 = average_precision(out["dets"], boxes, 0.3)
     t = threshold_for_fp(out["dets"], boxes, 1.0, 0.3)
     rec30, fp = recall_and_fp(out["dets"], boxes, t, 0.3)
-    return {"auc": round(auc, 4), "auc_max_box": round(auc_heat, 4), "ap50": round(ap, 4), "ap30": round(ap30, 4),
-            "iou30_recall@1fp": round(rec30, 4), "fp_per_image": round(fp, 3), "box_threshold": round(t, 4)}
+    return {
+        "auc": round(auc, 4),
+        "auc_max_box": round(auc_heat, 4),
+        "ap50": round(ap, 4),
+        "ap30": round(ap30, 4),
+        "iou30_recall@1fp": round(rec30, 4),
+        "fp_per_image": round(fp, 3),
+        "box_threshold": round(t, 4),
+    }
 
 
 def train(epochs: int, batch: int, lr: float, seed: int) -> None:
@@ -77,8 +88,12 @@ def train(epochs: int, batch: int, lr: float, seed: int) -> None:
     steps = epochs * ((1 + NEGATIVES_PER_POSITIVE) * int((data.labels[tr] == 1).sum()) // batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     gen = torch.Generator().manual_seed(seed)
-    train_set = {"early": early[:, tr], "mid": mid[:, tr], "y": data.labels[tr],
-                 **{k: v[:, tr] for k, v in targets.items()}}
+    train_set = {
+        "early": early[:, tr],
+        "mid": mid[:, tr],
+        "y": data.labels[tr],
+        **{k: v[:, tr] for k, v in targets.items()},
+    }
     val_boxes = [b for b, keep in zip(data.boxes, va, strict=True) if keep]
     best = -1.0
     for epoch in range(epochs):
@@ -96,19 +111,26 @@ def _epoch(net, opt, sched, train_set, batch, gen, rng) -> None:
     net.trunk.frozen_eval(FROZEN_BLOCKS)
     n_views, n = train_set["mid"].shape[:2]
     positives = np.flatnonzero(train_set["y"] == 1)
-    negatives = rng.choice(np.flatnonzero(train_set["y"] == 0), NEGATIVES_PER_POSITIVE * len(positives),
-                           replace=False)
+    negatives = rng.choice(
+        np.flatnonzero(train_set["y"] == 0), NEGATIVES_PER_POSITIVE * len(positives), replace=False
+    )
     order, views = rng.permutation(np.concatenate([positives, negatives])), rng.integers(0, n_views, n)
     total, n_steps = 0.0, len(order) // batch
     for step in range(n_steps):
         idx = order[step * batch : (step + 1) * batch]
         shifts = torch.randint(-1, 2, (len(idx), 2), generator=gen).tolist()
-        pick = {k: torch.from_numpy(train_set[k][views[idx], idx]) for k in ("early", "mid", "heat", "reg", "mask")}
+        pick = {
+            k: torch.from_numpy(train_set[k][views[idx], idx])
+            for k in ("early", "mid", "heat", "reg", "mask")
+        }
         early = F.dropout2d(shift_maps(pick["early"].float(), shifts, 2), 0.1)
         mid = F.dropout2d(shift_maps(pick["mid"].float(), shifts, 1), 0.1)
-        t = {"y": torch.from_numpy(train_set["y"][idx]), "heat": shift_maps(pick["heat"][:, None], shifts, 2)[:, 0],
-             "reg": shift_maps(pick["reg"], shifts, 2),
-             "mask": shift_maps(pick["mask"][:, None].float(), shifts, 2)[:, 0] > 0.5}
+        t = {
+            "y": torch.from_numpy(train_set["y"][idx]),
+            "heat": shift_maps(pick["heat"][:, None], shifts, 2)[:, 0],
+            "reg": shift_maps(pick["reg"], shifts, 2),
+            "mask": shift_maps(pick["mask"][:, None].float(), shifts, 2)[:, 0] > 0.5,
+        }
         loss = loss_fn(net, early, mid, t)
         opt.zero_grad()
         loss.backward()

@@ -21,52 +21,86 @@ from ai.training.evaluate import metric_objects
 from ai.training.publish import PRETRAINED, train_minutes
 
 NAME = "fracture-radiograph"
-SPLIT = ("by image in blocks of 10 neighbouring ids (seeded, stratified by label), 70/15/15: "
-         "1,579 train / 334 validation / 328 test images; the source has no patient IDs")
+SPLIT = (
+    "by image in blocks of 10 neighbouring ids (seeded, stratified by label), 70/15/15: "
+    "1,579 train / 334 validation / 328 test images; the source has no patient IDs"
+)
 
 
 def package(points: tuple[OperatingPoint, ...], metrics: dict) -> ModelPackage:
     return ModelPackage(
-        name=NAME, version="2.0.0", task="detection", target="fracture", pipeline="fracture",
+        name=NAME,
+        version="2.0.0",
+        task="detection",
+        target="fracture",
+        pipeline="fracture",
         scope=Scope(modalities=("CR", "DX"), dimensionality="2d"),  # PNG/JPEG: declared by the reader
         input=InputSpec(axes="NCHW", channels=1, size=(320, 320), normalization="minmax"),
-        outputs=(OutputSpec("logits", "image-level scores before softmax, (N, 2): no fracture, fracture"),
-                 OutputSpec("cam", "class activation maps of the image-level head, (N, 2, 20, 20)"),
-                 OutputSpec("heat", "fracture-centre probability per stride-8 cell, (N, 1, 40, 40)"),
-                 OutputSpec("reg", "per cell: centre offset x, y and log box width, height in cells, (N, 4, 40, 40)"),
-                 OutputSpec("ood_distance", "Mahalanobis distance of the input to the training radiographs, (N,); "
-                                            "threshold in ood.json")),
-        labels=("no fracture", "fracture"), operating_points=points,
+        outputs=(
+            OutputSpec("logits", "image-level scores before softmax, (N, 2): no fracture, fracture"),
+            OutputSpec("cam", "class activation maps of the image-level head, (N, 2, 20, 20)"),
+            OutputSpec("heat", "fracture-centre probability per stride-8 cell, (N, 1, 40, 40)"),
+            OutputSpec(
+                "reg", "per cell: centre offset x, y and log box width, height in cells, (N, 4, 40, 40)"
+            ),
+            OutputSpec(
+                "ood_distance",
+                "Mahalanobis distance of the input to the training radiographs, (N,); threshold in ood.json",
+            ),
+        ),
+        labels=("no fracture", "fracture"),
+        operating_points=points,
         explanation="cam_output",
         training_data=TrainingData(
-            name="FracAtlas (Abedeen et al. 2023)", licence="CC BY 4.0",
+            name="FracAtlas (Abedeen et al. 2023)",
+            licence="CC BY 4.0",
             source="figshare doi:10.6084/m9.figshare.22363012 via github marvY-O/FracAtlas (commit e548d128)",
-            split=SPLIT, pretrained_from=PRETRAINED),
+            split=SPLIT,
+            pretrained_from=PRETRAINED,
+        ),
         metrics=metric_objects(metrics),
-        description="Fracture boxes with scores on a musculoskeletal radiograph (hand, leg, hip, shoulder), an "
-                    "image-level fracture probability for triage and the detector's centre map; refuses inputs "
-                    "unlike its training radiographs. Not for diagnostic use.",
+        description="Fracture boxes with scores on a musculoskeletal radiograph (hand, leg, hip, "
+        "shoulder), an image-level fracture probability for triage and the detector's centre map; refuses "
+        "inputs "
+        "unlike its training radiographs. Not for diagnostic use.",
     )
 
 
-KEYS = ["auc", "sensitivity", "specificity", "ppv", "iou30_recall", "iou50_recall", "fp_boxes_per_image", "ap50",
-        "cam_in_box", "not_scored_rate"]
+KEYS = [
+    "auc",
+    "sensitivity",
+    "specificity",
+    "ppv",
+    "iou30_recall",
+    "iou50_recall",
+    "fp_boxes_per_image",
+    "ap50",
+    "cam_in_box",
+    "not_scored_rate",
+]
 REGION_KEYS = ["auc", "iou30_recall", "fp_boxes_per_image", "ap50"]
-WORDS = {"auc": "image-level AUC (triage probability)", "sensitivity": "image-level sensitivity (triage point)",
-         "specificity": "image-level specificity (triage point)", "ppv": "image-level PPV (triage point)",
-         "iou30_recall": "fracture boxes found at IoU ≥ 0.3 (box threshold)",
-         "iou50_recall": "fracture boxes found at IoU ≥ 0.5 (box threshold)",
-         "fp_boxes_per_image": "false boxes per image (box threshold, IoU < 0.3)",
-         "ap50": "box AP at IoU 0.5 (all candidates ≥ 0.05, ≤ 5 per image)",
-         "cam_in_box": "centre-map peak inside a fracture box (fractured images)",
-         "not_scored_rate": "test images refused by the OOD guard"}
+WORDS = {
+    "auc": "image-level AUC (triage probability)",
+    "sensitivity": "image-level sensitivity (triage point)",
+    "specificity": "image-level specificity (triage point)",
+    "ppv": "image-level PPV (triage point)",
+    "iou30_recall": "fracture boxes found at IoU ≥ 0.3 (box threshold)",
+    "iou50_recall": "fracture boxes found at IoU ≥ 0.5 (box threshold)",
+    "fp_boxes_per_image": "false boxes per image (box threshold, IoU < 0.3)",
+    "ap50": "box AP at IoU 0.5 (all candidates ≥ 0.05, ≤ 5 per image)",
+    "cam_in_box": "centre-map peak inside a fracture box (fractured images)",
+    "not_scored_rate": "test images refused by the OOD guard",
+}
 
 
 def measured(out: Path) -> dict:
     """Card metrics from ``radsight validate`` on the test split (``out/test/metrics.json``)."""
     result = json.loads((out / "test" / "metrics.json").read_text())
-    metrics = {k: _metric(v, result["n"]) for k, v in result["metrics"].items()
-               if k in KEYS and v["value"] is not None}
+    metrics = {
+        k: _metric(v, result["n"])
+        for k, v in result["metrics"].items()
+        if k in KEYS and v["value"] is not None
+    }
     for region, group in result["subgroups"].items():
         for k in REGION_KEYS:
             v = group["metrics"].get(k)
@@ -94,15 +128,25 @@ def _verdict(metrics: dict, key: str, target: float, higher: bool = True) -> str
     return f"**met** ({v:.3f})" if met else f"**missed** by {abs(target - v):.3f} ({v:.3f})"
 
 
+def _value(metrics: dict, key: str) -> float:
+    return metrics[key]["value"] if key in metrics else float("nan")
+
+
 def card(metrics: dict, points: tuple[OperatingPoint, ...], ood: dict, ood_check: dict, latency: dict) -> str:
     triage, box = points
     rows = "\n".join(f"| {WORDS[k]} | {fmt(metrics[k])} |" for k in KEYS if k in metrics)
     regions = "\n".join(
-        f"| {region} | " + " | ".join(fmt(metrics[f"{k}_{region}"]) if f"{k}_{region}" in metrics else "—"
-                                      for k in REGION_KEYS) + " |"
-        for region in ("hand", "leg", "hip", "shoulder"))
-    sets = "\n".join(f"| {s['set']} | {s['expected']} | {s['refused']} / {s['n']} ({s['refused_rate']:.1%}) |"
-                     for s in ood_check["sets"])
+        f"| {region} | "
+        + " | ".join(
+            fmt(metrics[f"{k}_{region}"]) if f"{k}_{region}" in metrics else "—" for k in REGION_KEYS
+        )
+        + " |"
+        for region in ("hand", "leg", "hip", "shoulder")
+    )
+    sets = "\n".join(
+        f"| {s['set']} | {s['expected']} | {s['refused']} / {s['n']} ({s['refused_rate']:.1%}) |"
+        for s in ood_check["sets"]
+    )
     return f"""# fracture-radiograph 2.0.0 — fracture boxes on musculoskeletal radiographs
 
 **Not for diagnostic use.** Research and demonstration model; it has not been validated clinically.
@@ -116,7 +160,8 @@ detector's centre map as the explanation (it peaks where the boxes are). Inputs 
 radiographs are **not scored** (OOD guard, below).
 
 ## Data, licence, attribution
-FracAtlas: 2,241 radiographs as shared here (564 fractured with 1 to 5 boxes each, 1,677 not), 373×454. Abedeen I. et al., "FracAtlas: A Dataset for Fracture Classification, Localization and
+FracAtlas: 2,241 radiographs as shared here (564 fractured with 1 to 5 boxes each, 1,677 not), 373×454.
+Abedeen I. et al., "FracAtlas: A Dataset for Fracture Classification, Localization and
 Segmentation of Musculoskeletal Radiographs", Sci Data 10:521 (2023); figshare
 doi:10.6084/m9.figshare.22363012, **CC BY 4.0**. Boxes from `boxes_staged.csv` (pixels of the shared
 images). Pretrained weights: {PRETRAINED}.
@@ -126,7 +171,8 @@ images). Pretrained weights: {PRETRAINED}.
 can fall on both sides; figures are likely optimistic for new patients.
 
 ## Training
-`python -m ai.training.fracture` then `python -m ai.training.fracture_export` (seed 0; {train_minutes(NAME)} min
+`python -m ai.training.fracture` then `python -m ai.training.fracture_export` (seed 0;
+{train_minutes(NAME)} min
 on 2 cores shared with ~8 other jobs). EfficientNet-Lite0 frozen to stride 16 (stride-8 and stride-16
 features cached once per image — no mirror view: the shared CPUs allowed one pass); trained: the stride-32
 blocks, a top-down fused map, an image-level head (cross-entropy) and the detection head (CenterNet focal
@@ -138,7 +184,8 @@ Operating points (chosen on the validation split through the **product pipeline*
 - triage (image level): the highest threshold with validation sensitivity ≥ 0.90 → {triage.threshold:.4f}
   (validation sensitivity {triage.sensitivity:.3f}, specificity {triage.specificity:.3f});
 - box: the lowest box score whose validation false boxes per image stay ≤ 0.9 → {box.threshold:.4f}
-  (validation IoU ≥ 0.3 recall {box.sensitivity:.3f}; fracture-free validation images with no box {box.specificity:.3f}).
+  (validation IoU ≥ 0.3 recall {box.sensitivity:.3f}; fracture-free validation images with no box
+  {box.specificity:.3f}).
 
 ## Test metrics (`radsight validate`, held-out test split, 95 % bootstrap CI over images)
 Reproduce with `radsight validate --model fracture-radiograph --data ../shared/data/labelled/fracatlas
@@ -155,7 +202,7 @@ Per region (images flagged with the region; mixed images count in each):
 {regions}
 
 Targets (issue 12): AUC ≥ 0.90 — {_verdict(metrics, "auc", 0.90)}; IoU ≥ 0.3 recall ≥ 0.60 —
-{_verdict(metrics, "iou30_recall", 0.60)} at {metrics.get("fp_boxes_per_image", {}).get("value", float("nan")):.2f}
+{_verdict(metrics, "iou30_recall", 0.60)} at {_value(metrics, "fp_boxes_per_image"):.2f}
 false boxes per image (target ≤ 1).
 AP50 for context: the published YOLOv8 baselines are about 0.6 mAP50 on GRAZPEDWRI-DX (paediatric
 wrist, 20k images) and lower on FracAtlas in its paper; different data and splits, so not a like-for-like
@@ -171,7 +218,8 @@ DX, through the product pipeline (`python -m ai.training.ood_check fracture-radi
 {sets}
 
 ## Speed and size
-One radiograph through the pipeline: median {latency["median_ms"]} ms, p95 {latency["p95_ms"]} ms on the shared
+One radiograph through the pipeline: median {latency["median_ms"]} ms, p95 {latency["p95_ms"]} ms on the
+shared
 2-core machine while other jobs ran. ONNX file {latency["onnx_mib"]} MiB.
 
 ## Caveats
@@ -191,9 +239,16 @@ def main() -> None:
     (MODELS / NAME / "ood.json").write_text(json.dumps(ood, indent=2) + "\n")
     latency = json.loads((out / "latency.json").read_text())
     ordered = (next(p for p in points if p.name != "box"), next(p for p in points if p.name == "box"))
-    write_package(MODELS / NAME, MODELS / NAME / "model.onnx", package(ordered, metrics),
-                  model_card=card(metrics, ordered, ood, ood_check, latency))
+    write_package(
+        MODELS / NAME,
+        MODELS / NAME / "model.onnx",
+        package(ordered, metrics),
+        model_card=card(metrics, ordered, ood, ood_check, latency),
+    )
     (MODELS / NAME / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    from ai.training import subset_check
+
+    subset_check.write(NAME, subset_check.fracture_cases())
     info = WORK / NAME / "train_info.json"
     if info.is_file():
         (MODELS / NAME / "train_info.json").write_text(info.read_text())

@@ -36,8 +36,13 @@ def load() -> FractureData:
     if not path.is_file():
         write_split_csv(path, records, splits)
     images = resized_cache("fracatlas", records, SIZE)
-    return FractureData(records, images, np.array([r.label_index for r in records]),
-                        [letterboxed_boxes(r) for r in records], np.array([splits[r.id] for r in records]))
+    return FractureData(
+        records,
+        images,
+        np.array([r.label_index for r in records]),
+        [letterboxed_boxes(r) for r in records],
+        np.array([splits[r.id] for r in records]),
+    )
 
 
 def letterboxed_boxes(record) -> np.ndarray:
@@ -48,8 +53,10 @@ def letterboxed_boxes(record) -> np.ndarray:
         w, h = img.size
     scale = SIZE / max(h, w)
     pad_x, pad_y = (SIZE - max(1, round(w * scale))) // 2, (SIZE - max(1, round(h * scale))) // 2
-    out = [[x0 * scale + pad_x, y0 * scale + pad_y, x1 * scale + pad_x, y1 * scale + pad_y]
-           for x0, y0, x1, y1 in record.boxes]
+    out = [
+        [x0 * scale + pad_x, y0 * scale + pad_y, x1 * scale + pad_x, y1 * scale + pad_y]
+        for x0, y0, x1, y1 in record.boxes
+    ]
     return np.array(out, np.float32).reshape(-1, 4)
 
 
@@ -85,8 +92,9 @@ def all_targets(data: FractureData) -> dict[str, np.ndarray]:
 
 
 @torch.no_grad()
-def feature_cache(trunk: Lite0Features, images: np.ndarray, todo: np.ndarray,
-                  batch: int = 16) -> tuple[np.ndarray, np.ndarray]:
+def feature_cache(
+    trunk: Lite0Features, images: np.ndarray, todo: np.ndarray, batch: int = 16
+) -> tuple[np.ndarray, np.ndarray]:
     """float16 (V, N, 40, S/8, S/8) and (V, N, 112, S/16, S/16) frozen features of the VIEWS of the
     images flagged in ``todo`` (zeros elsewhere: the test split is measured through the product only)."""
     path = WORK / "cache" / f"fracture_det_{SIZE}.npz"

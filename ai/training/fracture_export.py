@@ -57,11 +57,14 @@ def fit_guard(net: FractureNet) -> tuple[ood_fit.MahalanobisHead, dict]:
     mean, whiten = ood_fit.fit(feats[data.split == "train"])
     val = ood_fit.distances(feats[data.split == "val"], mean, whiten)
     threshold = ood_fit.threshold(val, OOD_QUANTILE)
-    info = {"output": "ood_distance", "threshold": round(threshold, 3),
-            "expects": "a musculoskeletal radiograph (hand, leg, hip, shoulder)",
-            "calibration": f"{OOD_QUANTILE:.0%} quantile of the distances of {len(val)} validation radiographs",
-            "features": "per-channel mean and standard deviation of the frozen stride-16 EfficientNet-Lite0 "
-                        "map (ImageNet weights); Mahalanobis distance with 5 % shrinkage to the training images"}
+    info = {
+        "output": "ood_distance",
+        "threshold": round(threshold, 3),
+        "expects": "a musculoskeletal radiograph (hand, leg, hip, shoulder)",
+        "calibration": f"{OOD_QUANTILE:.0%} quantile of the distances of {len(val)} validation radiographs",
+        "features": "per-channel mean and standard deviation of the frozen stride-16 EfficientNet-Lite0 "
+        "map (ImageNet weights); Mahalanobis distance with 5 % shrinkage to the training images",
+    }
     return ood_fit.MahalanobisHead(mean, whiten), info
 
 
@@ -70,8 +73,12 @@ def export(onnx_path: Path) -> dict:
     net.load_state_dict(torch.load(WORK / NAME / "best.pt"))
     net.eval()
     head, info = fit_guard(net)
-    export_onnx(FractureExport(net, head), torch.rand(1, 1, SIZE, SIZE), onnx_path,
-                ["logits", "cam", "heat", "reg", "ood_distance"])
+    export_onnx(
+        FractureExport(net, head),
+        torch.rand(1, 1, SIZE, SIZE),
+        onnx_path,
+        ["logits", "cam", "heat", "reg", "ood_distance"],
+    )
     return info
 
 
@@ -80,21 +87,36 @@ def calibrate() -> tuple[OperatingPoint, OperatingPoint]:
     from ai.validation.run import ValidateRequest, validate
 
     with tempfile.TemporaryDirectory() as out:
-        request = ValidateRequest(model=NAME, data=LABELLED / "fracatlas", out=Path(out),
-                                  subset_file=MODELS / NAME / "split.csv", split="val", n_boot=10)
+        request = ValidateRequest(
+            model=NAME,
+            data=LABELLED / "fracatlas",
+            out=Path(out),
+            subset_file=MODELS / NAME / "split.csv",
+            split="val",
+            n_boot=10,
+        )
         report, _ = validate(request)
     cases = report.cases
     y = np.array([c.positive for c in cases], bool)
     s = np.array([c.score for c in cases], float)
     t = max(float(v) for v in np.unique(s) if (s[y] >= v).mean() >= TRIAGE_SENSITIVITY)
-    triage = OperatingPoint(label="fracture", threshold=round(t, 6), sensitivity=round(float((s[y] >= t).mean()), 4),
-                            specificity=round(float((s[~y] < t).mean()), 4),
-                            measured_on="validation split, product pipeline")
+    triage = OperatingPoint(
+        label="fracture",
+        threshold=round(t, 6),
+        sensitivity=round(float((s[y] >= t).mean()), 4),
+        specificity=round(float((s[~y] < t).mean()), 4),
+        measured_on="validation split, product pipeline",
+    )
     box_t, recall, no_box = box_point(cases)
-    box = OperatingPoint(label="fracture", name="box", threshold=round(box_t, 6), sensitivity=round(recall, 4),
-                         specificity=round(no_box, 4),
-                         measured_on="validation split, product pipeline: sensitivity = fracture boxes found at "
-                                     "IoU >= 0.3; specificity = fracture-free images without a box at this score")
+    box = OperatingPoint(
+        label="fracture",
+        name="box",
+        threshold=round(box_t, 6),
+        sensitivity=round(recall, 4),
+        specificity=round(no_box, 4),
+        measured_on="validation split, product pipeline: sensitivity = fracture boxes found at "
+        "IoU >= 0.3; specificity = fracture-free images without a box at this score",
+    )
     log.info("triage %s; box %s", triage, box)
     return triage, box
 
@@ -119,12 +141,17 @@ def main() -> None:
     onnx_path = WORK / NAME / "export" / "model.onnx"
     info = export(onnx_path)
     (directory / OOD_FILE).write_text(json.dumps(info, indent=2) + "\n")
-    provisional = (OperatingPoint(label="fracture", threshold=0.5, sensitivity=0.0, specificity=0.0,
-                                  measured_on="provisional"),)
+    provisional = (
+        OperatingPoint(
+            label="fracture", threshold=0.5, sensitivity=0.0, specificity=0.0, measured_on="provisional"
+        ),
+    )
     write_package(directory, onnx_path, package(provisional, {}))
     points = calibrate()
     write_package(directory, onnx_path, package(points, {}))
-    (WORK / NAME / "operating_points.json").write_text(json.dumps([p.__dict__ for p in points], indent=2) + "\n")
+    (WORK / NAME / "operating_points.json").write_text(
+        json.dumps([p.__dict__ for p in points], indent=2) + "\n"
+    )
 
 
 if __name__ == "__main__":

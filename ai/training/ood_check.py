@@ -1,6 +1,7 @@
 """Cross-fed check of a model's out-of-distribution guard through the product pipeline.
 
-``python -m ai.training.ood_check tumour-mri|fracture-radiograph OUT.json [N per set]``: runs the shipped package
+``python -m ai.training.ood_check tumour-mri|fracture-radiograph OUT.json [N per set]``: runs the shipped
+package
 (:func:`ai.analysis.run_pipeline`, the path ``analyze`` and the viewer use) on real images from
 ``../shared/data`` — its own test split (should be scored) and other kinds of image declared as the
 model's modality (should be refused) — and writes the share refused per set."""
@@ -44,22 +45,43 @@ def dicom_slices(folder: Path, step: int) -> Iterator[tuple[str, np.ndarray]]:
 
 def sources(model: str) -> list[tuple[str, str, Iterator]]:
     """(set name, expected: "scored" | "refused" | "either", images) for ``model``."""
-    brain = _test_split(read_brain_tumor(LABELLED / "brain-tumor-mri"), MODELS / "tumour-mri" / "split.csv", 5)
+    brain = _test_split(
+        read_brain_tumor(LABELLED / "brain-tumor-mri"), MODELS / "tumour-mri" / "split.csv", 5
+    )
     br35h = _test_split(read_br35h(LABELLED / "br35h"), MODELS / "tumour-mri" / "split_br35h.csv", 1)
-    frac = _test_split(read_fracatlas(LABELLED / "fracatlas"), MODELS / "fracture-radiograph" / "split.csv", 3)
-    ct = ("LIDC-IDRI-0314 chest CT slices (every 25th)", "refused",
-          dicom_slices(DATA / "dicom" / "lidc-idri-0314" / "series", 25))
-    head_ct = ("GE head CT slices (every 4th)", "refused",
-               dicom_slices(DATA / "dicom" / "ge-head-ct-gantry-tilt" / "series", 4))
+    frac = _test_split(
+        read_fracatlas(LABELLED / "fracatlas"), MODELS / "fracture-radiograph" / "split.csv", 3
+    )
+    ct = (
+        "LIDC-IDRI-0314 chest CT slices (every 25th)",
+        "refused",
+        dicom_slices(DATA / "dicom" / "lidc-idri-0314" / "series", 25),
+    )
+    head_ct = (
+        "GE head CT slices (every 4th)",
+        "refused",
+        dicom_slices(DATA / "dicom" / "ge-head-ct-gantry-tilt" / "series", 4),
+    )
     if model == "tumour-mri":
-        return [("brain-tumor-mri test split (every 5th)", "scored", _arrays(brain)),
-                ("Br35H test split", "scored", _arrays(br35h)),
-                ("FracAtlas radiographs, test split (every 3rd)", "refused", _arrays(frac)), ct, head_ct,
-                ("GE brain MR, other sequence (ge-brain-mr-20)", "either",
-                 dicom_slices(DATA / "dicom" / "ge-brain-mr-20" / "series", 1))]
-    return [("FracAtlas test split (every 3rd)", "scored", _arrays(frac)),
-            ("brain-tumor-mri test split (every 5th)", "refused", _arrays(brain)),
-            ("Br35H test split", "refused", _arrays(br35h)), ct, head_ct]
+        return [
+            ("brain-tumor-mri test split (every 5th)", "scored", _arrays(brain)),
+            ("Br35H test split", "scored", _arrays(br35h)),
+            ("FracAtlas radiographs, test split (every 3rd)", "refused", _arrays(frac)),
+            ct,
+            head_ct,
+            (
+                "GE brain MR, other sequence (ge-brain-mr-20)",
+                "either",
+                dicom_slices(DATA / "dicom" / "ge-brain-mr-20" / "series", 1),
+            ),
+        ]
+    return [
+        ("FracAtlas test split (every 3rd)", "scored", _arrays(frac)),
+        ("brain-tumor-mri test split (every 5th)", "refused", _arrays(brain)),
+        ("Br35H test split", "refused", _arrays(br35h)),
+        ct,
+        head_ct,
+    ]
 
 
 def check(model: str, limit: int | None = None) -> dict:
@@ -73,8 +95,15 @@ def check(model: str, limit: int | None = None) -> dict:
                 break
             image: ImageInput = image_input(_loaded(array), modality)
             refused.append(is_not_scored(run_pipeline(package, image, check_scope=False)))
-        out["sets"].append({"set": name, "expected": expected, "n": len(refused),
-                            "refused": int(sum(refused)), "refused_rate": round(float(np.mean(refused)), 4)})
+        out["sets"].append(
+            {
+                "set": name,
+                "expected": expected,
+                "n": len(refused),
+                "refused": int(sum(refused)),
+                "refused_rate": round(float(np.mean(refused)), 4),
+            }
+        )
         print(out["sets"][-1], flush=True)
     return out
 

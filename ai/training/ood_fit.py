@@ -21,8 +21,9 @@ def pooled(mid: torch.Tensor) -> torch.Tensor:
 
 
 def pooled_numpy(mids: np.ndarray, batch: int = 256) -> np.ndarray:
-    return np.concatenate([pooled(torch.from_numpy(mids[i : i + batch])).numpy()
-                           for i in range(0, len(mids), batch)]).astype(np.float64)
+    return np.concatenate(
+        [pooled(torch.from_numpy(mids[i : i + batch])).numpy() for i in range(0, len(mids), batch)]
+    ).astype(np.float64)
 
 
 def fit(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -2,10 +2,13 @@
 
 Fine-tunes ImageNet-pretrained EfficientNet-Lite0 at 224² on brain-tumor-mri (type + box; every slice
 has a tumour) and Br35H (tumour / no tumour from one source; boxes on the tumours). Stem and blocks up
-to stride 16 frozen, their stride-8 and stride-16 features cached for one view of each slice (:mod:`ai.training.tumour_data`);
+to stride 16 frozen, their stride-8 and stride-16 features cached for one view of each slice
+(:mod:`ai.training.tumour_data`);
 the rest trained. Presence is weighted so that Br35H's two classes count as much as brain-tumor-mri's
 positives (presence is measured on Br35H alone: the sources differ). Splits by blocks of neighbouring
-ids (no patient IDs); best epoch chosen on validation; test touched once by :mod:`ai.training.tumour_eval`.
+ids (no patient IDs); best epoch chosen on validation; test measured once, through the product, by
+``radsight validate``
+(see :mod:`ai.training.tumour_export` and :mod:`ai.training.tumour_card`).
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ def box_cells(boxes: torch.Tensor, grid: int) -> torch.Tensor:
 
 
 def cam_in_box_loss(cam: torch.Tensor, cells: torch.Tensor) -> torch.Tensor:
-    """−log of a (N, h, w) CAM's spatial-softmax mass inside the box cells: the map must point at the lesion."""
+    """−log of a (N, h, w) CAM's spatial-softmax mass inside the box cells (the map must point at the
+    lesion)."""
     n, h, w = cam.shape
     if n == 0:
         return cam.sum() * 0.0
@@ -53,11 +57,15 @@ def cam_in_box_loss(cam: torch.Tensor, cells: torch.Tensor) -> torch.Tensor:
     return -torch.logsumexp(log_p.masked_fill(~cells, -1e4), dim=1).mean()
 
 
-def loss_fn(net: TumourNet, early: torch.Tensor, mid: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+def loss_fn(
+    net: TumourNet, early: torch.Tensor, mid: torch.Tensor, batch: dict[str, torch.Tensor]
+) -> torch.Tensor:
     presence, logits, cam, box, heat = net.forward_cached(early, mid)
     b, has_box, y = batch["box"], batch["has_box"], batch["type"]
-    loss = (batch["weight"] * F.binary_cross_entropy_with_logits(
-        presence, batch["presence"].float(), reduction="none")).mean()
+    loss = (
+        batch["weight"]
+        * F.binary_cross_entropy_with_logits(presence, batch["presence"].float(), reduction="none")
+    ).mean()
     if (y != NO_TYPE).any():
         loss = loss + F.cross_entropy(logits, y, ignore_index=NO_TYPE, label_smoothing=0.05)
     if has_box.any():
@@ -66,9 +74,8 @@ def loss_fn(net: TumourNet, early: torch.Tensor, mid: torch.Tensor, batch: dict[
         loss = loss + 0.5 * F.cross_entropy(heat[has_box], centre_cells(tb, grid))
         cells = box_cells(tb, cam.shape[-1])
         loss = loss + CAM_WEIGHT * cam_in_box_loss(cam[has_box, 0], cells)
-        typed = (y[has_box] != NO_TYPE)
-        loss = loss + CAM_WEIGHT * cam_in_box_loss(
-            cam[has_box][typed, 1 + y[has_box][typed]], cells[typed])
+        typed = y[has_box] != NO_TYPE
+        loss = loss + CAM_WEIGHT * cam_in_box_loss(cam[has_box][typed, 1 + y[has_box][typed]], cells[typed])
     return loss
 
 
@@ -79,7 +86,8 @@ def predict(net: TumourNet, early: np.ndarray, mids: np.ndarray, batch: int = 64
     out: dict[str, list] = {"presence": [], "logits": [], "box": [], "cam": []}
     for i in range(0, len(mids), batch):
         presence, logits, cam, box, _ = net.forward_cached(
-            torch.from_numpy(early[i : i + batch]).float(), torch.from_numpy(mids[i : i + batch]).float())
+            torch.from_numpy(early[i : i + batch]).float(), torch.from_numpy(mids[i : i + batch]).float()
+        )
         for key, value in zip(out, (torch.sigmoid(presence), logits, box, cam), strict=True):
             out[key].append(value.numpy())
     return {k: np.concatenate(v) for k, v in out.items()}
@@ -97,12 +105,17 @@ def shift_maps(maps: torch.Tensor, shifts: list, scale: int) -> torch.Tensor:
     _, _, h, w = maps.shape
     p = scale
     padded = F.pad(maps, (p, p, p, p))
-    return torch.stack([padded[i, ..., p - dy * scale : p - dy * scale + h, p - dx * scale : p - dx * scale + w]
-                        for i, (dx, dy) in enumerate(shifts)])
+    return torch.stack(
+        [
+            padded[i, ..., p - dy * scale : p - dy * scale + h, p - dx * scale : p - dx * scale + w]
+            for i, (dx, dy) in enumerate(shifts)
+        ]
+    )
 
 
-def shift_features(early: torch.Tensor, mid: torch.Tensor, boxes: torch.Tensor,
-                   gen: torch.Generator) -> tuple[torch.Tensor, ...]:
+def shift_features(
+    early: torch.Tensor, mid: torch.Tensor, boxes: torch.Tensor, gen: torch.Generator
+) -> tuple[torch.Tensor, ...]:
     """Shift the stride-16 maps by −1..1 cells in x and y (the stride-8 maps by twice that); boxes
     follow (empty boxes stay empty)."""
     n, _, h, w = mid.shape
@@ -128,8 +141,14 @@ def train(epochs: int, batch: int, lr: float, seed: int) -> None:
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     gen = torch.Generator().manual_seed(seed)
     weights = np.array([PRESENCE_WEIGHT[(s, p)] for s, p in zip(data.source, data.presence, strict=True)])
-    train_set = {"early": cache["early"][:, tr], "mid": cache["mid"][:, tr], "box": cache["boxes"][:, tr], "presence": data.presence[tr],
-                 "type": data.types[tr], "weight": weights[tr].astype(np.float32)}
+    train_set = {
+        "early": cache["early"][:, tr],
+        "mid": cache["mid"][:, tr],
+        "box": cache["boxes"][:, tr],
+        "presence": data.presence[tr],
+        "type": data.types[tr],
+        "weight": weights[tr].astype(np.float32),
+    }
     best = -1.0
     for epoch in range(epochs):
         timer = Timer()
@@ -151,8 +170,11 @@ def _epoch(net, opt, sched, train_set, batch, gen, rng) -> None:
         idx = order[step * batch : (step + 1) * batch]
         early, mid = (torch.from_numpy(train_set[k][views[idx], idx]).float() for k in ("early", "mid"))
         early, mid, box = shift_features(early, mid, torch.from_numpy(train_set["box"][views[idx], idx]), gen)
-        item = {"box": box, "has_box": box[:, 2] > 0.01,
-                **{k: torch.from_numpy(train_set[k][idx]) for k in ("presence", "type", "weight")}}
+        item = {
+            "box": box,
+            "has_box": box[:, 2] > 0.01,
+            **{k: torch.from_numpy(train_set[k][idx]) for k in ("presence", "type", "weight")},
+        }
         loss = loss_fn(net, F.dropout2d(early, 0.1), F.dropout2d(mid, 0.1), item)
         opt.zero_grad()
         loss.backward()
@@ -163,8 +185,9 @@ def _epoch(net, opt, sched, train_set, batch, gen, rng) -> None:
             log.info("step %d/%d loss %.3f", step, n_steps, total / (step + 1))
 
 
-def validate(net: TumourNet, early: np.ndarray, mids: np.ndarray, data: TumourData,
-             sel: np.ndarray) -> dict[str, float]:
+def validate(
+    net: TumourNet, early: np.ndarray, mids: np.ndarray, data: TumourData, sel: np.ndarray
+) -> dict[str, float]:
     out = predict(net, early, mids)
     src, pres, types = data.source[sel], data.presence[sel], data.types[sel]
     br = src == 1
@@ -174,8 +197,13 @@ def validate(net: TumourNet, early: np.ndarray, mids: np.ndarray, data: TumourDa
     has_box = data.has_box[sel]
     rec = float((iou_cxcywh(out["box"][has_box], data.boxes[sel][has_box]) >= 0.5).mean())
     spec = float((out["presence"][br & (pres == 0)] < 0.5).mean())
-    return {"br35h_presence_auc": round(auc, 4), "br35h_specificity@0.5": round(spec, 4),
-            "type_accuracy": round(acc, 4), "iou50_recall": round(rec, 4), "select": 2 * auc + acc + rec}
+    return {
+        "br35h_presence_auc": round(auc, 4),
+        "br35h_specificity@0.5": round(spec, 4),
+        "type_accuracy": round(acc, 4),
+        "iou50_recall": round(rec, 4),
+        "select": 2 * auc + acc + rec,
+    }
 
 
 def main() -> None:

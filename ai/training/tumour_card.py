@@ -18,38 +18,58 @@ from ai.training.evaluate import metric_objects
 from ai.training.publish import PRETRAINED, train_minutes
 
 NAME = "tumour-mri"
-SPLIT = ("by image in blocks of neighbouring ids (seeded, stratified), 70/15/15 per source: brain-tumor-mri "
-         "1,736 train / 364 validation / 345 test slices (split.csv, as in v2); Br35H 535 / 104 / 105 "
-         "(split_br35h.csv); neither source has patient IDs")
+SPLIT = (
+    "by image in blocks of neighbouring ids (seeded, stratified), 70/15/15 per source: brain-tumor-mri "
+    "1,736 train / 364 validation / 345 test slices (split.csv, as in v2); Br35H 535 / 104 / 105 "
+    "(split_br35h.csv); neither source has patient IDs"
+)
 
 
 def package(point: OperatingPoint, metrics: dict) -> ModelPackage:
     return ModelPackage(
-        name=NAME, version="3.0.0", task="detection", target="tumour", pipeline="tumour",
+        name=NAME,
+        version="3.0.0",
+        task="detection",
+        target="tumour",
+        pipeline="tumour",
         scope=Scope(modalities=("MR",), dimensionality="2d", body_parts=()),  # PNG/JPEG: declared
         input=InputSpec(axes="NCHW", channels=1, size=(224, 224), normalization="minmax"),
-        outputs=(OutputSpec("presence", "tumour logit, (N,)"),
-                 OutputSpec("logits", "type scores before softmax, (N, 3): glioma, meningioma, pituitary"),
-                 OutputSpec("cam", "activation maps, (N, 4, 14, 14): tumour, glioma, meningioma, pituitary"),
-                 OutputSpec("box", "tumour box, (N, 4), normalised (cx, cy, w, h) on the 224² input"),
-                 OutputSpec("ood_distance", "Mahalanobis distance of the input to the training slices, (N,); "
-                                            "threshold in ood.json")),
-        labels=("tumour", "glioma", "meningioma", "pituitary"), operating_points=(point,),
+        outputs=(
+            OutputSpec("presence", "tumour logit, (N,)"),
+            OutputSpec("logits", "type scores before softmax, (N, 3): glioma, meningioma, pituitary"),
+            OutputSpec("cam", "activation maps, (N, 4, 14, 14): tumour, glioma, meningioma, pituitary"),
+            OutputSpec("box", "tumour box, (N, 4), normalised (cx, cy, w, h) on the 224² input"),
+            OutputSpec(
+                "ood_distance",
+                "Mahalanobis distance of the input to the training slices, (N,); threshold in ood.json",
+            ),
+        ),
+        labels=("tumour", "glioma", "meningioma", "pituitary"),
+        operating_points=(point,),
         explanation="cam_output",
         training_data=TrainingData(
             name="brain-tumor-mri (Cheng et al. 2015, figshare 1512427) + Br35H (Hamada 2020)",
             licence="CC BY 4.0 (brain-tumor-mri); Br35H: licence not stated by the source",
-            source="figshare 1512427 and Br35H (Kaggle), both via github nanonane/RCS-YOLO", split=SPLIT,
-            pretrained_from=PRETRAINED),
+            source="figshare 1512427 and Br35H (Kaggle), both via github nanonane/RCS-YOLO",
+            split=SPLIT,
+            pretrained_from=PRETRAINED,
+        ),
         metrics=metric_objects(metrics),
         description="Brain-tumour presence on one MRI slice; where present its type (glioma / meningioma / "
-                    "pituitary), box and activation map; refuses inputs unlike its training slices. "
-                    "Not for diagnostic use.",
+        "pituitary), box and activation map; refuses inputs unlike its training slices. "
+        "Not for diagnostic use.",
     )
 
 
-PRESENCE_KEYS = ["presence_auc", "presence_sensitivity", "presence_specificity", "presence_ppv", "iou50_recall",
-                 "cam_in_box", "not_scored_rate"]
+PRESENCE_KEYS = [
+    "presence_auc",
+    "presence_sensitivity",
+    "presence_specificity",
+    "presence_ppv",
+    "iou50_recall",
+    "cam_in_box",
+    "not_scored_rate",
+]
 TYPE_KEYS = ["accuracy", "auc", "iou50_recall", "cam_in_box", "not_scored_rate"]
 
 
@@ -62,10 +82,16 @@ def measured(out: Path) -> dict:
     """Card metrics (model.json names) from the two ``radsight validate`` runs under ``out``."""
     br35h = json.loads((out / "br35h" / "metrics.json").read_text())
     brain = json.loads((out / "brain" / "metrics.json").read_text())
-    metrics = {f"br35h_{k}" if k in ("iou50_recall", "cam_in_box", "not_scored_rate") else k: _metric(v, br35h["n"])
-               for k, v in br35h["metrics"].items() if k in PRESENCE_KEYS and v["value"] is not None}
-    metrics |= {f"type_{k}" if k != "accuracy" else "type_accuracy": _metric(v, brain["n"])
-                for k, v in brain["metrics"].items() if k in TYPE_KEYS and v["value"] is not None}
+    metrics = {
+        f"br35h_{k}" if k in ("iou50_recall", "cam_in_box", "not_scored_rate") else k: _metric(v, br35h["n"])
+        for k, v in br35h["metrics"].items()
+        if k in PRESENCE_KEYS and v["value"] is not None
+    }
+    metrics |= {
+        f"type_{k}" if k != "accuracy" else "type_accuracy": _metric(v, brain["n"])
+        for k, v in brain["metrics"].items()
+        if k in TYPE_KEYS and v["value"] is not None
+    }
     for name, group in brain["subgroups"].items():
         if group["metrics"].get("accuracy", {}).get("value") is not None:
             metrics[f"sensitivity_{name}"] = _metric(group["metrics"]["accuracy"], group["n"])
@@ -101,23 +127,31 @@ def _verdict(metrics: dict, key: str, target: float, higher: bool = True) -> str
 
 
 def card(metrics: dict, point: OperatingPoint, ood: dict, ood_check: dict, latency: dict) -> str:
-    sets = "\n".join(f"| {s['set']} | {s['expected']} | {s['refused']} / {s['n']} ({s['refused_rate']:.1%}) |"
-                     for s in ood_check["sets"])
-    rows = "\n".join([
-        _row(metrics, "presence_auc", "Br35H presence AUC"),
-        _row(metrics, "presence_sensitivity", "Br35H presence sensitivity (at the operating point)"),
-        _row(metrics, "presence_specificity", "Br35H presence specificity (at the operating point)"),
-        _row(metrics, "presence_ppv", "Br35H presence PPV"),
-        _row(metrics, "br35h_iou50_recall", "Br35H tumour boxes found at IoU ≥ 0.5 (missed presence = miss)"),
-        _row(metrics, "br35h_cam_in_box", "Br35H map peak inside the tumour box"),
-        _row(metrics, "brain_presence_sensitivity", "brain-tumor-mri slices given a tumour finding"),
-        _row(metrics, "type_accuracy", "brain-tumor-mri type accuracy (no finding = wrong)"),
-        _row(metrics, "sensitivity_glioma", "… glioma sensitivity"),
-        _row(metrics, "sensitivity_meningioma", "… meningioma sensitivity"),
-        _row(metrics, "sensitivity_pituitary", "… pituitary sensitivity"),
-        _row(metrics, "type_iou50_recall", "brain-tumor-mri boxes found at IoU ≥ 0.5"),
-        _row(metrics, "type_cam_in_box", "brain-tumor-mri map peak inside the box"),
-    ])
+    sets = "\n".join(
+        f"| {s['set']} | {s['expected']} | {s['refused']} / {s['n']} ({s['refused_rate']:.1%}) |"
+        for s in ood_check["sets"]
+    )
+    rows = "\n".join(
+        [
+            _row(metrics, "presence_auc", "Br35H presence AUC"),
+            _row(metrics, "presence_sensitivity", "Br35H presence sensitivity (at the operating point)"),
+            _row(metrics, "presence_specificity", "Br35H presence specificity (at the operating point)"),
+            _row(metrics, "presence_ppv", "Br35H presence PPV"),
+            _row(
+                metrics,
+                "br35h_iou50_recall",
+                "Br35H tumour boxes found at IoU ≥ 0.5 (missed presence = miss)",
+            ),
+            _row(metrics, "br35h_cam_in_box", "Br35H map peak inside the tumour box"),
+            _row(metrics, "brain_presence_sensitivity", "brain-tumor-mri slices given a tumour finding"),
+            _row(metrics, "type_accuracy", "brain-tumor-mri type accuracy (no finding = wrong)"),
+            _row(metrics, "sensitivity_glioma", "… glioma sensitivity"),
+            _row(metrics, "sensitivity_meningioma", "… meningioma sensitivity"),
+            _row(metrics, "sensitivity_pituitary", "… pituitary sensitivity"),
+            _row(metrics, "type_iou50_recall", "brain-tumor-mri boxes found at IoU ≥ 0.5"),
+            _row(metrics, "type_cam_in_box", "brain-tumor-mri map peak inside the box"),
+        ]
+    )
     return f"""# tumour-mri 3.0.0 — brain-MRI tumour presence, type and box
 
 **Not for diagnostic use.** Research and demonstration model; it has not been validated clinically.
@@ -162,7 +196,10 @@ sensitivity {point.sensitivity:.3f}, specificity {point.specificity:.3f}.
 
 ## Test metrics (`radsight validate`, held-out test splits, 95 % bootstrap CI over slices)
 Reproduce with
-`radsight validate --model tumour-mri --data ../shared/data/labelled/br35h --subset-file resources/models/tumour-mri/split_br35h.csv --split test --out OUT`
+
+    radsight validate --model tumour-mri --data ../shared/data/labelled/br35h \\
+        --subset-file resources/models/tumour-mri/split_br35h.csv --split test --out OUT
+
 and the same with `brain-tumor-mri` and `split.csv`.
 
 | metric | value |
@@ -188,13 +225,15 @@ refused. Cross-fed real images, declared MR, through the product pipeline (`pyth
 not whether it is right.
 
 ## Speed and size
-One slice through the pipeline (letterbox, onnxruntime CPU, post-processing): median {latency["median_ms"]} ms,
+One slice through the pipeline (letterbox, onnxruntime CPU, post-processing): median
+{latency["median_ms"]} ms,
 p95 {latency["p95_ms"]} ms on the shared 2-core machine (other jobs running). ONNX file
 {latency["onnx_mib"]} MiB.
 
 ## Caveats
 - No patient IDs; two public sources of different look; one box per slice (multifocal tumours not handled).
-- A finding's type is only as good as T1-CE training allows; the type of a tumour on another sequence is a guess.
+- A finding's type is only as good as T1-CE training allows; the type of a tumour on another sequence is a
+  guess.
 - The OOD guard measures distance to the training images, not correctness: an unusual but valid slice can be
   refused, and an image close to the training slices is scored even if it is not a brain MRI.
 """
@@ -212,9 +251,16 @@ def main() -> None:
     latency = json.loads((out / "latency.json").read_text())
     ood["measured"] = {s["set"]: s["refused_rate"] for s in ood_check["sets"]}
     (MODELS / NAME / "ood.json").write_text(json.dumps(ood, indent=2) + "\n")
-    write_package(MODELS / NAME, MODELS / NAME / "model.onnx", package(point, metrics),
-                  model_card=card(metrics, point, ood, ood_check, latency))
+    write_package(
+        MODELS / NAME,
+        MODELS / NAME / "model.onnx",
+        package(point, metrics),
+        model_card=card(metrics, point, ood, ood_check, latency),
+    )
     (MODELS / NAME / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    from ai.training import subset_check
+
+    subset_check.write(NAME, subset_check.tumour_cases())
     info = WORK / NAME / "train_info.json"
     if info.is_file():
         (MODELS / NAME / "train_info.json").write_text(info.read_text())

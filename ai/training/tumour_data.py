@@ -77,15 +77,23 @@ def letterboxed_box(record) -> list[float]:
     scale = SIZE / max(h, w)
     pad_x, pad_y = (SIZE - max(1, round(w * scale))) // 2, (SIZE - max(1, round(h * scale))) // 2
     x0, y0, x1, y1 = record.boxes[0]
-    c = [(x0 * scale + pad_x) / SIZE, (y0 * scale + pad_y) / SIZE,
-         (x1 * scale + pad_x) / SIZE, (y1 * scale + pad_y) / SIZE]
+    c = [
+        (x0 * scale + pad_x) / SIZE,
+        (y0 * scale + pad_y) / SIZE,
+        (x1 * scale + pad_x) / SIZE,
+        (y1 * scale + pad_y) / SIZE,
+    ]
     return [(c[0] + c[2]) / 2, (c[1] + c[3]) / 2, c[2] - c[0], c[3] - c[1]]
 
 
-def augment_view(x: torch.Tensor, boxes: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def augment_view(
+    x: torch.Tensor, boxes: torch.Tensor, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Resolution drop to 112–224 px and back, zoom/shift/flip (boxes follow), contrast/gamma."""
     side = int(torch.randint(112, SIZE + 1, (1,), generator=gen))
-    x = F.interpolate(F.interpolate(x, size=side, mode="bilinear", antialias=True), size=SIZE, mode="bilinear")
+    x = F.interpolate(
+        F.interpolate(x, size=side, mode="bilinear", antialias=True), size=SIZE, mode="bilinear"
+    )
     x, moved = random_affine(x, boxes, gen, scale=0.2, shift=0.06)
     return random_intensity(x, gen, amount=0.25), moved
 
@@ -122,8 +130,9 @@ def view_cache(trunk: Lite0Features, data: TumourData, batch: int = 32) -> dict[
     return {"early": feats, "mid": mids, "boxes": boxes}
 
 
-def _view(augment: np.ndarray, x: torch.Tensor, b: torch.Tensor,
-          gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def _view(
+    augment: np.ndarray, x: torch.Tensor, b: torch.Tensor, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The batch with the rows flagged in ``augment`` augmented (boxes follow)."""
     if not augment.any():
         return x, b

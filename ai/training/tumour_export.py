@@ -57,11 +57,15 @@ def fit_guard(net: TumourNet) -> tuple[ood_fit.MahalanobisHead, dict]:
     mean, whiten = ood_fit.fit(feats[data.split == "train"])
     val = ood_fit.distances(feats[data.split == "val"], mean, whiten)
     threshold = ood_fit.threshold(val, OOD_QUANTILE)
-    info = {"output": "ood_distance", "threshold": round(threshold, 3), "expects": "a brain MRI slice",
-            "calibration": f"{OOD_QUANTILE:.0%} quantile of the distances of {len(val)} validation slices "
-                           "(brain-tumor-mri + Br35H)",
-            "features": "per-channel mean and standard deviation of the frozen stride-16 EfficientNet-Lite0 "
-                        "map (ImageNet weights); Mahalanobis distance with 5 % shrinkage to the training slices"}
+    info = {
+        "output": "ood_distance",
+        "threshold": round(threshold, 3),
+        "expects": "a brain MRI slice",
+        "calibration": f"{OOD_QUANTILE:.0%} quantile of the distances of {len(val)} validation slices "
+        "(brain-tumor-mri + Br35H)",
+        "features": "per-channel mean and standard deviation of the frozen stride-16 EfficientNet-Lite0 "
+        "map (ImageNet weights); Mahalanobis distance with 5 % shrinkage to the training slices",
+    }
     return ood_fit.MahalanobisHead(mean, whiten), info
 
 
@@ -70,8 +74,12 @@ def export(onnx_path: Path) -> dict:
     net.load_state_dict(torch.load(WORK / NAME / "best.pt"))
     net.eval()
     head, info = fit_guard(net)
-    export_onnx(TumourExport(net, head), torch.rand(1, 1, SIZE, SIZE), onnx_path,
-                ["presence", "logits", "cam", "box", "ood_distance"])
+    export_onnx(
+        TumourExport(net, head),
+        torch.rand(1, 1, SIZE, SIZE),
+        onnx_path,
+        ["presence", "logits", "cam", "box", "ood_distance"],
+    )
     return info
 
 
@@ -80,8 +88,14 @@ def calibrate(directory: Path) -> OperatingPoint:
     from ai.validation.run import ValidateRequest, validate
 
     with tempfile.TemporaryDirectory() as out:
-        request = ValidateRequest(model=NAME, data=LABELLED / "br35h", out=Path(out),
-                                  subset_file=directory / "split_br35h.csv", split="val", n_boot=10)
+        request = ValidateRequest(
+            model=NAME,
+            data=LABELLED / "br35h",
+            out=Path(out),
+            subset_file=directory / "split_br35h.csv",
+            split="val",
+            n_boot=10,
+        )
         report, _ = validate(request)
     y = np.array([c.positive for c in report.cases], bool)
     s = np.array([c.score for c in report.cases], float)
@@ -92,8 +106,13 @@ def calibrate(directory: Path) -> OperatingPoint:
             best = (float(t), sens, spec)
     t, sens, spec = best or (0.5, float((s[y] >= 0.5).mean()), float((s[~y] < 0.5).mean()))
     log.info("presence threshold %.4f: validation sensitivity %.4f specificity %.4f", t, sens, spec)
-    return OperatingPoint(label="tumour", threshold=round(t, 6), sensitivity=round(sens, 4),
-                          specificity=round(spec, 4), measured_on="Br35H validation split, product pipeline")
+    return OperatingPoint(
+        label="tumour",
+        threshold=round(t, 6),
+        sensitivity=round(sens, 4),
+        specificity=round(spec, 4),
+        measured_on="Br35H validation split, product pipeline",
+    )
 
 
 def main() -> None:
@@ -104,8 +123,13 @@ def main() -> None:
     (directory / OOD_FILE).write_text(json.dumps(info, indent=2) + "\n")
     from ai.package import write_package
 
-    provisional = OperatingPoint(label="tumour", threshold=0.5, sensitivity=0.0, specificity=0.0,
-                                 measured_on="provisional, replaced by calibration")
+    provisional = OperatingPoint(
+        label="tumour",
+        threshold=0.5,
+        sensitivity=0.0,
+        specificity=0.0,
+        measured_on="provisional, replaced by calibration",
+    )
     write_package(directory, onnx_path, package(provisional, {}))
     point = calibrate(directory)
     write_package(directory, onnx_path, package(point, {}))

@@ -27,9 +27,7 @@ class TumourNet(nn.Module):
         self.lat_early = nn.Conv2d(40, BOX, 1, bias=False)
         self.reduce = nn.Conv2d(FUSED, BOX, 1, bias=False)
         self.box_bn = nn.BatchNorm2d(BOX)
-        self.box_head = nn.Sequential(
-            nn.Conv2d(BOX, BOX, 3, padding=1), nn.ReLU(), nn.Conv2d(BOX, 5, 1)
-        )
+        self.box_head = nn.Sequential(nn.Conv2d(BOX, BOX, 3, padding=1), nn.ReLU(), nn.Conv2d(BOX, 5, 1))
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
         early = self.trunk.early((image - GRAY_MEAN) / GRAY_STD)

@@ -27,8 +27,12 @@ def match(pred: np.ndarray, scores: np.ndarray, gt: np.ndarray, min_iou: float) 
     return tp
 
 
-def recall_and_fp(preds: Sequence[tuple[np.ndarray, np.ndarray]], gts: Sequence[np.ndarray],
-                  threshold: float, min_iou: float) -> tuple[float, float]:
+def recall_and_fp(
+    preds: Sequence[tuple[np.ndarray, np.ndarray]],
+    gts: Sequence[np.ndarray],
+    threshold: float,
+    min_iou: float,
+) -> tuple[float, float]:
     """(annotated boxes found / all annotated boxes, false boxes per image) for boxes scoring ≥ threshold."""
     found = false = total = 0
     for (boxes, scores), gt in zip(preds, gts, strict=True):
@@ -38,8 +42,9 @@ def recall_and_fp(preds: Sequence[tuple[np.ndarray, np.ndarray]], gts: Sequence[
     return (found / total if total else float("nan")), false / max(len(gts), 1)
 
 
-def average_precision(preds: Sequence[tuple[np.ndarray, np.ndarray]], gts: Sequence[np.ndarray],
-                      min_iou: float = 0.5) -> float:
+def average_precision(
+    preds: Sequence[tuple[np.ndarray, np.ndarray]], gts: Sequence[np.ndarray], min_iou: float = 0.5
+) -> float:
     """All-point interpolated AP (VOC 2010+/COCO style at one IoU) pooled over images."""
     total = sum(len(g) for g in gts)
     if total == 0:
@@ -51,8 +56,12 @@ def average_precision(preds: Sequence[tuple[np.ndarray, np.ndarray]], gts: Seque
     return pooled_ap(np.concatenate(scores), np.concatenate(hits), total)
 
 
-def threshold_for_fp(preds: Sequence[tuple[np.ndarray, np.ndarray]], gts: Sequence[np.ndarray],
-                     max_fp_per_image: float, min_iou: float) -> float:
+def threshold_for_fp(
+    preds: Sequence[tuple[np.ndarray, np.ndarray]],
+    gts: Sequence[np.ndarray],
+    max_fp_per_image: float,
+    min_iou: float,
+) -> float:
     """Lowest box-score threshold whose false boxes per image stay ≤ ``max_fp_per_image``."""
     candidates = np.unique(np.concatenate([s for _, s in preds] + [np.array([1.0])]))
     for t in candidates:  # ascending: the first that satisfies the bound has the most recall
@@ -63,16 +72,18 @@ def threshold_for_fp(preds: Sequence[tuple[np.ndarray, np.ndarray]], gts: Sequen
 
 DETECTION_DEFINITIONS = {
     "iou30_recall": "annotated boxes matched by a candidate box scoring >= the box threshold at IoU >= 0.3 "
-                    "(greedy, best score first) / all annotated boxes",
+    "(greedy, best score first) / all annotated boxes",
     "fp_boxes_per_image": "candidate boxes scoring >= the box threshold that match no annotated box at IoU "
-                          ">= 0.3, per image (all images, with and without fractures)",
+    ">= 0.3, per image (all images, with and without fractures)",
     "ap50": "box average precision at IoU 0.5 (all-point interpolation, pooled over images) over every "
-            "candidate box the pipeline reports (its score floor and per-image cap apply)",
+    "candidate box the pipeline reports (its score floor and per-image cap apply)",
     "not_scored_rate": "cases the out-of-distribution guard refused to score / all cases",
 }
 
 
-def candidate_statistics(cases: Sequence, box_threshold: float | None) -> dict[str, Callable[[np.ndarray], float]]:
+def candidate_statistics(
+    cases: Sequence, box_threshold: float | None
+) -> dict[str, Callable[[np.ndarray], float]]:
     """Statistics of an index array into ``cases`` for cases carrying scored candidate boxes."""
     mask = np.array([c.cand_scores is not None for c in cases])
     if not mask.any():

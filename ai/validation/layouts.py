@@ -81,7 +81,8 @@ def detect_layout(root: str | Path) -> Layout:
         return BR35H
     raise LayoutError(
         f"unrecognised layout in {root}: expected fracatlas (images/Fractured, images/Non_fractured), "
-        f"brain-tumor-mri ({'/, '.join(TUMOUR_FOLDERS)}/), br35h (yes/, no/) or lidc-nodule-vois (voi_index.csv + image/)"
+        f"brain-tumor-mri ({'/, '.join(TUMOUR_FOLDERS)}/), br35h (yes/, no/) or lidc-nodule-vois "
+        "(voi_index.csv + image/)"
     )
 
 

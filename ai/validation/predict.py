@@ -97,7 +97,8 @@ def case_of(record: Record, layout: Layout, package: ModelPackage, result: Pipel
     pred_boxes = np.asarray(boxes, float).reshape(-1, 4)
     if layout.metric_prefix == "presence_":
         presence = 1.0 - result.probabilities.get("no tumour", 1.0)
-        return CaseResult(**common, positive=record.label_index == 1, score=float(presence), pred_boxes=pred_boxes)
+        return CaseResult(**common, positive=record.label_index == 1, score=float(presence),
+                          pred_boxes=pred_boxes)
     predicted = top.label if top is not None else ("no tumour" if "no tumour" in result.probabilities
                                                    else result.label)
     return CaseResult(**common, predicted=predicted, probabilities=dict(result.probabilities) or None,

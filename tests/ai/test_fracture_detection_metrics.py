@@ -44,12 +44,32 @@ def test_report_counts_candidate_boxes_at_the_box_threshold() -> None:
     hit = np.array([[12, 12, 30, 30]], float)  # IoU 0.81
     off = np.array([[40, 40, 60, 60]], float)
     cases = [
-        CaseResult(id="a", truth="fractured", positive=True, score=0.9, gt_boxes=gt,
-                   cand_boxes=np.vstack([hit, off]), cand_scores=np.array([0.8, 0.4])),
-        CaseResult(id="b", truth="fractured", positive=True, score=0.7, gt_boxes=gt,
-                   cand_boxes=off, cand_scores=np.array([0.6])),
-        CaseResult(id="c", truth="non_fractured", positive=False, score=0.2,
-                   cand_boxes=off, cand_scores=np.array([0.3])),
+        CaseResult(
+            id="a",
+            truth="fractured",
+            positive=True,
+            score=0.9,
+            gt_boxes=gt,
+            cand_boxes=np.vstack([hit, off]),
+            cand_scores=np.array([0.8, 0.4]),
+        ),
+        CaseResult(
+            id="b",
+            truth="fractured",
+            positive=True,
+            score=0.7,
+            gt_boxes=gt,
+            cand_boxes=off,
+            cand_scores=np.array([0.6]),
+        ),
+        CaseResult(
+            id="c",
+            truth="non_fractured",
+            positive=False,
+            score=0.2,
+            cand_boxes=off,
+            cand_scores=np.array([0.3]),
+        ),
     ]
     scored = [score_case(c) for c in cases]
     stats = candidate_statistics(scored, box_threshold=0.5)

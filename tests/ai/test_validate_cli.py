@@ -21,7 +21,8 @@ from viewer.cli import main
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "resources" / "models"
 ALL_KEYS = {"sensitivity", "specificity", "ppv", "f1", "accuracy", "auc", "lesion_sensitivity", "fp_per_scan",
-            "froc_cpm", "iou50_recall", "cam_in_box", "dice", "hd95", "iou30_recall", "fp_boxes_per_image", "ap50",
+            "froc_cpm", "iou50_recall", "cam_in_box", "dice", "hd95", "iou30_recall", "fp_boxes_per_image",
+            "ap50",
             "not_scored_rate", "presence_sensitivity", "presence_specificity", "presence_ppv", "presence_f1",
             "presence_accuracy", "presence_auc"}
 
@@ -114,7 +115,8 @@ def test_evenly_spaced_limit_draws_across_folders() -> None:
 
 def _constant_tumour_onnx(path: Path) -> None:
     """An ONNX model with the tumour contract whose outputs ignore the pixels: presence logit 3 (a tumour,
-    p ≈ 0.95); logits always favour glioma; box = normalised (0.5, 0.5, 0.2, 0.2); cam peaks at cell (7, 7)."""
+    p ≈ 0.95); logits always favour glioma; box = normalised (0.5, 0.5, 0.2, 0.2); cam peaks at cell
+    (7, 7)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -240,7 +242,8 @@ def test_validate_refuses_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_detect_layouts_of_shared_data(shared_data: Path) -> None:
     labelled = shared_data / "labelled"
-    expected = {"fracatlas": "fracture", "brain-tumor-mri": "tumour", "lidc-nodule-vois": "nodule", "br35h": "tumour"}
+    expected = {"fracatlas": "fracture", "brain-tumor-mri": "tumour", "lidc-nodule-vois": "nodule",
+                "br35h": "tumour"}
     present = [name for name in expected if (labelled / name).is_dir()]
     if not present:
         pytest.skip(f"no labelled data sets under {labelled}")
@@ -483,15 +486,15 @@ def test_validate_tumour_agrees_with_direct_pipeline_run(shared_data: Path, tmp_
     import onnxruntime as ort
 
     from ai.datasets import read_brain_tumor
-    from ai.pipelines import tumour
-
     from ai.package import load_package
+    from ai.pipelines import tumour
 
     records = evenly_spaced(read_brain_tumor(data), 12)
     session = ort.InferenceSession(str(package_dir / "model.onnx"), providers=["CPUExecutionProvider"])
     threshold = tumour.presence_threshold(load_package(package_dir))
     runs = [tumour.run(session, r.load().array) for r in records]
-    correct = [run.presence >= threshold and run.label == r.label for run, r in zip(runs, records, strict=True)]
+    correct = [run.presence >= threshold and run.label == r.label
+               for run, r in zip(runs, records, strict=True)]
     out = tmp_path / "out"
     assert main(["validate", "--model", "tumour-mri", "--data", str(data), "--out", str(out), "--limit", "12",
                  "--bootstrap", "50"]) == 0
@@ -529,7 +532,8 @@ def _per_case_agreement(cases: list[dict], rows: dict[str, dict[str, str]]) -> N
             assert float(row["score"]) == pytest.approx(c["probability"], abs=2e-5), c["id"]
 
 
-SUBSET_FOLDERS = {"tumour-mri": "brain-tumor-mri", "fracture-radiograph": "fracatlas", "nodule-ct": "lidc-nodule-vois"}
+SUBSET_FOLDERS = {"tumour-mri": "brain-tumor-mri", "fracture-radiograph": "fracatlas",
+                  "nodule-ct": "lidc-nodule-vois"}
 
 
 @pytest.mark.parametrize("model", sorted(SUBSET_FOLDERS))
