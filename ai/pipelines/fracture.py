@@ -2,11 +2,11 @@
 with scores (a CenterNet-style detector at stride 8), the detector's centre map as the explanation, and
 "not scored" for inputs that do not look like the training radiographs.
 
-Model contract (``resources/models/fracture-radiograph``): input ``image`` (N, 1, 320, 320) float32 in
-[0, 1] (the radiograph letterboxed to a square; uint8 / 255, other depths stretched between the 0.5 and
-99.5 percentiles; MONOCHROME1 inverted first). Outputs: ``logits`` (N, 2) (no fracture, fracture),
-``cam`` (N, 2, 20, 20), ``heat`` (N, 1, 40, 40) fracture-centre probability per stride-8 cell, ``reg``
-(N, 4, 40, 40) centre offset x/y and log width/height in cells, ``ood_distance`` (N,) (see :mod:`ai.ood`).
+Everything about the input (size, letterbox, 8-bit ÷ 255 / percentile stretch, MONOCHROME1 inversion)
+comes from ``model.json`` (``resources/models/fracture-radiograph``). Outputs: ``logits`` (N, 2)
+(no fracture, fracture), ``cam`` (N, 2, 20, 20), ``heat`` (N, 1, 40, 40) fracture-centre probability per
+stride-8 cell, ``reg`` (N, 4, 40, 40) centre offset x/y and log width/height in cells, ``ood_distance``
+(N,) (see :mod:`ai.ood`).
 Operating points in ``model.json``: ``default`` (image-level probability, triage) and ``box`` (box score).
 """
 
@@ -18,25 +18,16 @@ import numpy as np
 
 from ai.box_decode import decode_centres
 from ai.findings import Finding, located
+from ai.image import ImageInput
 from ai.ood import load_guard, verdict
+from ai.package import ModelPackage
 from ai.pipelines import ModelOutputs, PipelineResult, Prepared
-from ai.pipelines.preprocess2d import letterbox_square, run_all_outputs, to_unit_range, unletterbox_map
+from ai.pipelines.preprocess2d import Letterbox, model_input_2d, unletterbox_map
 from ai.scores import softmax
 
-NAME = "fracture-radiograph"
-SIZE = 320
-STRIDE = 8
+STRIDE = 8  # model-grid pixels per cell of ``heat`` / ``reg``
 MAX_BOXES = 5  # candidates reported per image (best first)
 MIN_BOX_SCORE = 0.05  # candidates below this are not reported at all
-LABELS: tuple[str, ...] = ("no fracture", "fracture")  # model.json labels, in logit order
-
-
-@dataclass(frozen=True)
-class Letterbox:
-    shape: tuple[int, int]
-    scale: float
-    pad_x: int
-    pad_y: int
 
 
 @dataclass(frozen=True)
@@ -47,16 +38,6 @@ class FractureResult:
     box_scores: np.ndarray  # (K,)
 
 
-def preprocess(
-    image: np.ndarray, size: int = SIZE, monochrome1: bool = False
-) -> tuple[np.ndarray, Letterbox]:
-    unit = to_unit_range(np.asarray(image))
-    if monochrome1:
-        unit = 1.0 - unit
-    boxed, scale, pad_x, pad_y = letterbox_square(unit, size)
-    return boxed.astype(np.float32)[None, None], Letterbox(tuple(image.shape[:2]), scale, pad_x, pad_y)
-
-
 def to_input(boxes: np.ndarray, lb: Letterbox) -> np.ndarray:
     """(K, 4) boxes in model-grid pixels → input pixels, clipped to the image."""
     h, w = lb.shape
@@ -65,16 +46,11 @@ def to_input(boxes: np.ndarray, lb: Letterbox) -> np.ndarray:
 
 
 def postprocess(outputs: dict[str, np.ndarray], lb: Letterbox, index: int = 0) -> FractureResult:
-    p = float(softmax(outputs["logits"][index])[1])
+    p = float(softmax(outputs["logits"][index])[-1])
     heat = outputs["heat"][index, 0]
     boxes, scores = decode_centres(heat, outputs["reg"][index], STRIDE, MAX_BOXES, MIN_BOX_SCORE)
-    full = unletterbox_map(heat, SIZE, lb.scale, lb.pad_x, lb.pad_y, lb.shape)
-    return FractureResult(p, np.clip(full, 0, 1).astype(np.float32), to_input(boxes, lb), scores)
-
-
-def run(session, image: np.ndarray) -> FractureResult:
-    x, lb = preprocess(image)
-    return postprocess(run_all_outputs(session, x), lb)
+    full = np.clip(unletterbox_map(heat, lb), 0, 1).astype(np.float32)
+    return FractureResult(p, full, to_input(boxes, lb), scores)
 
 
 def box_threshold(package) -> float | None:
@@ -85,12 +61,12 @@ def box_threshold(package) -> float | None:
 class FracturePipeline:
     """The engine's ``Pipeline`` protocol (``ai.pipelines``) around :func:`preprocess`/:func:`postprocess`."""
 
-    def prepare(self, image, package) -> Prepared:
-        invert = image.photometric_interpretation == "MONOCHROME1"
-        x, lb = preprocess(image.voxels[0], monochrome1=invert)
+    def prepare(self, image: ImageInput, package: ModelPackage) -> Prepared:
+        x, lb = model_input_2d(image, package.input)
         return Prepared(x, {"letterbox": lb})
 
-    def interpret(self, image, package, prepared: Prepared, outputs: ModelOutputs) -> PipelineResult:
+    def interpret(self, image: ImageInput, package: ModelPackage, prepared: Prepared,
+                  outputs: ModelOutputs) -> PipelineResult:
         ood = verdict(load_guard(package.directory), outputs.outputs)
         if ood is not None and ood.refused:
             return PipelineResult([], notes=[ood.message])

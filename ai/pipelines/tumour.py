@@ -1,8 +1,8 @@
 """Brain-MRI tumour pipeline: one 2D slice in → tumour present or not; where present, its type, box and
 activation map; "not scored" for inputs that do not look like the training slices.
 
-Model contract (``resources/models/tumour-mri``): input ``image`` (N, 1, 224, 224) float32 in [0, 1]
-(the slice letterboxed to a square; uint8 / 255, other depths stretched between percentiles). Outputs:
+Everything about the input (size, letterbox, 8-bit ÷ 255 / percentile stretch, MONOCHROME1 inversion)
+comes from ``model.json`` (``resources/models/tumour-mri``). Outputs:
 ``presence`` (N,) tumour logit; ``logits`` (N, 3) type scores (glioma, meningioma, pituitary; meaningful
 where a tumour is present); ``cam`` (N, 4, 14, 14) activation maps in ``model.json`` label order
 (tumour, glioma, meningioma, pituitary); ``box`` (N, 4) normalised (cx, cy, w, h) on the model grid;
@@ -17,26 +17,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from ai.findings import Finding, located
+from ai.image import ImageInput
 from ai.ood import load_guard, verdict
+from ai.package import ModelPackage
 from ai.pipelines import ModelOutputs, PipelineResult, Prepared
-from ai.pipelines.preprocess2d import letterbox_square, run_all_outputs, to_unit_range, unletterbox_map
+from ai.pipelines.preprocess2d import Letterbox, model_input_2d, unletterbox_map
 from ai.resample import normalise01
 from ai.scores import softmax
 
-NAME = "tumour-mri"
-SIZE = 224
-TYPES: tuple[str, ...] = ("glioma", "meningioma", "pituitary")
+TYPES: tuple[str, ...] = ("glioma", "meningioma", "pituitary")  # the type logits' order
 DEFAULT_PRESENCE_THRESHOLD = 0.5
-
-
-@dataclass(frozen=True)
-class Letterbox:
-    """How the input slice was placed on the model grid."""
-
-    shape: tuple[int, int]
-    scale: float
-    pad_x: int
-    pad_y: int
 
 
 @dataclass(frozen=True)
@@ -48,16 +38,9 @@ class TumourResult:
     cam: np.ndarray  # presence activation map on the input grid, (H, W) float32
 
 
-def preprocess(slice2d: np.ndarray, size: int = SIZE) -> tuple[np.ndarray, Letterbox]:
-    """(H, W) slice → (1, 1, size, size) float32 in [0, 1] and the letterbox used."""
-    unit = to_unit_range(np.asarray(slice2d))
-    boxed, scale, pad_x, pad_y = letterbox_square(unit, size)
-    return boxed.astype(np.float32)[None, None], Letterbox(tuple(slice2d.shape[:2]), scale, pad_x, pad_y)
-
-
-def box_to_input(box: np.ndarray, lb: Letterbox, size: int = SIZE) -> tuple[float, float, float, float]:
+def box_to_input(box: np.ndarray, lb: Letterbox) -> tuple[float, float, float, float]:
     """Normalised (cx, cy, w, h) on the model grid → (x0, y0, x1, y1) in input pixels, clipped."""
-    cx, cy, w, h = (float(v) * size for v in box)
+    cx, cy, w, h = (float(v) * lb.size for v in box)
     h_in, w_in = lb.shape
     x0 = min(max((cx - w / 2 - lb.pad_x) / lb.scale, 0.0), w_in)
     x1 = min(max((cx + w / 2 - lb.pad_x) / lb.scale, 0.0), w_in)
@@ -74,16 +57,9 @@ def postprocess(outputs: dict[str, np.ndarray], lb: Letterbox, index: int = 0) -
         "no tumour": 1.0 - presence,
         **{name: presence * float(p) for name, p in zip(TYPES, types, strict=True)},
     }
-    cam = unletterbox_map(outputs["cam"][index, 0], SIZE, lb.scale, lb.pad_x, lb.pad_y, lb.shape)
-    return TumourResult(
-        presence, TYPES[int(types.argmax())], probabilities, box_to_input(outputs["box"][index], lb), cam
-    )
-
-
-def run(session, slice2d: np.ndarray) -> TumourResult:
-    """Run an onnxruntime ``InferenceSession`` on one slice."""
-    x, lb = preprocess(slice2d)
-    return postprocess(run_all_outputs(session, x), lb)
+    cam = unletterbox_map(outputs["cam"][index, 0], lb)
+    box = box_to_input(outputs["box"][index], lb)
+    return TumourResult(presence, TYPES[int(types.argmax())], probabilities, box, cam)
 
 
 def presence_threshold(package) -> float:
@@ -94,14 +70,12 @@ def presence_threshold(package) -> float:
 class TumourPipeline:
     """The engine's ``Pipeline`` protocol (``ai.pipelines``) around :func:`preprocess`/:func:`postprocess`."""
 
-    def prepare(self, image, package) -> Prepared:
-        voxels = image.voxels[0]
-        if image.photometric_interpretation == "MONOCHROME1":
-            voxels = voxels.max() - voxels
-        x, lb = preprocess(voxels)
+    def prepare(self, image: ImageInput, package: ModelPackage) -> Prepared:
+        x, lb = model_input_2d(image, package.input)
         return Prepared(x, {"letterbox": lb})
 
-    def interpret(self, image, package, prepared: Prepared, outputs: ModelOutputs) -> PipelineResult:
+    def interpret(self, image: ImageInput, package: ModelPackage, prepared: Prepared,
+                  outputs: ModelOutputs) -> PipelineResult:
         ood = verdict(load_guard(package.directory), outputs.outputs)
         if ood is not None and ood.refused:
             return PipelineResult([], notes=[ood.message])

@@ -35,7 +35,8 @@ def package(points: tuple[OperatingPoint, ...], metrics: dict) -> ModelPackage:
         target="fracture",
         pipeline="fracture",
         scope=Scope(modalities=("CR", "DX"), dimensionality="2d"),  # PNG/JPEG: declared by the reader
-        input=InputSpec(axes="NCHW", channels=1, size=(320, 320), normalization="minmax"),
+        input=InputSpec(axes="NCHW", channels=1, size=(320, 320), normalization="unit_range",
+                        percentiles=(0.5, 99.5), resize="letterbox", invert_monochrome1=True),
         outputs=(
             OutputSpec("logits", "image-level scores before softmax, (N, 2): no fracture, fracture"),
             OutputSpec("cam", "class activation maps of the image-level head, (N, 2, 20, 20)"),

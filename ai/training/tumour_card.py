@@ -33,7 +33,8 @@ def package(point: OperatingPoint, metrics: dict) -> ModelPackage:
         target="tumour",
         pipeline="tumour",
         scope=Scope(modalities=("MR",), dimensionality="2d", body_parts=()),  # PNG/JPEG: declared
-        input=InputSpec(axes="NCHW", channels=1, size=(224, 224), normalization="minmax"),
+        input=InputSpec(axes="NCHW", channels=1, size=(224, 224), normalization="unit_range",
+                        percentiles=(0.5, 99.5), resize="letterbox", invert_monochrome1=True),
         outputs=(
             OutputSpec("presence", "tumour logit, (N,)"),
             OutputSpec("logits", "type scores before softmax, (N, 3): glioma, meningioma, pituitary"),
