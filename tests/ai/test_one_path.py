@@ -97,10 +97,11 @@ def test_analyze_equals_validate_on_the_same_images(model: str, shared_data: Pat
     assert sorted(analysed) == sorted(measured) == sorted(ids)
     for case_id in ids:
         product, row = analysed[case_id], measured[case_id]
-        if row["score"]:  # binary (fracture): the positive class's probability
-            assert product["fracture"] == pytest.approx(float(row["score"]), abs=1e-5), case_id
-        elif not product:  # not scored (out-of-distribution guard): validate has no probabilities either
+        if not product:  # not scored (out-of-distribution guard): validate scored nothing either
             assert not row["probabilities"] and row["predicted"] in ("", "no tumour"), case_id
+            assert float(row["score"] or 0.0) == 0.0, case_id
+        elif row["score"]:  # binary (fracture): the positive class's probability
+            assert product["fracture"] == pytest.approx(float(row["score"]), abs=1e-5), case_id
         else:  # type (tumour): every class probability, and the label
             validated = probabilities_of(row["probabilities"])
             assert product == pytest.approx(validated, abs=1e-5), case_id
