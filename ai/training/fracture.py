@@ -20,19 +20,20 @@ from ai.box_decode import decode_centres
 from ai.training.common import WORK, Timer, roc_auc, save_json, setup
 from ai.training.fracture_data import NAME, SIZE, STRIDE, FractureData, all_targets, feature_cache, load
 from ai.training.fracture_model import FractureNet, focal_loss
+from ai.training.top_cache import top_cache
 from ai.training.tumour import shift_maps
 from ai.validation.detection import average_precision, recall_and_fp, threshold_for_fp
 
-FROZEN_BLOCKS = 11  # stem + blocks 0-10 frozen; their stride-8 and stride-16 outputs are cached
+# The whole trunk is frozen (ImageNet weights); its stride-8, -16 and -32 outputs are cached.
 CLASS_WEIGHT = (1.0, 1.0)  # balanced by sampling: each epoch all fractured images and twice as many others
 NEGATIVES_PER_POSITIVE = 2
 log = logging.getLogger("radsight.train")
 
 
 def loss_fn(
-    net: FractureNet, early: torch.Tensor, mid: torch.Tensor, t: dict[str, torch.Tensor]
+    net: FractureNet, early: torch.Tensor, mid: torch.Tensor, t: dict[str, torch.Tensor], top=None
 ) -> torch.Tensor:
-    logits, _, det = net.forward_cached(early, mid)
+    logits, _, det = net.forward_cached(early, mid, top)
     cls = F.cross_entropy(logits, t["y"], weight=torch.tensor(CLASS_WEIGHT), label_smoothing=0.05)
     heat = focal_loss(det[:, 0], t["heat"], torch.ones(len(det), dtype=torch.bool))
     mask = t["mask"]
@@ -43,13 +44,15 @@ def loss_fn(
 
 
 @torch.no_grad()
-def predict(net: FractureNet, early: np.ndarray, mid: np.ndarray, batch: int = 64) -> dict[str, list]:
+def predict(
+    net: FractureNet, early: np.ndarray, mid: np.ndarray, top: np.ndarray, batch: int = 64
+) -> dict:
     """Fracture probability per image and decoded boxes (letterbox pixels) with scores."""
     net.eval()
     probs, dets = [], []
     for i in range(0, len(mid), batch):
         logits, _, det = net.forward_cached(
-            *(torch.from_numpy(a[i : i + batch]).float() for a in (early, mid))
+            *(torch.from_numpy(a[i : i + batch]).float() for a in (early, mid, top))
         )
         probs.extend(torch.softmax(logits, 1)[:, 1].tolist())
         heat, reg = torch.sigmoid(det[:, 0]).numpy(), det[:, 1:].numpy()
@@ -82,8 +85,9 @@ def train(epochs: int, batch: int, lr: float, seed: int) -> None:
     log.info("train %d val %d, size %d", tr.sum(), va.sum(), SIZE)
     net = FractureNet(SIZE)
     early, mid = feature_cache(net.trunk, data.images, data.split != "test")
+    top = top_cache("fracture_det_320", net.trunk, mid, data.split != "test")
     targets = all_targets(data)
-    net.trunk.freeze_early(FROZEN_BLOCKS)
+    net.trunk.requires_grad_(False)
     opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=lr, weight_decay=1e-4)
     steps = epochs * ((1 + NEGATIVES_PER_POSITIVE) * int((data.labels[tr] == 1).sum()) // batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
@@ -91,6 +95,7 @@ def train(epochs: int, batch: int, lr: float, seed: int) -> None:
     train_set = {
         "early": early[:, tr],
         "mid": mid[:, tr],
+        "top": top[:, tr],
         "y": data.labels[tr],
         **{k: v[:, tr] for k, v in targets.items()},
     }
@@ -99,7 +104,7 @@ def train(epochs: int, batch: int, lr: float, seed: int) -> None:
     for epoch in range(epochs):
         timer = Timer()
         _epoch(net, opt, sched, train_set, batch, gen, np.random.default_rng(seed * 1000 + epoch))
-        score = detection_scores(predict(net, early[0, va], mid[0, va]), data.labels[va], val_boxes)
+        score = detection_scores(predict(net, early[0, va], mid[0, va], top[0, va]), data.labels[va], val_boxes)
         if score["auc"] + score["ap50"] > best:
             best = score["auc"] + score["ap50"]
             torch.save(net.state_dict(), work / "best.pt")
@@ -108,7 +113,7 @@ def train(epochs: int, batch: int, lr: float, seed: int) -> None:
 
 def _epoch(net, opt, sched, train_set, batch, gen, rng) -> None:
     net.train()
-    net.trunk.frozen_eval(FROZEN_BLOCKS)
+    net.trunk.eval()
     n_views, n = train_set["mid"].shape[:2]
     positives = np.flatnonzero(train_set["y"] == 1)
     negatives = rng.choice(
@@ -121,17 +126,18 @@ def _epoch(net, opt, sched, train_set, batch, gen, rng) -> None:
         shifts = torch.randint(-1, 2, (len(idx), 2), generator=gen).tolist()
         pick = {
             k: torch.from_numpy(train_set[k][views[idx], idx])
-            for k in ("early", "mid", "heat", "reg", "mask")
-        }
-        early = F.dropout2d(shift_maps(pick["early"].float(), shifts, 2), 0.1)
-        mid = F.dropout2d(shift_maps(pick["mid"].float(), shifts, 1), 0.1)
+            for k in ("early", "mid", "top", "heat", "reg", "mask")
+        }  # shifts of -1..1 stride-32 cells: 2 stride-16 and 4 stride-8 cells
+        early = F.dropout2d(shift_maps(pick["early"].float(), shifts, 4), 0.1)
+        mid = F.dropout2d(shift_maps(pick["mid"].float(), shifts, 2), 0.1)
+        top = F.dropout2d(shift_maps(pick["top"].float(), shifts, 1), 0.1)
         t = {
             "y": torch.from_numpy(train_set["y"][idx]),
-            "heat": shift_maps(pick["heat"][:, None], shifts, 2)[:, 0],
-            "reg": shift_maps(pick["reg"], shifts, 2),
-            "mask": shift_maps(pick["mask"][:, None].float(), shifts, 2)[:, 0] > 0.5,
+            "heat": shift_maps(pick["heat"][:, None], shifts, 4)[:, 0],
+            "reg": shift_maps(pick["reg"], shifts, 4),
+            "mask": shift_maps(pick["mask"][:, None].float(), shifts, 4)[:, 0] > 0.5,
         }
-        loss = loss_fn(net, early, mid, t)
+        loss = loss_fn(net, early, mid, t, top)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -34,10 +34,14 @@ class FractureNet(nn.Module):
         early = self.trunk.early((image - GRAY_MEAN) / GRAY_STD)
         return self.forward_cached(early, self.trunk.middle(early))
 
-    def forward_cached(self, early: torch.Tensor, mid: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """From the frozen stride-8 and stride-16 features: logits (N, 2), cam (N, 2, H/16, W/16),
-        detection map (N, 5, H/8, W/8): centre logit, offset x/y (cells), log width/height (cells)."""
-        up = F.interpolate(self.lat_top(self.trunk.top(mid)), scale_factor=2.0, mode="nearest")
+    def forward_cached(
+        self, early: torch.Tensor, mid: torch.Tensor, top: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, ...]:
+        """From the frozen stride-8 and stride-16 features (and the cached ``trunk.top(mid)`` where the
+        stride-32 blocks are frozen too): logits (N, 2), cam (N, 2, H/16, W/16), detection map
+        (N, 5, H/8, W/8): centre logit, offset x/y (cells), log width/height (cells)."""
+        top = self.trunk.top(mid) if top is None else top
+        up = F.interpolate(self.lat_top(top), scale_factor=2.0, mode="nearest")
         fmap = F.relu6(self.fuse_bn(self.lat_mid(mid) + up))
         logits = self.fc(self.dropout(fmap.mean(dim=(2, 3))))
         h, w = fmap.shape[-2:]

@@ -22,10 +22,11 @@ import torch.nn.functional as F
 
 from ai.datasets import TUMOUR_CLASSES
 from ai.training.common import WORK, Timer, roc_auc, save_json, setup
+from ai.training.top_cache import top_cache
 from ai.training.tumour_data import NAME, NO_TYPE, SIZE, TumourData, load, view_cache
 from ai.training.tumour_model import TumourNet, giou_loss
 
-FROZEN_BLOCKS = 11  # stem + blocks 0-10 (up to stride 16) frozen; their outputs are cached
+FROZEN_BLOCKS = 16  # the whole trunk frozen (ImageNet weights); its stride-8/16/32 outputs are cached
 CAM_WEIGHT = 0.5  # weight of the losses that keep the CAM mass inside the box
 PRESENCE_WEIGHT = {(0, 1): 0.5, (1, 1): 3.0, (1, 0): 3.0}  # (source, presence) → loss weight
 log = logging.getLogger("radsight.train")
@@ -58,9 +59,9 @@ def cam_in_box_loss(cam: torch.Tensor, cells: torch.Tensor) -> torch.Tensor:
 
 
 def loss_fn(
-    net: TumourNet, early: torch.Tensor, mid: torch.Tensor, batch: dict[str, torch.Tensor]
+    net: TumourNet, early: torch.Tensor, mid: torch.Tensor, batch: dict[str, torch.Tensor], top=None
 ) -> torch.Tensor:
-    presence, logits, cam, box, heat = net.forward_cached(early, mid)
+    presence, logits, cam, box, heat = net.forward_cached(early, mid, top)
     b, has_box, y = batch["box"], batch["has_box"], batch["type"]
     loss = (
         batch["weight"]
@@ -80,13 +81,15 @@ def loss_fn(
 
 
 @torch.no_grad()
-def predict(net: TumourNet, early: np.ndarray, mids: np.ndarray, batch: int = 64) -> dict[str, np.ndarray]:
+def predict(
+    net: TumourNet, early: np.ndarray, mids: np.ndarray, tops: np.ndarray, batch: int = 64
+) -> dict[str, np.ndarray]:
     """Presence probability, type logits, boxes and CAMs from cached features."""
     net.eval()
     out: dict[str, list] = {"presence": [], "logits": [], "box": [], "cam": []}
     for i in range(0, len(mids), batch):
         presence, logits, cam, box, _ = net.forward_cached(
-            torch.from_numpy(early[i : i + batch]).float(), torch.from_numpy(mids[i : i + batch]).float()
+            *(torch.from_numpy(a[i : i + batch]).float() for a in (early, mids, tops))
         )
         for key, value in zip(out, (torch.sigmoid(presence), logits, box, cam), strict=True):
             out[key].append(value.numpy())
@@ -135,7 +138,8 @@ def train(epochs: int, batch: int, lr: float, seed: int) -> None:
     log.info("train %d val %d test %d", tr.sum(), va.sum(), (data.split == "test").sum())
     net = TumourNet(len(TUMOUR_CLASSES), SIZE)
     cache = view_cache(net.trunk, data)
-    net.trunk.freeze_early(FROZEN_BLOCKS)
+    cache["top"] = top_cache("tumour3", net.trunk, cache["mid"], data.split != "test")
+    net.trunk.requires_grad_(False)
     opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=lr, weight_decay=1e-4)
     steps = epochs * (int(tr.sum()) // batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
@@ -144,6 +148,7 @@ def train(epochs: int, batch: int, lr: float, seed: int) -> None:
     train_set = {
         "early": cache["early"][:, tr],
         "mid": cache["mid"][:, tr],
+        "top": cache["top"][:, tr],
         "box": cache["boxes"][:, tr],
         "presence": data.presence[tr],
         "type": data.types[tr],
@@ -153,7 +158,7 @@ def train(epochs: int, batch: int, lr: float, seed: int) -> None:
     for epoch in range(epochs):
         timer = Timer()
         _epoch(net, opt, sched, train_set, batch, gen, np.random.default_rng(seed * 1000 + epoch))
-        score = validate(net, cache["early"][0, va], cache["mid"][0, va], data, va)
+        score = validate(net, *(cache[k][0, va] for k in ("early", "mid", "top")), data, va)
         if score["select"] > best:
             best = score["select"]
             torch.save(net.state_dict(), work / "best.pt")
@@ -162,20 +167,22 @@ def train(epochs: int, batch: int, lr: float, seed: int) -> None:
 
 def _epoch(net, opt, sched, train_set, batch, gen, rng) -> None:
     net.train()
-    net.trunk.frozen_eval(FROZEN_BLOCKS)
+    net.trunk.eval()
     n_views, n = train_set["mid"].shape[:2]
     order, views = rng.permutation(n), rng.integers(0, n_views, n)
     total, n_steps = 0.0, n // batch
     for step in range(n_steps):
         idx = order[step * batch : (step + 1) * batch]
-        early, mid = (torch.from_numpy(train_set[k][views[idx], idx]).float() for k in ("early", "mid"))
-        early, mid, box = shift_features(early, mid, torch.from_numpy(train_set["box"][views[idx], idx]), gen)
+        early, mid, top = (
+            torch.from_numpy(train_set[k][views[idx], idx]).float() for k in ("early", "mid", "top")
+        )
+        box = torch.from_numpy(train_set["box"][views[idx], idx])
         item = {
             "box": box,
             "has_box": box[:, 2] > 0.01,
             **{k: torch.from_numpy(train_set[k][idx]) for k in ("presence", "type", "weight")},
         }
-        loss = loss_fn(net, F.dropout2d(early, 0.1), F.dropout2d(mid, 0.1), item)
+        loss = loss_fn(net, F.dropout2d(early, 0.1), F.dropout2d(mid, 0.1), item, F.dropout2d(top, 0.1))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -186,9 +193,9 @@ def _epoch(net, opt, sched, train_set, batch, gen, rng) -> None:
 
 
 def validate(
-    net: TumourNet, early: np.ndarray, mids: np.ndarray, data: TumourData, sel: np.ndarray
+    net: TumourNet, early: np.ndarray, mids: np.ndarray, tops: np.ndarray, data: TumourData, sel: np.ndarray
 ) -> dict[str, float]:
-    out = predict(net, early, mids)
+    out = predict(net, early, mids, tops)
     src, pres, types = data.source[sel], data.presence[sel], data.types[sel]
     br = src == 1
     auc = roc_auc(pres[br], out["presence"][br])

@@ -11,7 +11,7 @@ from torch import nn
 from ai.training.common import GRAY_MEAN, GRAY_STD, Lite0Features
 
 FUSED = 256
-BOX = 128
+BOX = 64
 
 
 class TumourNet(nn.Module):
@@ -33,10 +33,13 @@ class TumourNet(nn.Module):
         early = self.trunk.early((image - GRAY_MEAN) / GRAY_STD)
         return self.forward_cached(early, self.trunk.middle(early))
 
-    def forward_cached(self, early: torch.Tensor, mid: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def forward_cached(
+        self, early: torch.Tensor, mid: torch.Tensor, top: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, ...]:
         """From the (cached, frozen) stride-8 and stride-16 features: presence logit (N,), type logits,
-        CAMs (N, 1 + types, h, w; presence first), box, centre heat logits."""
-        fmap = self.fused(mid)
+        CAMs (N, 1 + types, h, w; presence first), box, centre heat logits. ``top``: the cached
+        ``trunk.top(mid)`` where the stride-32 blocks are frozen too."""
+        fmap = self.fused(mid, top)
         pooled = self.dropout(fmap.mean(dim=(2, 3)))
         logits, presence = self.fc(pooled), self.presence(pooled)[:, 0]
         h, w = fmap.shape[-2:]
@@ -46,9 +49,10 @@ class TumourNet(nn.Module):
         box, heat = self.box(F.relu6(self.box_bn(self.lat_early(early) + up8)))
         return presence, logits, cam, box, heat
 
-    def fused(self, mid: torch.Tensor) -> torch.Tensor:
+    def fused(self, mid: torch.Tensor, top: torch.Tensor | None = None) -> torch.Tensor:
         """The stride-16 fused map (N, FUSED, h, w) the heads read."""
-        up = F.interpolate(self.lat_top(self.trunk.top(mid)), scale_factor=2.0, mode="nearest")
+        top = self.trunk.top(mid) if top is None else top
+        up = F.interpolate(self.lat_top(top), scale_factor=2.0, mode="nearest")
         return F.relu6(self.fuse_bn(self.lat_mid(mid) + up))
 
     def box(self, feat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
