@@ -104,7 +104,8 @@ def train(epochs: int, batch: int, lr: float, seed: int) -> None:
     for epoch in range(epochs):
         timer = Timer()
         _epoch(net, opt, sched, train_set, batch, gen, np.random.default_rng(seed * 1000 + epoch))
-        score = detection_scores(predict(net, early[0, va], mid[0, va], top[0, va]), data.labels[va], val_boxes)
+        out = predict(net, early[0, va], mid[0, va], top[0, va])
+        score = detection_scores(out, data.labels[va], val_boxes)
         if score["auc"] + score["ap50"] > best:
             best = score["auc"] + score["ap50"]
             torch.save(net.state_dict(), work / "best.pt")
