@@ -56,18 +56,21 @@ def average_precision(
     return pooled_ap(np.concatenate(scores), np.concatenate(hits), total)
 
 
-def threshold_for_fp(
-    preds: Sequence[tuple[np.ndarray, np.ndarray]],
-    gts: Sequence[np.ndarray],
-    max_fp_per_image: float,
-    min_iou: float,
-) -> float:
-    """Lowest box-score threshold whose false boxes per image stay ≤ ``max_fp_per_image``."""
-    candidates = np.unique(np.concatenate([s for _, s in preds] + [np.array([1.0])]))
-    for t in candidates:  # ascending: the first that satisfies the bound has the most recall
-        if recall_and_fp(preds, gts, float(t), min_iou)[1] <= max_fp_per_image:
-            return float(t)
-    return 1.0
+def threshold_for_fp(preds: Sequence[tuple[np.ndarray, np.ndarray]], gts: Sequence[np.ndarray],
+                     max_fp_per_image: float, min_iou: float) -> float:
+    """Lowest box-score threshold whose false boxes per image stay ≤ ``max_fp_per_image``.
+
+    Greedy matching takes boxes best first, so a box's match does not depend on boxes scoring below
+    it: the matches of all boxes, computed once, hold at every threshold."""
+    scores = np.concatenate([np.asarray(s, float) for _, s in preds] + [np.zeros(0)])
+    false = np.concatenate([~match(b, s, g, min_iou) for (b, s), g in zip(preds, gts, strict=True)]
+                           + [np.zeros(0, bool)])
+    candidates = np.unique(np.concatenate([scores, [1.0]]))
+    false_scores = np.sort(scores[false])
+    false_count = len(false_scores) - np.searchsorted(false_scores, candidates, side="left")
+    per_image = false_count / max(len(gts), 1)
+    within = candidates[per_image <= max_fp_per_image]
+    return float(within.min()) if len(within) else 1.0
 
 
 DETECTION_DEFINITIONS = {
