@@ -170,6 +170,11 @@ def patch_at(img: sitk.Image, centre_mm: np.ndarray, spec: PatchSpec) -> np.ndar
     return sitk.GetArrayFromImage(out)
 
 
+def crop_half_sizes(diameter_mm: float, spec: PatchSpec) -> tuple[float, float]:
+    """Half-height (z) and in-plane half-width, in patch voxels, of the box :func:`crop_like` keeps."""
+    return (diameter_mm / 2 + 1.5) / spec.spacing_mm, max(15.0, diameter_mm / 2 + 8.0) / spec.spacing_mm
+
+
 def crop_like(patch: np.ndarray, diameter_mm: float, spec: PatchSpec) -> np.ndarray:
     """Keep real voxels only inside a box shaped like the training crops around a candidate of this
     diameter (in-plane half-width max(15, d/2 + 8) mm, z half-height d/2 + 1.5 mm); fill the rest.
@@ -177,8 +182,7 @@ def crop_like(patch: np.ndarray, diameter_mm: float, spec: PatchSpec) -> np.ndar
     The LIDC crops the CNN learnt from are tight around each nodule (≈ 30 mm in-plane, the nodule's own
     z extent), so it has only seen structures within such a box; whole-scan patches are cut the same way.
     """
-    half_xy = max(15.0, diameter_mm / 2 + 8.0) / spec.spacing_mm
-    half_z = (diameter_mm / 2 + 1.5) / spec.spacing_mm
+    half_z, half_xy = crop_half_sizes(diameter_mm, spec)
     centre = (spec.patch - 1) / 2
     idx = np.arange(spec.patch)
     keep_z = np.abs(idx - centre) <= half_z
@@ -212,10 +216,11 @@ def find_candidates(img: sitk.Image, spec: PatchSpec) -> tuple[list[Candidate], 
     return cands, stacked[:, None].astype(np.float32), clock.times
 
 
-def candidate_map(img: sitk.Image, centre_mm: np.ndarray, cam: np.ndarray, spec: PatchSpec) -> RegionMap:
+def candidate_map(img: sitk.Image, cand: Candidate, cam: np.ndarray, spec: PatchSpec) -> RegionMap:
     """One candidate's CAM (c³ cells over its patch) on the image grid: nearest cell per image voxel
-    inside the patch (the map at its own resolution, centred on the candidate), zero outside."""
-    heat = normalise01(np.maximum(cam, 0.0)) if cam.max() > 0 else np.zeros_like(cam, np.float32)
+    inside the part of the patch the CNN saw (:func:`crop_like`'s box; the map at its own resolution,
+    centred on the candidate), zero elsewhere."""
+    centre_mm = cand.centre_mm
     origin = np.array(img.TransformPhysicalPointToContinuousIndex(
         tuple(float(v) for v in patch_origin(img, centre_mm, spec))))[::-1]  # (k, j, i)
     step = spec.spacing_mm / np.array(img.GetSpacing())[::-1]  # image voxels per patch voxel
@@ -224,9 +229,16 @@ def candidate_map(img: sitk.Image, centre_mm: np.ndarray, cam: np.ndarray, spec:
     stop = np.ceil(origin + (spec.patch - 0.5) * step).astype(int)
     index = [np.floor(((np.arange(a, b) - o) / s + 0.5) / cell).astype(int)
              for a, b, o, s in zip(start, stop, origin, step, strict=True)]
-    inside = [(ix >= 0) & (ix < n) for ix, n in zip(index, cam.shape, strict=True)]
-    values = heat[np.ix_(*[np.clip(ix, 0, n - 1) for ix, n in zip(index, cam.shape, strict=True)])]
-    values = values * (inside[0][:, None, None] & inside[1][None, :, None] & inside[2][None, None, :])
+    halves = crop_half_sizes(cand.diameter_mm, spec)
+    middle = (spec.patch - 1) / 2
+    inside = [(ix >= 0) & (ix < n) & (np.abs((np.arange(a, b) - o) / s - middle) <= half)
+              for ix, n, a, b, o, s, half in zip(index, cam.shape, start, stop, origin, step,
+                                                 (halves[0], halves[1], halves[1]), strict=True)]
+    cells = cam[np.ix_(*[np.clip(ix, 0, n - 1) for ix, n in zip(index, cam.shape, strict=True)])]
+    seen = inside[0][:, None, None] & inside[1][None, :, None] & inside[2][None, None, :]
+    values = np.zeros(cells.shape, np.float32)
+    if seen.any():  # min-max over the cells the CNN saw, as the 2D pipelines normalise their CAMs
+        values[seen] = normalise01(cells[seen])
     shape = tuple(reversed(img.GetSize()))
     cells_mm = (cell * spec.spacing_mm,) * 3
     return RegionMap(values.astype(np.float32), tuple(int(v) for v in start), shape, cells_mm)
@@ -273,7 +285,7 @@ class NodulePipeline:
         order = np.argsort(-probs, kind="stable")
         for rank, index in enumerate(order):
             key = f"{positive}-{rank + 1:03d}"
-            result.maps[key] = candidate_map(ctx["img"], cands[index].centre_mm, cams[index], ctx["spec"])
+            result.maps[key] = candidate_map(ctx["img"], cands[index], cams[index], ctx["spec"])
             hidden = cap is not None and probs[index] >= threshold and rank >= cap.limit
             result.findings.append(_finding(package, image, ctx["img"], cands[index], float(probs[index]),
                                             threshold, key, CAP_RULE if hidden else None))

@@ -5,6 +5,7 @@ folders, the ``--out`` folder and the test's files."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -100,6 +101,26 @@ def test_analyze_lidc_0314_stays_offline(tmp_path: Path, lidc_dir: Path) -> None
     assert "nodule-ct" in done.stdout
     assert inet == []
     assert written_outside_radsight(tmp_path / "home") == []
+    check_nodule_findings_json(tmp_path / "out")
+
+
+def check_nodule_findings_json(out: Path) -> None:
+    """(The same run, to spare CI a second CT analysis.) Each nodule finding has its own explanation
+    files and map peak in mm; words are true: every finding ≥ the threshold passes, the per-scan cap
+    is named in the document and on each finding it hid."""
+    document = json.loads((out / "findings.json").read_text())
+    findings = document["findings"]
+    [run] = document["series"][0]["models"]
+    assert "per_scan_cap" in run["mark_rules"]
+    assert len({f["explanation"] for f in findings}) == len(findings)  # one file each
+    for f in findings:
+        assert (out / f["explanation"]).is_file() and (out / f["explanation_map"]).is_file()
+        assert f["passes_operating_point"] == (f["score"] >= f["threshold"])
+        assert f["explanation_peak_mm"] is not None
+    marked = [f for f in findings if f["passes_operating_point"] and not f["hidden_by"]]
+    capped = [f for f in findings if f["hidden_by"] == "per_scan_cap"]
+    assert len(marked) <= 5 and all(f["passes_operating_point"] for f in capped)
+    assert min(f["score"] for f in marked) >= max((f["score"] for f in capped), default=0.0)
 
 
 @pytest.mark.gui

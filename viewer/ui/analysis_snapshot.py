@@ -15,8 +15,8 @@ from PySide6.QtGui import QImage
 
 from ai.findings import Finding
 from ai.registry import ModelRegistry
+from viewer.analysis import AnalysisResult, analyse, image_input
 from viewer.core.volume import Volume
-from viewer.ui.ai_worker import AnalysisSummary, AnalysisWorker
 from viewer.ui.finding_jump import jump_to_finding
 from viewer.ui.heatmap_overlay import AIOverlay
 from viewer.ui.snapshot_render import prepare_view
@@ -24,9 +24,11 @@ from viewer.ui.view_state import ViewKind
 
 
 def analyse_volume(volume: Volume, body_part: str | None = None,
-                   registry: ModelRegistry | None = None) -> AnalysisSummary:
-    """Run every applicable installed model on ``volume`` in the calling thread."""
-    return AnalysisWorker(volume, body_part, registry=registry).analyse()
+                   registry: ModelRegistry | None = None) -> AnalysisResult:
+    """Run every applicable installed model on ``volume`` in the calling thread (the analysis service)."""
+    return analyse(image_input(volume, body_part), registry=registry,
+                   series_instance_uid=volume.series_instance_uid,
+                   study_instance_uid=volume.study_instance_uid)
 
 
 def lead_finding(findings: list[Finding]) -> Finding | None:
@@ -35,7 +37,7 @@ def lead_finding(findings: list[Finding]) -> Finding | None:
     return ranked[0] if ranked else None
 
 
-def render_analysis(volume: Volume, summary: AnalysisSummary, kind: ViewKind = ViewKind.AXIAL, *,
+def render_analysis(volume: Volume, summary: AnalysisResult, kind: ViewKind = ViewKind.AXIAL, *,
                     opacity: float = 0.5, only_passing: bool = False, **options: object) -> QImage:
     """The slice view of ``volume`` with the analysis' heat map, boxes and colour bar; with
     ``only_passing`` only the marked findings get a box (as in the window). The lead finding is
