@@ -14,7 +14,8 @@ import numpy as np
 from ai.explain import ExplainUnavailable, Explanation, cam_map, occlusion_map
 from ai.image import ImageInput
 from ai.package import ModelPackage
-from ai.pipelines import ModelOutputs, Pipeline, PipelineResult, Prepared, get_pipeline
+from ai.pipelines import ModelOutputs, Pipeline, PipelineResult, Prepared
+from ai.pipelines.static_registry import get_pipeline
 from ai.registry import require_scope
 from ai.resample import normalise01
 from ai.runtime import ModelSession, Progress, get_session, run_batched, sliding_window

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ai.package import InputSpec
+from ai.resample import normalise01
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -16,11 +17,6 @@ def apply_window(array: np.ndarray, center: float, width: float) -> np.ndarray:
     """Clip to [center - width/2, center + width/2] and scale to [0, 1]."""
     low = center - width / 2.0
     return np.clip((array.astype(np.float32) - low) / width, 0.0, 1.0)
-
-
-def _minmax(array: np.ndarray) -> np.ndarray:
-    lo, hi = float(array.min()), float(array.max())
-    return (array - lo) / (hi - lo) if hi > lo else np.zeros_like(array)
 
 
 def _per_channel(array: np.ndarray, mean: tuple[float, ...], std: tuple[float, ...]) -> np.ndarray:
@@ -44,7 +40,7 @@ def prepare_intensities(array: np.ndarray, spec: InputSpec, invert: bool = False
     if spec.window is not None:
         x = apply_window(x, spec.window.center, spec.window.width)
     elif spec.normalization in ("minmax", "imagenet", "mean_std"):
-        x = _minmax(x)
+        x = normalise01(x)
     if invert:
         x = (1.0 - x) if spec.window is not None or spec.normalization != "none" else x.max() - x
     if spec.normalization == "zscore":

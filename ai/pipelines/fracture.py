@@ -16,6 +16,8 @@ import numpy as np
 from ai.findings import Finding, located
 from ai.pipelines import ModelOutputs, PipelineResult, Prepared
 from ai.pipelines.preprocess2d import letterbox_square, run_all_outputs, to_unit_range, unletterbox_map
+from ai.resample import normalise01
+from ai.scores import softmax
 
 NAME = "fracture-radiograph"
 SIZE = 320
@@ -49,9 +51,7 @@ def preprocess(
 
 def probability(logits: np.ndarray) -> np.ndarray:
     """Softmax probability of the fracture class, (N,)."""
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e[..., 1] / e.sum(axis=-1)
+    return softmax(logits)[..., 1]
 
 
 def hot_box(cam: np.ndarray, level: float = 0.5) -> tuple[float, float, float, float]:
@@ -83,8 +83,7 @@ def postprocess(outputs: dict[str, np.ndarray], lb: Letterbox, index: int = 0) -
     p = float(probability(outputs["logits"][index]))
     grid = outputs["cam"][index, 1]
     cam = unletterbox_map(grid, SIZE, lb.scale, lb.pad_x, lb.pad_y, lb.shape)
-    lo, hi = float(cam.min()), float(cam.max())
-    cam = (cam - lo) / (hi - lo) if hi > lo else np.zeros_like(cam)
+    cam = normalise01(cam)
     box = grid_box_to_input(hot_box(grid - grid.min()), SIZE / grid.shape[-1], lb)
     return FractureResult(p, cam.astype(np.float32), box)
 

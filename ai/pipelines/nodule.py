@@ -17,6 +17,7 @@ import SimpleITK as sitk
 
 from ai.findings import Finding, located
 from ai.pipelines import ModelOutputs, PipelineResult, Prepared
+from ai.scores import softmax
 
 NAME = "nodule-ct"
 SPACING_MM = 1.0  # patch grid
@@ -182,8 +183,7 @@ def score(session, patches: np.ndarray, batch: int = 32) -> tuple[np.ndarray, np
     probs, cams = [], []
     for i in range(0, len(patches), batch):
         logits, cam = session.run(["logits", "cam"], {"image": patches[i : i + batch, None]})
-        e = np.exp(logits - logits.max(1, keepdims=True))
-        probs.append(e[:, 1] / e.sum(1))
+        probs.append(softmax(logits)[:, 1])
         cams.append(cam[:, 1])
     if not probs:
         return np.zeros(0), np.zeros((0, 8, 8, 8))
@@ -292,9 +292,7 @@ class NodulePipeline:
         cands: list[Candidate] = ctx["candidates"]
         if ctx["empty"]:
             return PipelineResult([], notes=["no nodule candidates inside the lung mask"])
-        logits = outputs.outputs["logits"]
-        e = np.exp(logits - logits.max(1, keepdims=True))
-        probs = e[:, 1] / e.sum(1)
+        probs = softmax(outputs.outputs["logits"])[:, 1]
         point = package.operating_point("nodule")
         threshold = 0.5 if point is None else point.threshold
         cam = _cam_volume(ctx["img"], cands, outputs.outputs["cam"][:, 1], probs)

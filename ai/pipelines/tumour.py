@@ -15,6 +15,8 @@ import numpy as np
 from ai.findings import Finding, located
 from ai.pipelines import ModelOutputs, PipelineResult, Prepared
 from ai.pipelines.preprocess2d import letterbox_square, run_all_outputs, to_unit_range, unletterbox_map
+from ai.resample import normalise01
+from ai.scores import softmax
 
 NAME = "tumour-mri"
 SIZE = 224
@@ -45,11 +47,6 @@ def preprocess(slice2d: np.ndarray, size: int = SIZE) -> tuple[np.ndarray, Lette
     boxed, scale, pad_x, pad_y = letterbox_square(unit, size)
     x = boxed.astype(np.float32)[None, None]
     return x, Letterbox(tuple(slice2d.shape[:2]), scale, pad_x, pad_y)
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    e = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def box_to_input(box: np.ndarray, lb: Letterbox, size: int = SIZE) -> tuple[float, float, float, float]:
@@ -102,11 +99,6 @@ class TumourPipeline:
                               maps={result.label: heat[None].astype(np.float32)},
                               probabilities=result.probabilities,
                               notes=["the model assumes a tumour is present (trained on tumour slices only)"])
-
-
-def normalise01(a: np.ndarray) -> np.ndarray:
-    lo, hi = float(a.min()), float(a.max())
-    return (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
 
 
 PIPELINE = TumourPipeline()

@@ -19,7 +19,6 @@ structure patches per crop that do — a proxy, not a whole-scan false-positive 
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Callable
 from typing import Any
@@ -88,12 +87,9 @@ def structure_points(hu: np.ndarray, centre: np.ndarray, min_distance: float,
 
 
 def _nodule_module() -> Any:
-    from ai.validation.predict import PipelineMissing
+    from ai.pipelines import PipelineMissing
+    from ai.pipelines import nodule as pipe
 
-    try:
-        pipe = importlib.import_module("ai.pipelines.nodule")
-    except ModuleNotFoundError as exc:
-        raise PipelineMissing("no nodule pipeline (ai/pipelines/nodule.py) to score crop candidates") from exc
     needed = ("crop_like", "window", "score", "PATCH", "FILL_HU", "SPACING_MM")
     if not all(hasattr(pipe, name) for name in needed):
         raise PipelineMissing(f"ai/pipelines/nodule.py lacks one of {', '.join(needed)}")

@@ -33,7 +33,7 @@ from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 
 from ai.findings import Finding
-from viewer.commands.analyze import heat_colours
+from viewer.analysis.overlay import heat_colours
 from viewer.core.reslice import PlaneGeometry, extract_plane, extract_slab, plane_geometry, slab_range
 from viewer.core.volume import Volume
 from viewer.ui.view_state import ScreenTransform
