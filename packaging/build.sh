@@ -35,7 +35,7 @@ if [ ! -f "$VENV/.installed" ] || [ "$REQS" -nt "$VENV/.installed" ]; then
 fi
 
 echo "build: PyInstaller ($FLAVOUR)"
-RADSIGHT_FLAVOUR=$FLAVOUR "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
+PYTHONPATH=$PWD RADSIGHT_FLAVOUR=$FLAVOUR "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
   --distpath "$DIST" --workpath "build/pyinstaller-$FLAVOUR" packaging/radsight.spec
 "$VENV/bin/python" packaging/collect_licences.py --bundle "$DIST/radsight" --flavour "$FLAVOUR"
 cp packaging/INSTALL.txt "$DIST/radsight/INSTALL.txt"

@@ -33,7 +33,7 @@ INPUTS = {
     "fracture-radiograph": ("radiograph-fracatlas-IMG0000702.jpg", "DX"),
     "tumour-mri": ("mri-brain-tumor-meningioma-134.jpg", "MR"),
 }
-CONTOURS = "../nodule_contours.csv"  # relative to the nodule input folder
+CONTOURS = "../sample/nodule_contours.csv"  # relative to resources/selftest
 
 
 def record(registry: ModelRegistry, name: str, source: str, modality: str | None) -> dict:
@@ -42,7 +42,7 @@ def record(registry: ModelRegistry, name: str, source: str, modality: str | None
     run = run_case(registry, case)
     entry = {"model": name, "input": source, "model_sha256": package.sha256, "modality": modality}
     if name == "nodule-ct":
-        box = contour_box((case.path / CONTOURS).resolve())
+        box = contour_box((selftest_dir() / CONTOURS).resolve())
         marked = [f for f in run.findings if f.passes_operating_point and box.holds(f)]
         if not marked:
             raise SystemExit("nodule-ct does not mark the sample's nodule: not recording that")

@@ -13,7 +13,7 @@ from viewer.analysis import analyse, image_input
 from viewer.analysis.service import ModelRun
 from viewer.core.raster_image import declare_modality
 from viewer.core.series_loader import load_series
-from viewer.selftest.expectations import REGENERATE, Expectations, ModelCase
+from viewer.selftest.expectations import REGENERATE, Expectations, ModelCase, selftest_dir
 from viewer.selftest.nodule_marked import contour_box
 from viewer.selftest.report import Check, run_check
 
@@ -39,7 +39,7 @@ def _case_check(registry: ModelRegistry, case: ModelCase, tolerance: float,
         run = run_case(registry, case)
         providers.add(run.provider)
         if case.marked_inside:
-            detail = _check_marked(run, case)
+            detail = _check_marked(run, case, tolerance)
         elif case.probabilities:
             detail = _check_probabilities(run, case, tolerance)
         else:
@@ -64,15 +64,16 @@ def run_case(registry: ModelRegistry, case: ModelCase) -> ModelRun:
     raise RuntimeError(f"{case.model}: {reason}")
 
 
-def _check_marked(run: ModelRun, case: ModelCase) -> str:
-    box = contour_box((case.path.parent / case.marked_inside).resolve())
+def _check_marked(run: ModelRun, case: ModelCase, tolerance: float) -> str:
+    box = contour_box((selftest_dir() / case.marked_inside).resolve())
     marked = [f for f in run.findings if f.passes_operating_point and box.holds(f)]
     if not marked:
         raise ValueError(f"the sample's nodule is not marked ({len(run.findings)} findings, none "
                          f"above the operating point inside the readers' contours)")
     best = max(marked, key=lambda f: f.score)
-    if case.score is not None and best.score < case.score - 0.02:
-        raise ValueError(f"nodule marked with score {best.score:.3f}, expected {case.score:.3f}")
+    if case.score is not None and abs(best.score - case.score) > tolerance:
+        raise ValueError(f"nodule marked with score {best.score:.3f}, "
+                         f"expected {case.score:.3f} ± {tolerance}")
     return f"nodule marked inside the readers' contours, score {best.score:.3f}"
 
 

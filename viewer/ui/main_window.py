@@ -26,7 +26,8 @@ from viewer.core.feedback_db import FeedbackDB
 from viewer.core.series_loader import LoadResult
 from viewer.core.volume import Volume
 from viewer.ui.ai_reading import AIReading
-from viewer.ui.app import TITLE, resources_dir
+from viewer.ui.app import TITLE
+from viewer.ui.help_dialogs import about_markdown, add_help_menu
 from viewer.ui.measurement_panel import MeasurementPanel
 from viewer.ui.slice_view import BUTTON_ACTIONS, DEFAULT_BUTTON_ACTIONS
 from viewer.ui.study_browser import StudyBrowser, format_date, series_title
@@ -164,8 +165,7 @@ class MainWindow(QMainWindow):
         self._build_tool_actions(menu.addMenu("&Tools"), toolbar)
         self._build_display_controls(toolbar)
         self._build_ai_actions(menu.addMenu("&AI"), toolbar)
-        help_menu = menu.addMenu("&Help")
-        help_menu.addAction(self._action("&About RadSight", self.show_about))
+        add_help_menu(self, menu.addMenu("&Help"))
 
     def _build_layout_actions(self, view_menu: object, toolbar: QToolBar) -> None:
         group = QActionGroup(self)
@@ -428,11 +428,7 @@ class MainWindow(QMainWindow):
 
     # --- about / close --------------------------------------------------------------------
     def about_text(self) -> str:
-        sources = resources_dir() / "about" / "DATA_SOURCES.md"
-        body = sources.read_text(encoding="utf-8") if sources.is_file() else "(data sources file missing)"
-        return ("RadSight — offline radiology workstation with embedded AI.\n\n"
-                "NOT FOR DIAGNOSTIC USE. Research and demonstration software; "
-                "not a medical device.\n\n" + body)
+        return about_markdown()
 
     def show_about(self) -> None:
         box = QMessageBox(QMessageBox.Icon.Information, "About RadSight — Not for diagnostic use",
