@@ -37,6 +37,13 @@ fi
 echo "build: PyInstaller ($FLAVOUR)"
 PYTHONPATH=$PWD RADSIGHT_FLAVOUR=$FLAVOUR "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
   --distpath "$DIST" --workpath "build/pyinstaller-$FLAVOUR" packaging/radsight.spec
+# Symbol tables out where that is safe (VTK, the JPEG codecs, libpython, lib-dynload): ~130 MB.
+# Never the auditwheel-patched libraries (numpy, Pillow, *.libs/): strip corrupts them.
+INTERNAL="$DIST/radsight/_internal"
+find "$INTERNAL/vtkmodules" "$INTERNAL/python3.11/lib-dynload" -name '*.so*' -type f \
+  -exec strip --strip-unneeded {} +
+strip --strip-unneeded "$INTERNAL"/_libjpeg.*.so "$INTERNAL"/_CharLS.*.so "$INTERNAL"/_openjpeg.*.so \
+  "$INTERNAL"/libpython3*.so*
 "$VENV/bin/python" packaging/collect_licences.py --bundle "$DIST/radsight" --flavour "$FLAVOUR"
 cp packaging/INSTALL.txt "$DIST/radsight/INSTALL.txt"
 echo "build: bundle $(du -sh "$DIST/radsight" | cut -f1) on disk, built in $(( $(date +%s) - started )) s"

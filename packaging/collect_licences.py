@@ -5,6 +5,7 @@
   and notice files as pip-licenses reports them (``THIRD_PARTY_LICENSES.txt``, ``SUMMARY.md``).
 * System libraries PyInstaller copied from the build machine (libpython, libstdc++ ...): the
   Debian package that owns each one (``dpkg -S``) and its ``/usr/share/doc/<pkg>/copyright``.
+* CPython's licence (libpython and its extension modules).
 * Data and model attributions: resources/about/DATA_SOURCES.md, the READMEs of the bundled sample
   and self-test inputs, and every model card.
 
@@ -47,6 +48,35 @@ def pip_licenses(names: list[str], out: Path) -> None:
     (out / "SUMMARY.md").write_text("# Python packages in this bundle\n\n" + table, encoding="utf-8")
 
 
+LICENCE_NAMES = ("LICENSE", "LICENCE", "COPYING", "NOTICE", "AUTHORS")
+
+
+def licence_files(names: list[str], out: Path) -> int:
+    """Every licence-like file each distribution ships (dist-info/licenses, LICENSE*, COPYING*...),
+    copied to ``packages/<name>/``: pip-licenses finds only one per package, and none for some."""
+    copied = 0
+    for dist in distributions():
+        name = dist.metadata["Name"]
+        if name not in names:
+            continue
+        for file in dist.files or []:
+            if Path(str(file)).name.upper().startswith(LICENCE_NAMES) and not str(file).endswith(".py"):
+                target = out / "packages" / name / str(file).replace("/", "__")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(dist.locate_file(file), target)
+                copied += 1
+    return copied
+
+
+def python_licence(out: Path) -> Path:
+    """CPython's own licence (libpython and its extension modules are in every bundle)."""
+    source = Path(sys.base_prefix, "lib", f"python{sys.version_info.major}.{sys.version_info.minor}",
+                  "LICENSE.txt")
+    target = out / "PYTHON-LICENSE.txt"
+    shutil.copyfile(source, target)
+    return target
+
+
 def debian_package(path: str) -> str | None:
     for candidate in (path, str(Path(path).resolve())):
         found = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
@@ -63,6 +93,9 @@ def system_licences(libraries: list[str], out: Path) -> dict[str, str]:
     target = out / "system"
     target.mkdir(exist_ok=True)
     for library in libraries:
+        if library.startswith(sys.base_prefix):
+            owners[Path(library).name] = "CPython (PSF licence: PYTHON-LICENSE.txt)"
+            continue
         package = debian_package(library)
         owners[Path(library).name] = package or "unknown (not from a Debian package)"
         copyright_file = Path("/usr/share/doc", package or "-", "copyright")
@@ -97,9 +130,11 @@ def main() -> int:
     out.mkdir(parents=True)
     names = bundled_distributions(tops)
     pip_licenses(names, out)
+    files = licence_files(names, out)
+    python_licence(out)
     owners = system_licences(libraries, out)
     attributions(out)
-    print(f"licences: {len(names)} Python distributions, {len(owners)} system libraries "
+    print(f"licences: {len(names)} Python distributions ({files} licence files), {len(owners)} system libraries "
           f"({len(set(owners.values()))} packages), attributions -> {out}")
     return 0
 

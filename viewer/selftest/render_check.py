@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 
 def render_check() -> str:
-    """Render the reference slice as a VTK image actor off-screen; check the grabbed frame."""
+    """Render a test pattern as a VTK image actor off-screen; check the grabbed frame."""
+    if not os.environ.get("DISPLAY"):  # no X server: EGL directly, without VTK's X warning
+        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
     import vtkmodules.vtkInteractionStyle  # noqa: F401 - needed in a bundle too
     import vtkmodules.vtkRenderingOpenGL2  # noqa: F401 - registers the OpenGL render window
     from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy

@@ -49,6 +49,9 @@ def how_to_read_dock(window: QMainWindow) -> QDockWidget:
         text.setMarkdown(HOW_TO_READ)
         dock.setWidget(text)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        measurements = window.findChild(QDockWidget, "dock-measurements")
+        if measurements is not None:  # a tab over the (still empty) measurements: full height
+            window.tabifyDockWidget(measurements, dock)
     dock.show()
     dock.raise_()
     return dock
