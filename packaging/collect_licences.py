@@ -134,8 +134,8 @@ def main() -> int:
     python_licence(out)
     owners = system_licences(libraries, out)
     attributions(out)
-    print(f"licences: {len(names)} Python distributions ({files} licence files), {len(owners)} system libraries "
-          f"({len(set(owners.values()))} packages), attributions -> {out}")
+    print(f"licences: {len(names)} Python distributions ({files} licence files), "
+          f"{len(owners)} system libraries ({len(set(owners.values()))} packages), attributions -> {out}")
     return 0
 
 
