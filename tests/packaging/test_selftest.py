@@ -71,3 +71,16 @@ def test_cuda_switched_off_is_said_in_plain_words(monkeypatch: pytest.MonkeyPatc
 def test_version_is_pyproject_version() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert VERSION == project["version"]
+
+
+def test_every_supported_transfer_syntax_is_bundled() -> None:
+    import pydicom
+    from pydicom import uid
+
+    from viewer.selftest.expectations import selftest_dir
+
+    files = sorted((selftest_dir() / "transfer-syntaxes").glob("*.dcm"))
+    syntaxes = {pydicom.dcmread(f, stop_before_pixels=True).file_meta.TransferSyntaxUID for f in files}
+    assert syntaxes == {uid.ImplicitVRLittleEndian, uid.ExplicitVRLittleEndian, uid.ExplicitVRBigEndian,
+                        uid.DeflatedExplicitVRLittleEndian, uid.RLELossless, uid.JPEGLosslessSV1,
+                        uid.JPEGLSLossless, uid.JPEG2000Lossless}
