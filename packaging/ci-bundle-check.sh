@@ -48,7 +48,7 @@ import json, sys
 findings = json.load(open(sys.argv[1]))["findings"]
 z_lo, z_hi = -529.0 - 2, -511.0 + 2  # the readers' nodule on LIDC-0314 (mm), with a margin
 hits = [f for f in findings if f["model"] == "nodule-ct" and f["passes_operating_point"]
-        and z_lo <= f["center_mm"][2] <= z_hi]
+        and not f.get("hidden_by") and z_lo <= f["center_mm"][2] <= z_hi]
 if not hits:
     sys.exit("bundle-check: analyze did not mark the LIDC-0314 nodule")
 print(f"bundle-check: LIDC-0314 nodule marked, score {max(h['score'] for h in hits):.3f}")
