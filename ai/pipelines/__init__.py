@@ -34,6 +34,7 @@ from ai.explain import Explanation
 from ai.findings import Finding
 from ai.image import ImageInput
 from ai.package import ModelPackage
+from ai.region_map import ExplanationMap
 from ai.runtime import WindowOutput
 
 
@@ -76,12 +77,13 @@ class ModelOutputs:
 class PipelineResult:
     """Findings and maps on the image grid ``[k, j, i]``, with image-level class probabilities.
 
-    ``maps`` are float32 in [0, 1], keyed by a name the findings refer to (``Finding.explanation``).
+    ``maps`` are float32 in [0, 1], keyed by a name the findings refer to (``Finding.explanation``):
+    an array on the image grid, or a :class:`ai.region_map.RegionMap` for a finding's own region.
     ``notes`` are plain-words remarks for the user (e.g. what an explanation cost).
     """
 
     findings: list[Finding]
-    maps: dict[str, np.ndarray] = field(default_factory=dict)
+    maps: dict[str, ExplanationMap] = field(default_factory=dict)
     probabilities: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     provider: str = ""

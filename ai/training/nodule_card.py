@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from ai.package import InputSpec, ModelPackage, OperatingPoint, OutputSpec, Scope, TrainingData, Window
+from ai.package import (
+    InputSpec,
+    MarkRule,
+    ModelPackage,
+    OperatingPoint,
+    OutputSpec,
+    Scope,
+    TrainingData,
+    Window,
+)
 from ai.training.evaluate import fmt, metric_objects
 from ai.training.publish import load_metrics, rows, train_minutes, write
 
 NAME = "nodule-ct"
 KEYS = ["lesion_sensitivity", "lesion_sensitivity_lt10mm", "lesion_sensitivity_ge10mm",
         "patch_specificity", "patch_auc"]
+CAP_WORDS = ("at most 5 findings per scan are marked (the highest scores); findings at or above the "
+             "threshold beyond those 5 are listed but not marked")
 SPLIT = "by patient (434 patients, seeded), 70/15/15 of the 775 crops"
 
 
@@ -22,7 +33,8 @@ def package(m: dict) -> ModelPackage:
         scope=Scope(modalities=("CT",), dimensionality="3d", body_parts=(), slice_spacing_mm=(0.3, 3.0),
                     requires_geometry=True),
         input=InputSpec(axes="NCDHW", channels=1, size=(32, 32, 32), spacing_mm=(1.0, 1.0, 1.0),
-                        window=Window(center=-300.0, width=1400.0), normalization="minmax"),
+                        window=Window(center=-300.0, width=1400.0), normalization="minmax",
+                        fill_value=-850.0),
         outputs=(OutputSpec("logits", "scores before softmax, (N, 2): background, nodule"),
                  OutputSpec("cam", "class activation maps, (N, 2, 8, 8, 8), last conv map × linear head")),
         labels=("background", "nodule"),
@@ -32,6 +44,7 @@ def package(m: dict) -> ModelPackage:
                                          measured_on="validation split (patients' crops; specificity "
                                                      "on sampled non-nodule patches)"),),
         explanation="cam_output",
+        mark_rules=(MarkRule("per_scan_cap", CAP_WORDS, 5.0),),
         training_data=TrainingData(
             name="lidc-nodule-vois (LIDC-IDRI crops)", licence="CC BY 3.0",
             source="LIDC-IDRI, TCIA doi:10.7937/K9/TCIA.2015.LO9QL9SX; crops via github PabloLION/ct-slicing "

@@ -22,6 +22,7 @@ from ai.datasets import Loaded, Record
 from ai.image import ImageInput
 from ai.package import ModelPackage
 from ai.pipelines import Pipeline, PipelineResult
+from ai.region_map import full_map
 from ai.validation.cases import CaseResult
 from ai.validation.layouts import Layout
 
@@ -68,7 +69,10 @@ def _slice_map(result: PipelineResult, finding: Any | None) -> np.ndarray | None
     maps = result.maps or {}
     key = getattr(finding, "explanation", None)
     chosen = maps.get(key) if key in maps else next(iter(maps.values()), None)
-    return None if chosen is None else np.asarray(chosen).reshape(np.asarray(chosen).shape[-2:])
+    if chosen is None:
+        return None
+    heat = full_map(chosen)
+    return heat.reshape(heat.shape[-2:])
 
 
 def case_of(record: Record, layout: Layout, package: ModelPackage, result: PipelineResult) -> CaseResult:

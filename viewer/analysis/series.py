@@ -39,7 +39,8 @@ class SeriesAnalysis:
     def to_dict(self) -> dict[str, Any]:
         v, r = self.volume, self.result
         models = [{"name": m.name, "version": m.version, "provider": m.provider,
-                   "seconds": round(m.seconds, 3), "probabilities": m.probabilities, "notes": m.notes}
+                   "seconds": round(m.seconds, 3), "probabilities": m.probabilities, "notes": m.notes,
+                   "mark_rules": m.mark_rules}
                   for m in r.runs]
         return {"number": self.number, "series_instance_uid": self.record.series_instance_uid,
                 "key": self.record.key, "modality": v.modality if v else self.record.modality,

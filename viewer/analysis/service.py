@@ -22,6 +22,7 @@ from ai.findings import Finding
 from ai.image import ImageInput
 from ai.package import ModelPackage
 from ai.pipelines import PipelineMissing, PipelineResult
+from ai.region_map import ExplanationMap, full_map
 from ai.registry import ModelError, ModelRegistry, split_by_scope, verify_checksum
 from ai.runtime import Cancelled
 
@@ -40,6 +41,7 @@ class ModelRun:
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     probabilities: dict[str, float] = field(default_factory=dict)
+    mark_rules: dict[str, str] = field(default_factory=dict)  # rule name → what it does, in words
 
     @property
     def device(self) -> str:
@@ -56,7 +58,7 @@ class AnalysisResult:
     runs: list[ModelRun] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
-    maps: dict[str, np.ndarray] = field(default_factory=dict)
+    maps: dict[str, ExplanationMap] = field(default_factory=dict)
     cancelled: bool = False
     seconds: float = 0.0
 
@@ -65,9 +67,15 @@ class AnalysisResult:
         """Every model's findings, best score first."""
         return sorted((f for run in self.runs for f in run.findings), key=lambda f: -f.score)
 
-    def explanation(self, finding: Finding) -> np.ndarray | None:
-        """The finding's own explanation map on the image grid ``[k, j, i]`` (None without one)."""
+    def explanation(self, finding: Finding) -> ExplanationMap | None:
+        """The finding's own explanation map (an array on the image grid ``[k, j, i]``, or a
+        :class:`ai.region_map.RegionMap` covering its region); None without one."""
         return self.maps.get(finding.explanation or "")
+
+    def explanation_array(self, finding: Finding) -> np.ndarray | None:
+        """The finding's own explanation map as a full float32 array on the image grid."""
+        heat = self.explanation(finding)
+        return None if heat is None else full_map(heat)
 
     def status_text(self) -> str:
         """One line for the status bar: who ran where and how long; who did not and why."""
@@ -75,8 +83,12 @@ class AnalysisResult:
         parts += [f"{name} not run: {reason}" for name, reason in self.refused.items()]
         parts += [f"{name} failed: {reason}" for name, reason in self.failed.items()]
         head = "Analysis cancelled" if self.cancelled else "Analysis"
-        passing = sum(f.passes_operating_point for f in self.findings)
-        found = f"{len(self.findings)} finding(s), {passing} above operating point"
+        marked = sum(f.marked for f in self.findings)
+        hidden = sum(bool(f.passes_operating_point and f.hidden_by) for f in self.findings)
+        found = f"{len(self.findings)} finding(s), {marked} marked (score ≥ operating point)"
+        if hidden:
+            rules = ", ".join(sorted({f.hidden_by for f in self.findings if f.hidden_by}))
+            found += f", {hidden} more at or above it not marked by rule {rules}"
         return f"{head}: {found}. " + "; ".join(parts) if parts else f"{head}: no model installed"
 
 
@@ -164,7 +176,8 @@ def _run_one(result: AnalysisResult, image: ImageInput, package: ModelPackage,
 
 def _model_run(result: AnalysisResult, package: ModelPackage, output: PipelineResult) -> ModelRun:
     run = ModelRun(package.name, package.version, output.provider, output.seconds,
-                   notes=list(output.notes), probabilities=dict(output.probabilities))
+                   notes=list(output.notes), probabilities=dict(output.probabilities),
+                   mark_rules={rule.name: rule.description for rule in package.mark_rules})
     for key, heat in output.maps.items():
         result.maps[f"{package.name}/{key}"] = heat
     for finding in output.findings:

@@ -22,11 +22,14 @@ from pathlib import Path
 from ai.findings import Finding
 from ai.package import DISCLAIMER, ModelPackage
 from ai.registry import ModelError, ModelRegistry
-from viewer.analysis.overlay import write_overlay
+from viewer.analysis.overlay import write_map, write_overlay
 from viewer.analysis.series import InputError, SeriesAnalysis, analyse_series, series_under
 from viewer.core.raster_image import DECLARABLE_KINDS
 
 BAD_INPUT, NOTHING_APPLIES = 2, 3
+MARKING = ("a finding passes (passes_operating_point) when its score is at or above its model's "
+           "operating-point threshold (chosen on validation); it is marked unless another rule of the model "
+           "hid it: then hidden_by names the rule, described under series[].models[].mark_rules")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -78,20 +81,35 @@ def _overlay_name(number: int, finding: Finding) -> str:
 
 
 def _with_overlays(analysis: SeriesAnalysis, out: Path) -> list[Finding]:
-    """Each finding with its overlay PNG written and named in ``explanation``."""
+    """Each finding with its own explanation written: ``explanation`` names the PNG (its slice with
+    its own map, box and score), ``explanation_map`` the map's numbers (.npz)."""
     written = []
     for finding in analysis.result.findings:
         name = _overlay_name(analysis.number, finding)
-        write_overlay(out / name, analysis.volume, finding, analysis.result.explanation(finding))
-        written.append(replace(finding, explanation=name))
+        heat = analysis.result.explanation(finding)
+        write_overlay(out / name, analysis.volume, finding, heat)
+        map_file = write_map(out / Path(name).with_suffix(".npz").name, heat) if heat is not None else None
+        written.append(replace(finding, explanation=name, explanation_map=map_file))
     return written
 
 
 def _write_findings(path: Path, source: Path, analyses: list[SeriesAnalysis],
                     findings: list[Finding]) -> None:
-    document = {"disclaimer": DISCLAIMER, "source": str(source),
+    document = {"disclaimer": DISCLAIMER, "source": str(source), "marking": MARKING,
                 "series": [a.to_dict() for a in analyses], "findings": [f.to_dict() for f in findings]}
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+def standing(finding: Finding) -> str:
+    """Where a finding stands, in true words (marked; at/above the threshold but hidden by a rule; below)."""
+    if finding.threshold is None:
+        return "marked, no threshold" if finding.marked else "not marked"
+    t = f"threshold {finding.threshold:.3g}"
+    if not finding.passes_operating_point:
+        return f"below the {t}, not marked"
+    if finding.hidden_by:
+        return f"at or above the {t}, not marked: rule {finding.hidden_by}"
+    return f"marked: at or above the {t}"
 
 
 def _refusals(analyses: list[SeriesAnalysis]) -> str:
@@ -106,8 +124,7 @@ def _print_summary(analyses: list[SeriesAnalysis], findings: list[Finding], out:
             print(f"series {a.number}: {model.name} {model.version} on {model.provider} "
                   f"in {model.seconds:.2f} s")
         for finding in (f for f in findings if f.series_instance_uid == a.result.series_instance_uid):
-            mark = "passes" if finding.passes_operating_point else "below"
-            print(f"  {finding.label}: score {finding.score:.3f} ({mark} the operating point)")
+            print(f"  {finding.label}: score {finding.score:.3f} ({standing(finding)})")
         for name, reason in {**a.result.refused, **a.result.failed}.items():
             print(f"  {name} not run: {reason}")
     print(f"wrote {out / 'findings.json'} ({DISCLAIMER})")

@@ -286,7 +286,8 @@ class AIReading(QObject):
     def show_results(self, findings: list[Finding], maps: dict[str, np.ndarray], volume: Volume) -> None:
         """Findings (and their maps, on the volume grid) in the overlay, the panel and 3D."""
         self.panel.set_findings(findings, volume.shape[0])
-        self.overlay.set_results(self.panel.visible_findings(), maps)
+        self.overlay.set_results(findings, maps)
+        self.overlay.set_findings(self.panel.visible_findings())
         if findings:
             self.show_docks()
         self._sync_3d()
