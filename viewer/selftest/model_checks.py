@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ai.registry import ModelRegistry
-from viewer.analysis import analyse, image_input
+from viewer.analysis import analyse, image_input, read_image_input
 from viewer.analysis.service import ModelRun
-from viewer.core.raster_image import declare_modality
 from viewer.core.series_loader import load_series
 from viewer.selftest.expectations import REGENERATE, Expectations, ModelCase, selftest_dir
 from viewer.selftest.nodule_marked import contour_box
@@ -53,10 +52,11 @@ def run_case(registry: ModelRegistry, case: ModelCase) -> ModelRun:
     if package.sha256 != case.model_sha256:
         raise ValueError(f"the installed {case.model} {package.version} is not the model the expectations "
                          f"were recorded for; run {REGENERATE}")
-    volume = load_series(case.path).volume
-    if case.modality:
-        volume = declare_modality(volume, case.modality)
-    result = analyse(image_input(volume, None), packages=[package])
+    if case.modality:  # a plain image, declared a radiograph or an MR slice
+        image = read_image_input(case.path, case.modality)
+    else:
+        image = image_input(load_series(case.path).volume)
+    result = analyse(image, packages=[package])
     for run in result.runs:
         if run.name == case.model:
             return run
