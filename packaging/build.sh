@@ -53,10 +53,8 @@ echo "build: self-test of the bundle"
 
 if [ "$TAR" = 1 ]; then
   mkdir -p dist
-  rm -rf "build/stage-$FLAVOUR" && mkdir -p "build/stage-$FLAVOUR"
-  cp -a "$DIST/radsight" "build/stage-$FLAVOUR/$NAME"
-  tar -C "build/stage-$FLAVOUR" -czf "dist/$NAME.tar.gz" "$NAME"
-  rm -rf "build/stage-$FLAVOUR"
+  # the folder is renamed inside the archive (S: symlink targets untouched); symlinks stay symlinks
+  tar -C "$DIST" --transform "s,^radsight,$NAME,S" -czf "dist/$NAME.tar.gz" radsight
   (cd dist && sha256sum radsight-*.tar.gz > SHA256SUMS)
   echo "build: dist/$NAME.tar.gz $(du -h "dist/$NAME.tar.gz" | cut -f1); dist/SHA256SUMS"
 fi
