@@ -46,14 +46,16 @@ def _explainer(package: ModelPackage, session: ModelSession, prepared: Prepared,
 
 
 def with_explanation_peak(finding: Finding, result: PipelineResult, image: ImageInput) -> Finding:
-    """``finding`` with the position of its own map's maximum (voxel index, and mm with geometry)."""
+    """``finding`` with the position of its own map's maximum: voxel index ``(k, j, i)``, and
+    ``explanation_peak_mm`` = LPS (x, y, z) mm, or for an image without geometry its pixel position
+    (column, row, slice), the same order and the image's own unit."""
     heat = result.maps.get(finding.explanation or "")
     peak = None if heat is None else map_peak_kji(heat)
     if peak is None:
         return finding
     mm = image.index_to_patient(peak)
-    return replace(finding, explanation_peak_kji=peak,
-                   explanation_peak_mm=None if mm is None else tuple(float(v) for v in mm))
+    world = (peak[2], peak[1], peak[0]) if mm is None else tuple(float(v) for v in mm)
+    return replace(finding, explanation_peak_kji=peak, explanation_peak_mm=world)
 
 
 def run_model(package: ModelPackage, session: ModelSession, prepared: Prepared,

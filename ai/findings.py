@@ -9,8 +9,8 @@ Conventions:
 * ``mask`` (bool, same shape as the box's integer crop) travels in JSON as run lengths.
 * ``explanation`` names the finding's own explanation map (a file name or a key of the analysis'
   maps); ``explanation_map`` the file with that map's numbers where one was written;
-  ``explanation_peak_kji`` / ``explanation_peak_mm`` locate that map's maximum (voxel index; LPS mm,
-  None without geometry - then the pixel position is the index).
+  ``explanation_peak_kji`` / ``explanation_peak_mm`` locate that map's maximum (voxel index; LPS
+  (x, y, z) mm - for an image without geometry its pixel position (column, row, slice) instead).
 * ``passes_operating_point``: score ≥ ``threshold`` (the operating point chosen on validation).
   ``hidden_by`` names the model's other marking rule (``model.json`` ``mark_rules``, e.g.
   ``per_scan_cap``) that keeps a passing finding unmarked; :attr:`Finding.marked` is both together.

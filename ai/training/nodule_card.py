@@ -70,8 +70,10 @@ lungs, with and without a 1-voxel opening that cuts vessels off; equivalent diam
 [0, 1]; parts of the patch outside a crop-shaped box around the candidate — in-plane half-width
 max(15, d/2 + 8) mm, z half-height d/2 + 1.5 mm — set to −850 HU, as in the training crops) → findings
 (centre in voxels and mm, diameter in mm = the candidate's equivalent-sphere diameter,
-score, decision at the operating point) and a 3D explanation map (each candidate's nodule CAM, 4 mm
-cells, scaled by its score, on the CT grid).
+score, decision at the operating point) and, for each finding, its own explanation map: its
+candidate's nodule CAM (8³ cells of 4 mm over its 32 mm patch, limited to the part of the patch the CNN
+saw, min–max scaled there), centred on the finding, at that resolution, with the position of its peak
+in mm (`explanation_peak_mm`).
 
 ## Data, licence, attribution
 - lidc-nodule-vois: 775 nodule crops (int16 HU NIfTI with masks) from 434 LIDC-IDRI patients. LIDC-IDRI,
@@ -103,8 +105,9 @@ sensitivity {fmt(val["lesion_sensitivity"])}, patch specificity {fmt(val["patch_
 involved). `patch_specificity`/`patch_auc`: against up to 4 sampled non-nodule patches per test crop.
 
 ## Whole scan — LIDC-IDRI-0314 (test case, never trained on)
-- Operating point on a scan: score ≥ the threshold **and** among the {scan["max_marks"]} highest-scoring
-  candidates (at most {scan["max_marks"]} marks per scan).
+- Marking on a scan: a finding *passes* when its score ≥ the threshold; of those, only the
+  {scan["max_marks"]:g} highest-scoring are *marked* — rule `per_scan_cap` in `model.json`'s `mark_rules`;
+  the others are listed with `hidden_by: per_scan_cap`, never as "below the operating point".
 - Annotated nodule found: **{"yes" if scan["found"] else "no"}**, ranked **{scan["nodule_rank"]} of
   {scan["n_candidates"]}** candidates (score {scan["nodule_score"]:.4f}); false positives at the operating
   point: **{scan["fp"]}**. With the crop-validated threshold alone (no mark cap) {scan["fp_threshold_only"]}

@@ -11,6 +11,7 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ai.registry import builtin_models_dir
@@ -88,3 +89,21 @@ def test_analyze_equals_validate_on_the_same_images(model: str, shared_data: Pat
             validated = probabilities_of(row["probabilities"])
             assert product == pytest.approx(validated, abs=1e-5), case_id
             assert max(product, key=product.__getitem__) == row["predicted"], case_id
+
+
+def test_training_reader_equals_the_product_reader(shared_data: Path) -> None:
+    """The training/eval scripts (which may not import the viewer) read labelled JPEGs with
+    ``ai.validation.predict.dataset_reader``; it gives the product reader's pixels, dtype included."""
+    from ai.validation.predict import dataset_reader
+    from viewer.analysis import read_image_input
+
+    checked = 0
+    for folder, modality in SETS.values():
+        images = sorted((shared_data / "labelled" / folder).rglob("*.jpg"))[:: 200][:6]
+        for path in images:
+            product, training = read_image_input(path, modality), dataset_reader(path, modality)
+            assert product.voxels.dtype == training.voxels.dtype == np.uint8, path
+            assert np.array_equal(product.voxels, training.voxels), path
+            checked += 1
+    if checked == 0:
+        pytest.skip("no labelled JPEGs under ../shared/data/labelled")

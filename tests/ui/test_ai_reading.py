@@ -173,6 +173,9 @@ def test_analyze_lidc_with_the_shipped_nodule_model(qtbot, lidc: Volume, lidc_di
     changed = heat_changes(views[0], overlay)
     assert changed[236:277, 236:277].mean() > changed.mean()  # more heat at the nodule
     save(views[0].render_image(), output_dir, "ai_lidc_top_finding_own_map.png")
+    views[0].state.zoom_by(4.0)  # the same, close up: the finding's own map over the nodule
+    jump_to_finding(model, views, hits[0])  # centred again at the new zoom
+    save(views[0].render_image(), output_dir, "ai_lidc_top_finding_own_map_zoom.png")
 
 
 def test_analyze_fracatlas_with_the_shipped_fracture_model(qtbot, shared_data: Path,  # noqa: ANN001
@@ -191,7 +194,8 @@ def test_analyze_fracatlas_with_the_shipped_fracture_model(qtbot, shared_data: P
     [finding] = summary.findings
     overlay.select_finding(finding)
     assert overlay.map_key == finding.explanation and finding.explanation_peak_kji is not None
-    assert finding.explanation_peak_mm is None  # a plain image: the peak is a pixel position only
+    k, j, i = finding.explanation_peak_kji  # a plain image: the peak's "mm" is its pixel position
+    assert finding.explanation_peak_mm == (i, j, k) and finding.center_mm is None
     if summary.maps:
         assert heat_changes(view, overlay).any()
         overlay.set_opacity(0.0)

@@ -79,6 +79,19 @@ def test_operating_point_words_are_true() -> None:
                                                       "1 more ≥ it not marked by rule: per scan cap; 1 shown")
 
 
+def test_a_hidden_finding_names_its_rule(qtbot, db: FeedbackDB) -> None:  # noqa: ANN001
+    capped = replace(findings()[1], id="c1", score=0.95, hidden_by="per_scan_cap")
+    panel = make_panel(qtbot, db, [capped])
+    panel.set_rules({"per_scan_cap": "at most 5 findings per scan are marked"})
+    assert panel.visible_findings() == [capped]  # the "marked only" filter is off here
+    panel.only_passing.setChecked(True)
+    assert panel.visible_findings() == []  # it passes the threshold but is not marked
+    panel.only_passing.setChecked(False)
+    cell = panel.table.item(0, 2)
+    assert cell.text() == "≥ 0.5, not marked: per scan cap"
+    assert cell.toolTip() == "at most 5 findings per scan are marked"
+
+
 def test_texts() -> None:
     nodule, other = findings()[1], findings()[2]
     assert size_text(nodule) == "14.0 × 15.6 × 15.6 mm" and size_text(other) == "20.0 × 30.0 px"

@@ -24,7 +24,9 @@ from ai.package import DISCLAIMER, ModelPackage
 from ai.registry import ModelError, ModelRegistry
 from viewer.analysis.overlay import write_map, write_overlay
 from viewer.analysis.series import InputError, SeriesAnalysis, analyse_series, series_under
+from viewer.core.audit_log import default_audit_log
 from viewer.core.raster_image import DECLARABLE_KINDS
+from viewer.dicom_out.results import write_series_results
 
 BAD_INPUT, NOTHING_APPLIES = 2, 3
 MARKING = ("a finding passes (passes_operating_point) when its score is at or above its model's "
@@ -37,6 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("path", type=Path, help="DICOM file/folder/DICOMDIR or PNG/JPEG image")
     parser.add_argument("--model", help="only this model (see the models folders)")
     parser.add_argument("--out", required=True, type=Path, help="folder for findings.json and overlays")
+    parser.add_argument("--dicom", action="store_true",
+                        help="also write the marked findings as DICOM: sr.dcm (TID 1500), seg.dcm where "
+                        "masks exist, each explanation map as a parametric map (CT/MR) or secondary capture")
     parser.add_argument("--modality", choices=sorted(DECLARABLE_KINDS), type=str.upper,
                         help="what a plain image (PNG/JPEG, DICOM OT) shows: DX = radiograph, "
                         "MR = MR slice; without it no model runs on such an image")
@@ -56,7 +61,10 @@ def run(args: argparse.Namespace) -> int:
     for number, record in enumerate(records, 1):
         print(f"series {number} ({record.modality}): analysing", file=sys.stderr, flush=True)
         analyses.append(analyse_series(number, record, packages, registry, args.modality))
+        if args.dicom:
+            _write_dicom(analyses[-1], args.out, "" if len(records) == 1 else f"series{number:02d}_")
     findings = [f for a in analyses for f in _with_overlays(a, args.out)]
+    _audit(analyses, args.dicom)
     _write_findings(args.out / "findings.json", args.path, analyses, findings)
     if not any(a.result.runs for a in analyses):
         print(f"radsight analyze: no model applies: {_refusals(analyses)}", file=sys.stderr)
@@ -110,6 +118,26 @@ def standing(finding: Finding) -> str:
     if finding.hidden_by:
         return f"at or above the {t}, not marked: rule {finding.hidden_by}"
     return f"marked: at or above the {t}"
+
+
+def _audit(analyses: list[SeriesAnalysis], dicom: bool) -> None:
+    """One ``analysis`` entry in the audit log: studies (hashed), counts, models - no PHI."""
+    results = [a.result for a in analyses]
+    studies = sorted({a.record.study_instance_uid for a in analyses} - {""})
+    detail = {"series": len(analyses), "models": len({m.name for r in results for m in r.runs}),
+              "findings": sum(len(r.findings) for r in results),
+              "marked": sum(f.marked for r in results for f in r.findings), "dicom": int(dicom)}
+    default_audit_log().record("analysis", uids=studies, detail=detail)
+
+
+def _write_dicom(analysis: SeriesAnalysis, out: Path, prefix: str) -> None:
+    """``--dicom``: the series' SR, SEG and maps (see `viewer.dicom_out.results`)."""
+    record, result = analysis.record, analysis.result
+    files = record.files if record.raster_path is None else []
+    maps = {f.id: heat for f in result.findings if (heat := result.explanation(f)) is not None}
+    written = write_series_results(out, prefix, files, analysis.volume, result.findings, maps)
+    for line in [f"wrote {out / name}" for name in written.written] + written.notes:
+        print(f"series {analysis.number}: {line}", file=sys.stderr)
 
 
 def _refusals(analyses: list[SeriesAnalysis]) -> str:

@@ -125,6 +125,7 @@ class FindingsPanel(QWidget):
         super().__init__(parent)
         self.db = db
         self.findings: list[Finding] = []
+        self.rules: dict[str, str] = {}  # marking rule name → what it does (tooltips)
         self.n_slices: int | None = None
         self._feedback: dict[str, Feedback | None] = {}
         self._build()
@@ -210,6 +211,11 @@ class FindingsPanel(QWidget):
         self.model_filter.blockSignals(False)
         self._refill()
 
+    def set_rules(self, rules: dict[str, str]) -> None:
+        """What each model's marking rules do, in words (name → description), for the tooltips."""
+        self.rules = dict(rules)
+        self._refill()
+
     def clear(self) -> None:
         self.set_findings([])
         self.status.setText("No analysis yet")
@@ -244,6 +250,8 @@ class FindingsPanel(QWidget):
             item.setData(_ROLE, finding.id)
             if column == 2 and finding.marked:
                 item.setForeground(Qt.GlobalColor.red)
+            if column == 2 and finding.hidden_by:
+                item.setToolTip(self.rules.get(finding.hidden_by, rule_words(finding.hidden_by)))
             self.table.setItem(row, column, item)
 
     def _finding(self, finding_id: str) -> Finding | None:

@@ -34,7 +34,7 @@ from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 
 from ai.findings import Finding
-from ai.region_map import ExplanationMap, combine_maps, full_map
+from ai.region_map import ExplanationMap, RegionMap, combine_maps, full_map
 from viewer.analysis.overlay import heat_colours
 from viewer.core.reslice import PlaneGeometry, extract_plane, extract_slab, plane_geometry, slab_range
 from viewer.core.volume import Volume
@@ -249,6 +249,12 @@ class AIOverlay(QObject):
             self._combined = combine_maps(self._shown_maps())
         return self._combined
 
+    def current_floor(self) -> float:
+        """The floor below which heat is not drawn: none for a finding's own map that covers only its
+        region (it cannot veil the rest of the image), :attr:`floor` otherwise."""
+        local = isinstance(self.maps.get(self.map_key or ""), RegionMap)
+        return 0.0 if local else self.floor
+
     # --- painting ---------------------------------------------------------------------------
     def paint_view(self, painter: QPainter, view: Any) -> None:
         """The ``SliceView.add_layer`` callback."""
@@ -276,7 +282,7 @@ class AIOverlay(QObject):
             slab = frame.slab_mode if not frame.volume.is_2d else None
             plane = map_plane(heat, frame.volume, frame.view, frame.slice_index, slab, frame.slab_mm,
                               frame.geometry)
-            rgba = np.ascontiguousarray(heat_rgba(plane, self.opacity, self.floor))
+            rgba = np.ascontiguousarray(heat_rgba(plane, self.opacity, self.current_floor()))
             rows, cols = plane.shape
             image = QImage(rgba.data, cols, rows, cols * 4, QImage.Format.Format_RGBA8888)
             cached = (key, image, rgba)  # the array keeps the QImage's memory alive
