@@ -68,6 +68,34 @@ def licence_files(names: list[str], out: Path) -> int:
     return copied
 
 
+COMMON_LICENSES = Path("/usr/share/common-licenses")
+SPDX_TEXTS = {"LGPL-3.0": "LGPL-3", "LGPL-2.1": "LGPL-2.1", "GPL-2.0": "GPL-2", "GPL-3.0": "GPL-3",
+              "Apache-2.0": "Apache-2.0", "MPL-2.0": "MPL-2.0"}
+
+
+def standard_texts(names: list[str], out: Path) -> list[str]:
+    """For a distribution that ships no licence file (PySide6, shiboken6): the standard texts its
+    metadata names (License-Expression / License), from Debian's /usr/share/common-licenses."""
+    filled = []
+    for dist in distributions():
+        name = dist.metadata["Name"]
+        if name not in names or (out / "packages" / name).exists():
+            continue
+        declared = f"{dist.metadata.get('License-Expression') or ''} {dist.metadata.get('License') or ''}"
+        texts = [text for spdx, text in SPDX_TEXTS.items() if spdx in declared]
+        for text in texts:
+            if (COMMON_LICENSES / text).is_file():
+                target = out / "packages" / name / f"{text}.txt"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(COMMON_LICENSES / text, target)
+        if texts:
+            (out / "packages" / name / "README.txt").write_text(
+                f"{name} declares '{declared.strip()}' but its wheel ships no licence file; the standard "
+                "texts here come from Debian's /usr/share/common-licenses.\n", encoding="utf-8")
+            filled.append(name)
+    return filled
+
+
 def python_licence(out: Path) -> Path:
     """CPython's own licence (libpython and its extension modules are in every bundle)."""
     source = Path(sys.base_prefix, "lib", f"python{sys.version_info.major}.{sys.version_info.minor}",
@@ -131,6 +159,7 @@ def main() -> int:
     names = bundled_distributions(tops)
     pip_licenses(names, out)
     files = licence_files(names, out)
+    standard_texts(names, out)
     python_licence(out)
     owners = system_licences(libraries, out)
     attributions(out)
