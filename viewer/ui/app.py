@@ -63,12 +63,14 @@ def create_app(argv: list[str] | None = None) -> QApplication:
 
 
 def run_viewer(path: str | os.PathLike[str] | None = None) -> int:
-    """Open the main window (and ``path`` if given) and run the event loop."""
+    """Open the main window and run the event loop. ``path`` opens; without one, the sample
+    study (the first time with its AI findings and a "How to read this" panel)."""
     app = create_app()
+    from viewer.ui.first_launch import open_at_start
     from viewer.ui.main_window import MainWindow
 
     window = MainWindow()
     window.show()
-    if path is not None:
-        window.open_path(path)
+    window.first_launch = open_at_start(window, Path(path) if path is not None else None,
+                                        resources_dir() / "sample")
     return int(app.exec())

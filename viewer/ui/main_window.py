@@ -26,9 +26,10 @@ from viewer.core.feedback_db import FeedbackDB
 from viewer.core.series_loader import LoadResult
 from viewer.core.volume import Volume
 from viewer.ui.ai_reading import AIReading
-from viewer.ui.app import TITLE, resources_dir
+from viewer.ui.app import TITLE
 from viewer.ui.cine_speed import install_cine_speed
 from viewer.ui.corner_info import series_info
+from viewer.ui.help_dialogs import about_markdown, add_help_menu
 from viewer.ui.measurement_panel import MeasurementPanel
 from viewer.ui.node_menu import install_clinic
 from viewer.ui.reading_report import ReadingReport
@@ -169,8 +170,7 @@ class MainWindow(QMainWindow):
         self._build_tool_actions(menu.addMenu("&Tools"), toolbar)
         self._build_display_controls(toolbar)
         self._build_ai_actions(menu.addMenu("&AI"), toolbar)
-        help_menu = menu.addMenu("&Help")
-        help_menu.addAction(self._action("&About RadSight", self.show_about))
+        add_help_menu(self, menu.addMenu("&Help"))
 
     def _build_layout_actions(self, view_menu: object, toolbar: QToolBar) -> None:
         group = QActionGroup(self)
@@ -437,11 +437,7 @@ class MainWindow(QMainWindow):
 
     # --- about / close --------------------------------------------------------------------
     def about_text(self) -> str:
-        sources = resources_dir() / "about" / "DATA_SOURCES.md"
-        body = sources.read_text(encoding="utf-8") if sources.is_file() else "(data sources file missing)"
-        return ("RadSight — offline radiology workstation with embedded AI.\n\n"
-                "NOT FOR DIAGNOSTIC USE. Research and demonstration software; "
-                "not a medical device.\n\n" + body)
+        return about_markdown()
 
     def show_about(self) -> None:
         box = QMessageBox(QMessageBox.Icon.Information, "About RadSight — Not for diagnostic use",
