@@ -58,14 +58,38 @@ def _driver_library_loads() -> bool:
     return False
 
 
-def cuda_usable() -> bool:
-    """True when onnxruntime has a CUDA provider and the NVIDIA driver is present.
+def cuda_unavailable_reason() -> str | None:
+    """Why CUDA will not be asked for, in plain words; None when it will be.
 
     ``$RADSIGHT_NO_CUDA`` (any non-empty value) forces CPU.
     """
-    if os.environ.get(ENV_NO_CUDA) or CUDA not in ort.get_available_providers():
-        return False
-    return _driver_library_loads()
+    if os.environ.get(ENV_NO_CUDA):
+        return f"CUDA switched off (${ENV_NO_CUDA} is set)"
+    if CUDA not in ort.get_available_providers():
+        return "this onnxruntime has no CUDA provider (CPU build)"
+    if not _driver_library_loads():
+        return "no CUDA device: the NVIDIA driver (libcuda.so.1) is not installed"
+    _preload_cuda_libraries()
+    return None
+
+
+_PRELOADED: list[bool] = []
+
+
+def _preload_cuda_libraries() -> None:
+    """Load the CUDA/cuDNN runtime wheels' libraries once (GPU bundle: only the driver is needed)."""
+    if _PRELOADED or not hasattr(ort, "preload_dlls"):
+        return
+    _PRELOADED.append(True)
+    try:
+        ort.preload_dlls()
+    except (OSError, RuntimeError) as exc:  # the CUDA provider then fails and CPU runs
+        log.warning("could not preload the CUDA libraries: %s", exc)
+
+
+def cuda_usable() -> bool:
+    """True when onnxruntime has a CUDA provider and the NVIDIA driver is present."""
+    return cuda_unavailable_reason() is None
 
 
 def default_providers() -> list[str]:

@@ -1,108 +1,46 @@
-"""`radsight selftest`: checks that an installation (or a PyInstaller bundle) works end to end.
+"""`radsight selftest`: proves that an installation (source tree or bundle) works end to end.
 
-Each check prints one line, ``ok`` or ``FAIL`` with the reason: the sample study decodes
-(JPEG 2000 through pydicom's lazily loaded pixel plugins), every shipped model passes its
-checksum and runs one inference in onnxruntime, and VTK renders offscreen. Exit code 1 when any
-check fails. Touches no network and no patient data.
+Every shipped model runs through the analysis service on a real bundled input and must give the
+expected result (the sample CT's nodule marked; fixed scores within tolerance); every supported
+transfer syntax decodes to the reference pixels; VTK renders a frame off-screen whose pixels are
+checked. The one-page report names the execution provider actually used and, when CUDA was not
+used, why. Exit 1 when any check fails. Touches no network and no patient data.
+Expected results: resources/selftest/expectations.json (packaging/make_selftest_expectations.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
-
-import numpy as np
+from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("selftest", help="check that this installation works")
+    parser = subparsers.add_parser("selftest", help="check that this installation works end to end")
     parser.add_argument("--no-render", action="store_true", help="skip the VTK rendering check")
+    parser.add_argument("--report", type=Path, help="also write the report to this file")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    checks: list[tuple[str, Callable[[], str]]] = [("sample study decodes", _sample)]
-    checks += _model_checks()
+    from viewer.selftest.decode_checks import decode_checks
+    from viewer.selftest.environment import header, provider_lines
+    from viewer.selftest.expectations import load_expectations
+    from viewer.selftest.model_checks import model_checks
+    from viewer.selftest.render_check import render_check
+    from viewer.selftest.report import format_report, run_check
+
+    try:
+        expected = load_expectations()
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"radsight selftest: the expected results cannot be read: {exc}")
+        return 1
+    providers: set[str] = set()
+    checks = model_checks(expected, providers)
+    checks += decode_checks(expected.decode)
     if not args.no_render:
-        checks.append(("VTK renders offscreen", _render))
-    failed = 0
-    for name, check in checks:
-        started = time.perf_counter()
-        try:
-            detail = check()
-            print(f"ok    {name}: {detail} ({time.perf_counter() - started:.2f} s)")
-        except Exception as exc:  # noqa: BLE001 - a self-test reports every failure
-            failed += 1
-            print(f"FAIL  {name}: {exc.__class__.__name__}: {exc}")
-    print(f"{len(checks) - failed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
-def _sample() -> str:
-    from viewer.core.resources import sample_study_dir
-    from viewer.core.series_loader import load_series
-
-    volume = load_series(sample_study_dir()).volume
-    if volume.shape[1:] != (512, 512) or volume.value_range[0] != -1000:
-        raise ValueError(f"unexpected sample volume {volume.shape}, range {volume.value_range}")
-    return f"{volume.shape[0]} slices, {volume.modality}"
-
-
-def _model_checks() -> list[tuple[str, Callable[[], str]]]:
-    from ai.registry import ModelRegistry
-
-    registry = ModelRegistry()
-    checks = [(f"model {entry.name}", _model_check(registry, entry.name)) for entry in registry.entries()]
-    for problem in registry.problems:
-        checks.append((f"model package {problem[:40]}", lambda p=problem: _raise(p)))
-    return checks
-
-
-def _raise(message: str) -> str:
-    raise ValueError(message)
-
-
-def _model_check(registry: object, name: str) -> Callable[[], str]:
-    def check() -> str:
-        from ai.runtime import ModelSession
-
-        package = registry.load(name)  # type: ignore[attr-defined]
-        session = ModelSession(package.onnx_path)
-        shape = [d if isinstance(d, int) and d > 0 else 1 for d in session.input_shape]
-        result = session.run(np.zeros(shape, dtype=np.float32))
-        return f"v{package.version}, {result.provider}, outputs {', '.join(result.outputs)}"
-    return check
-
-
-def _render() -> str:
-    import vtkmodules.vtkRenderingOpenGL2  # noqa: F401 - registers the OpenGL render window
-    from vtkmodules.util.numpy_support import vtk_to_numpy
-    from vtkmodules.vtkFiltersSources import vtkSphereSource
-    from vtkmodules.vtkRenderingCore import (
-        vtkActor,
-        vtkPolyDataMapper,
-        vtkRenderer,
-        vtkRenderWindow,
-        vtkWindowToImageFilter,
-    )
-
-    sphere = vtkSphereSource()
-    mapper = vtkPolyDataMapper()
-    mapper.SetInputConnection(sphere.GetOutputPort())
-    actor = vtkActor()
-    actor.SetMapper(mapper)
-    renderer = vtkRenderer()
-    renderer.AddActor(actor)
-    window = vtkRenderWindow()
-    window.SetOffScreenRendering(1)
-    window.SetSize(64, 64)
-    window.AddRenderer(renderer)
-    window.Render()
-    grab = vtkWindowToImageFilter()
-    grab.SetInput(window)
-    grab.Update()
-    pixels = vtk_to_numpy(grab.GetOutput().GetPointData().GetScalars())
-    if pixels.max() == pixels.min():
-        raise ValueError("offscreen render is blank")
-    return window.GetClassName()
+        checks.append(run_check("VTK renders off-screen", render_check))
+    report = format_report(header(), checks, provider_lines(providers))
+    print(report, end="")
+    if args.report:
+        args.report.write_text(report, encoding="utf-8")
+    return 0 if all(check.passed for check in checks) else 1

@@ -22,13 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from viewer.ui.app import run_viewer
 
-    path = args.path
-    if path is None:
-        path = sample_study()
-        if not path.exists():
-            print(f"radsight view: no sample study at {path}; opening an empty viewer")
-            path = None
-    elif not path.exists():
-        print(f"radsight view: {path} does not exist")
+    if args.path is None and not sample_study().exists():
+        print(f"radsight view: no sample study at {sample_study()}; opening an empty viewer")
+    elif args.path is not None and not args.path.exists():
+        print(f"radsight view: {args.path} does not exist")
         return 2
-    return run_viewer(path)
+    return run_viewer(args.path)

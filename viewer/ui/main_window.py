@@ -26,11 +26,17 @@ from viewer.core.feedback_db import FeedbackDB
 from viewer.core.series_loader import LoadResult
 from viewer.core.volume import Volume
 from viewer.ui.ai_reading import AIReading
-from viewer.ui.app import TITLE, resources_dir
+from viewer.ui.app import TITLE
+from viewer.ui.cine_speed import install_cine_speed
+from viewer.ui.corner_info import series_info
+from viewer.ui.help_dialogs import about_markdown, add_help_menu
 from viewer.ui.measurement_panel import MeasurementPanel
 from viewer.ui.node_menu import install_clinic
+from viewer.ui.reading_report import ReadingReport
+from viewer.ui.scale_bar import paint_scale_bar
+from viewer.ui.screenshot import Screenshots
 from viewer.ui.slice_view import BUTTON_ACTIONS, DEFAULT_BUTTON_ACTIONS
-from viewer.ui.study_browser import StudyBrowser, format_date, series_title
+from viewer.ui.study_browser import StudyBrowser, series_title
 from viewer.ui.view_grid import LAYOUTS, ViewGrid
 from viewer.ui.view_state import Tool, ViewerModel, presets_for
 from viewer.ui.workers import IndexWorker, LoadWorker, start_worker
@@ -42,15 +48,6 @@ MAX_RECENT = 10
 _TOOL_LABELS = {Tool.WINDOW: "W/L", Tool.CROSSHAIR: "Crosshair", Tool.DISTANCE: "Distance",
                 Tool.ANGLE: "Angle", Tool.ELLIPSE: "Ellipse ROI", Tool.RECTANGLE: "Rectangle ROI"}
 _SLAB_MODES = {"Single slice": None, "MIP": "mip", "MinIP": "minip", "Average": "mean"}
-
-
-def series_info(series: SeriesRecord | None, volume: Volume) -> dict[str, str]:
-    """Display-only corner text (patient name is shown on screen, never logged)."""
-    if series is None:
-        return {"series": volume.series_description}
-    d = series.descriptor
-    study = " ".join(t for t in (format_date(d.study_date), d.study_description) if t)
-    return {"patient": d.patient_name, "study": study, "series": series_title(series)}
 
 
 class _Orphans(QObject):
@@ -105,6 +102,9 @@ class MainWindow(QMainWindow):
         self.ai = AIReading(self, feedback_db)
         self.feedback_db, self.ai_overlay = self.ai.db, self.ai.overlay
         self.findings_panel = self.ai.panel
+        self.reading = ReadingReport(self)  # key images, File › Report…
+        self.grid.add_layer(paint_scale_bar)
+        self.screenshots = Screenshots(self)
         self.setWindowTitle(TITLE)
         self.setCentralWidget(self.grid)
         self.setAcceptDrops(True)
@@ -126,6 +126,7 @@ class MainWindow(QMainWindow):
             dock.setObjectName(f"dock-{title.lower()}")
             dock.setWidget(widget)
             self.addDockWidget(area, dock)
+        self.reading.add_dock()
         self.ai.add_docks()
         QTimer.singleShot(0, self._add_optional_docks)  # plots load after the first paint
 
@@ -175,6 +176,9 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self._action("Open &file…", self.choose_file, "Ctrl+Shift+O"))
         self.recent_menu = file_menu.addMenu("&Recent studies")
         file_menu.addSeparator()
+        self.reading.add_to_menu(file_menu)
+        self.screenshots.add_to_menu(file_menu)
+        file_menu.addSeparator()
         file_menu.addAction(self._action("&Quit", self.close, "Ctrl+Q"))
         self._refresh_recent_menu()
         toolbar = QToolBar("Main", self)
@@ -184,8 +188,7 @@ class MainWindow(QMainWindow):
         self._build_tool_actions(menu.addMenu("&Tools"), toolbar)
         self._build_display_controls(toolbar)
         self._build_ai_actions(menu.addMenu("&AI"), toolbar)
-        help_menu = menu.addMenu("&Help")
-        help_menu.addAction(self._action("&About RadSight", self.show_about))
+        add_help_menu(self, menu.addMenu("&Help"))
 
     def _build_layout_actions(self, view_menu: object, toolbar: QToolBar) -> None:
         group = QActionGroup(self)
@@ -204,6 +207,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self._action("Reset view", lambda: self.grid.current.reset()))
         view_menu.addAction(self._action("Invert", lambda: self.model.set_invert(not self.model.invert)))
         view_menu.addAction(self._action("Cine", lambda: self.grid.current.toggle_cine()))
+        self.cine_speed_actions = install_cine_speed(view_menu, self.grid.views.values(), self.settings)
 
     def _build_tool_actions(self, tools_menu: object, toolbar: QToolBar) -> None:
         toolbar.addSeparator()
@@ -232,6 +236,8 @@ class MainWindow(QMainWindow):
         self.slab_mm.setRange(1, 100)
         self.slab_mm.setValue(self.model.slab_mm)
         self.slab_mm.setSuffix(" mm")
+        self.slab_mm.setToolTip("Slab thickness (MIP, MinIP, Average)")
+        self.slab_mm.setEnabled(False)  # single slice: no slab
         self.slab_mm.valueChanged.connect(lambda v: self.model.set_slab(self.model.slab_mode, v))
         toolbar.addWidget(self.slab_box)
         toolbar.addWidget(self.slab_mm)
@@ -301,6 +307,7 @@ class MainWindow(QMainWindow):
         self.preset_box.setCurrentIndex(windows.index(current) if current in windows else -1)
 
     def _slab_changed(self, text: str) -> None:
+        self.slab_mm.setEnabled(_SLAB_MODES[text] is not None)
         self.model.set_slab(_SLAB_MODES[text], self.slab_mm.value())
 
     def _on_volume_changed(self) -> None:
@@ -451,11 +458,7 @@ class MainWindow(QMainWindow):
 
     # --- about / close --------------------------------------------------------------------
     def about_text(self) -> str:
-        sources = resources_dir() / "about" / "DATA_SOURCES.md"
-        body = sources.read_text(encoding="utf-8") if sources.is_file() else "(data sources file missing)"
-        return ("RadSight — offline radiology workstation with embedded AI.\n\n"
-                "NOT FOR DIAGNOSTIC USE. Research and demonstration software; "
-                "not a medical device.\n\n" + body)
+        return about_markdown()
 
     def show_about(self) -> None:
         box = QMessageBox(QMessageBox.Icon.Information, "About RadSight — Not for diagnostic use",
