@@ -18,7 +18,7 @@ import numpy as np
 
 from viewer.core.dicom_frames import Frame
 from viewer.core.dicom_index import DicomIndex, SeriesRecord, index_path
-from viewer.core.pixel_reader import output_dtype, read_stack
+from viewer.core.pixel_reader import ValuesDoNotFit, output_dtype, read_stack
 from viewer.core.problems import DicomLoadError, FileProblem
 from viewer.core.raster_image import RasterImageError, load_raster_volume
 from viewer.core.regular_grid import resample_to_regular_grid
@@ -133,19 +133,31 @@ class _SeriesReader:
         if geometry is not None:
             frames = [frames[i] for i in geometry.order]
             self.warnings.extend(geometry.warnings())
-        volume = self._allocate(frames, geometry)
-        if self.on_geometry:
-            self.on_geometry(volume)
-        self._read_pixels(frames, volume)
+        volume = self._filled(frames, geometry, output_dtype(frames))
         volume = replace(volume, default_window=_default_window(frames, volume.voxels),
                          warnings=tuple(self.warnings))
         if geometry is not None and not geometry.is_regular and resample:
             return LoadResult(self._regularised(volume, geometry), self.series, self.problems, volume)
         return LoadResult(volume, self.series, self.problems)
 
-    def _allocate(self, frames: list[Frame], geometry: StackGeometry | None) -> Volume:
+    def _filled(self, frames: list[Frame], geometry: StackGeometry | None,
+                dtype: np.dtype) -> Volume:
+        """Allocate, announce (``on_geometry``) and read; into float32 if int16 cannot hold it."""
+        volume = self._allocate(frames, geometry, dtype)
+        if self.on_geometry:
+            self.on_geometry(volume)
+        marks = len(self.problems), len(self.warnings)
+        try:
+            self._read_pixels(frames, volume)
+        except ValuesDoNotFit:
+            del volume, self.problems[marks[0]:], self.warnings[marks[1]:]
+            return self._filled(frames, geometry, np.dtype(np.float32))
+        return volume
+
+    def _allocate(self, frames: list[Frame], geometry: StackGeometry | None,
+                  dtype: np.dtype) -> Volume:
         first = frames[0]
-        voxels = np.empty((len(frames), first.rows, first.columns), dtype=output_dtype(frames))
+        voxels = np.empty((len(frames), first.rows, first.columns), dtype=dtype)
         common = dict(
             voxels=voxels, modality=first.modality,
             sop_instance_uids=tuple(f.sop_instance_uid for f in frames),
@@ -178,7 +190,7 @@ class _SeriesReader:
     def _read_pixels(self, frames: list[Frame], volume: Volume) -> None:
         total = len(frames)
         failed = []
-        for done, (k, error) in enumerate(read_stack(frames, volume.voxels), 1):
+        for done, (k, error) in enumerate(read_stack(frames, volume.voxels, self.cancel), 1):
             if self.cancel is not None and self.cancel.is_set():
                 raise LoadCancelled("loading cancelled")
             if error is not None:

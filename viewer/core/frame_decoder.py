@@ -1,0 +1,77 @@
+"""Decoding one file's pixel data through pydicom's plugins — the code a decode worker runs.
+
+No home-made codecs: pydicom's pixel data plugins (pylibjpeg-libjpeg for JPEG-LS and JPEG
+lossless, pylibjpeg-openjpeg for JPEG 2000, pylibjpeg-rle/pydicom for RLE, python-gdcm) do the
+work. python-gdcm is tried first only for the *lossless* JPEG family, where it is ~2.5× faster
+than pylibjpeg and the output is identical by definition; it runs in a worker process (see
+`decode_pool`), so a native crash (gdcm once segfaulted decoding JPEG 2000 in a thread) ends
+only that worker, never the app.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom.uid import UID
+
+_LOSSLESS_JPEG = {
+    "1.2.840.10008.1.2.4.57",  # JPEG Lossless, Non-Hierarchical (Process 14)
+    "1.2.840.10008.1.2.4.70",  # JPEG Lossless, SV1
+    "1.2.840.10008.1.2.4.80",  # JPEG-LS Lossless
+}
+_DEFAULT_PLUGINS = ("pylibjpeg", "pydicom", "")  # "" = any plugin pydicom has
+_LOSSLESS_PLUGINS = ("gdcm", "pylibjpeg", "pydicom", "")
+
+
+class PixelDecodeError(Exception):
+    """A frame's pixel data could not be decoded (message in plain words)."""
+
+
+def decode_file(path: Path | str) -> np.ndarray:
+    """All frames of a file as (frames, rows, columns[, samples]) stored values.
+
+    pydicom (3.x) returns colour frames as RGB whatever their YBR encoding. Raises
+    `PixelDecodeError` with a one-line reason for anything the decoders reject.
+    """
+    try:
+        ds = pydicom.dcmread(path, force=True)
+        pixels = _pixel_array(ds)
+    except MemoryError:
+        raise PixelDecodeError("pixel data could not be decoded (over the memory budget)") from None
+    except Exception as exc:  # noqa: BLE001 - decoders raise many types on corrupt data
+        raise PixelDecodeError(decoder_message(exc)) from None
+    if int(_number_of_frames(ds)) == 1:
+        pixels = pixels[np.newaxis]
+    return pixels
+
+
+def _number_of_frames(ds: pydicom.Dataset) -> int:
+    try:
+        return int(ds.get("NumberOfFrames") or 1)
+    except (TypeError, ValueError):
+        return 1
+
+
+def _pixel_array(ds: pydicom.Dataset) -> np.ndarray:
+    """Decode with the preferred plugins first, then with whatever pydicom has."""
+    syntax = ds.file_meta.get("TransferSyntaxUID", pydicom.uid.ImplicitVRLittleEndian)
+    if not UID(syntax).is_compressed:
+        return ds.pixel_array
+    plugins = _LOSSLESS_PLUGINS if str(syntax) in _LOSSLESS_JPEG else _DEFAULT_PLUGINS
+    failure: Exception | None = None
+    for plugin in plugins:
+        try:
+            ds.pixel_array_options(decoding_plugin=plugin)
+            return ds.pixel_array
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - next plugin
+            failure = exc
+    raise failure  # type: ignore[misc]
+
+
+def decoder_message(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+    return f"pixel data could not be decoded ({text[:200]})"
