@@ -36,16 +36,27 @@ MEMORY_BUDGET_BYTES = 3 * 1024**3
 
 _lock = threading.Lock()
 _executor: ProcessPoolExecutor | None = None
+_submitted = 0
+
+
+def tasks_submitted() -> int:
+    """Decode tasks handed to the workers since start-up (one per file decoded)."""
+    return _submitted
 
 
 def worker_count() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def _limit_memory() -> None:
-    """Worker initialiser: cap the address space (decoders then fail with MemoryError)."""
+def _start_worker() -> None:
+    """Worker initialiser: quiet decoders (errors come back as results), capped memory."""
     import resource
+    import warnings
 
+    warnings.simplefilter("ignore")  # pydicom's per-file warnings: the result says what failed
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)  # native decoders print "Corrupt JPEG data…" lines on stderr
+    os.close(devnull)
     with open("/proc/self/statm") as fh:
         in_use = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     limit = in_use + MEMORY_BUDGET_BYTES
@@ -66,7 +77,7 @@ def _get_executor() -> ProcessPoolExecutor:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["viewer.core.frame_decoder"])
             _executor = ProcessPoolExecutor(worker_count(), mp_context=context,
-                                            initializer=_limit_memory)
+                                            initializer=_start_worker)
         return _executor
 
 
@@ -162,6 +173,7 @@ def _run_batch(pending: list[tuple[Path, int]],
                 shutdown()
                 return [(p, n) for p, n, _ in in_flight.values()]
             pending.pop()
+            _count_submitted()
             in_flight[future] = (path, nbytes, time.monotonic() + _budget_s(nbytes))
         if cancel is not None and cancel.is_set():
             for future in in_flight:
@@ -181,6 +193,12 @@ def _run_batch(pending: list[tuple[Path, int]],
                 FAILED.add(path, result)
             yield path, result
     return []
+
+
+def _count_submitted() -> None:
+    global _submitted
+    with _lock:
+        _submitted += 1
 
 
 def _expire(in_flight: dict[Future, tuple[Path, int, float]],

@@ -128,11 +128,14 @@ class _SeriesReader:
         self.warnings: list[str] = []
 
     def read(self, resample: bool) -> LoadResult:
-        geometry = analyse_stack(self.series.frames) if self.series.has_geometry else None
+        positioned = self.series.has_geometry or self.series.positioned_without_spacing
+        geometry = analyse_stack(self.series.frames) if positioned else None
         frames = self.series.frames
         if geometry is not None:
             frames = [frames[i] for i in geometry.order]
             self.warnings.extend(geometry.warnings())
+        if not self.series.has_geometry:
+            geometry = self._without_spacing(geometry)
         volume = self._filled(frames, geometry, output_dtype(frames))
         volume = replace(volume, default_window=_default_window(frames, volume.voxels),
                          warnings=tuple(self.warnings))
@@ -174,8 +177,17 @@ class _SeriesReader:
         return Volume(**common, spacing=(geometry.nominal_spacing_mm, dj, di),
                       origin=tuple(geometry.positions[0]), direction=direction)
 
+    def _without_spacing(self, geometry: StackGeometry | None) -> None:
+        """Positioned frames without a valid PixelSpacing: sorted, but measured in pixels."""
+        if geometry is not None:
+            self.warnings.append("PixelSpacing missing, zero or invalid: slices sorted by "
+                                 "position, sizes in pixels (no mm measurements)")
+        return None
+
     def _unpositioned_geometry(self, first: Frame, n_frames: int) -> dict:
         spacing = first.pixel_spacing or first.imager_pixel_spacing
+        if self.series.positioned_without_spacing:
+            return {"spacing": (1.0, 1.0, 1.0), "has_geometry": False}
         if n_frames > 1:
             self.warnings.append("frames carry no patient position: shown in file order; "
                                  "distances across frames are not meaningful")
