@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -241,7 +242,9 @@ class _IndexBuilder:
             self.problems.append(FileProblem(path, reason))
             return
         try:
-            self._add_readable(path)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # pydicom's value warnings: problems say it
+                self._add_readable(path)
         except NotAnImageError as exc:
             severity = "ignored" if _is_ignorable(str(exc)) else "error"
             self.problems.append(FileProblem(path, str(exc), severity))
