@@ -196,7 +196,8 @@ def test_volume_view_widget(qtbot, output_dir: Path) -> None:  # noqa: ANN001 (p
     style.InvokeEvent("StartInteractionEvent")
     assert view.scene.interactive and view.scene.prop.GetMapper() is view.scene._coarse
     style.InvokeEvent("EndInteractionEvent")
-    assert not view.scene.interactive and view.scene.prop.GetMapper() is view.scene._full
+    qtbot.waitUntil(lambda: not view.scene.interactive, timeout=10000)  # full quality at rest
+    assert view.scene.prop.GetMapper() is view.scene._full
 
 
 def test_tilted_head_ct_renders_on_its_true_geometry(dicom_data: Path, output_dir: Path) -> None:
@@ -269,4 +270,5 @@ def test_mouse_rotation_renders_coarse_then_full(qtbot) -> None:  # noqa: ANN001
     qtbot.mouseRelease(widget, Qt.MouseButton.LeftButton, pos=centre + QPoint(80, 0))
     assert camera.GetPosition() != pytest.approx(before), "dragging turns the camera"
     assert "coarse" in mappers, "frames while dragging use the reduced level of detail"
-    assert mappers[-1] == "full" and not scene.interactive, "the frame at rest is full quality"
+    assert scene.interactive, "no full-quality frame on release: it waits for the view to rest"
+    qtbot.waitUntil(lambda: mappers[-1] == "full" and not scene.interactive, timeout=10000)

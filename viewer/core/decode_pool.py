@@ -15,6 +15,7 @@ next open of its folder.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import multiprocessing
 import os
 import threading
@@ -108,6 +109,19 @@ def warm_up() -> None:
     executor = _get_executor()
     for future in [executor.submit(os.getpid) for _ in range(worker_count())]:
         future.result()
+
+
+def prestart() -> None:
+    """Start the workers in the background (called when an index finds compressed images)."""
+    if _executor is not None:
+        return
+
+    def start() -> None:
+        # shut down meanwhile, or cannot start: the next decode says so
+        with contextlib.suppress(RuntimeError, BrokenProcessPool, OSError):
+            warm_up()
+
+    threading.Thread(target=start, name="decode-pool-start", daemon=True).start()
 
 
 class FailedDecodes:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pydicom.dataset import Dataset
 
+from viewer.core import decode_pool
 from viewer.core.dicom_frames import (
     Frame,
     NotAnImageError,
@@ -274,6 +275,8 @@ class _IndexBuilder:
         self.frames.extend(frames)
 
     def build(self) -> DicomIndex:
+        if any(not f.is_native_little_endian for f in self.frames):
+            decode_pool.prestart()  # workers start while the user looks at the list
         index = DicomIndex(self.root, problems=self.problems)
         studies: dict[str, StudyRecord] = {}
         for series in self._dicom_series() + self._raster_series():
