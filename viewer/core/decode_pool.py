@@ -2,14 +2,18 @@
 
 Why processes: measured here (`bench/load.py` notes), pydicom's JPEG-LS/JPEG/J2K/RLE plugins hold
 the GIL while they decode, so threads give no speed-up. Worker processes also contain what a
-corrupt file can do to a native decoder: a crash ends one worker (reported for that file, the
-pool is restarted), a file that takes longer than its time budget has its worker killed, and
-each worker runs under an address-space limit so that one file cannot exhaust the machine.
+corrupt file can do to a native decoder: a crash ends one worker (reported for that file; a new
+worker takes its place), a file that takes longer than its time budget has its worker killed,
+and each worker runs under an address-space limit so that one file cannot exhaust the machine.
 
-Workers are forked from a `forkserver` (never from the app process itself, which runs Qt
-threads). Each task is one file: a multi-frame file is decoded once, and a failure is
-remembered (`FailedDecodes`) so a broken file is never decoded again for the next frame or the
-next open of its folder.
+Each worker has its own pipe (no shared result queue that a killed worker could leave half
+written). Workers are forked from a `forkserver` (never from the app process itself, which runs
+Qt threads); as with any multiprocessing start method but fork, a script that loads series must
+guard its top level with ``if __name__ == "__main__":``. Each task is one file: a multi-frame
+file is decoded once, and a failure is remembered (`FailedDecodes`) so a broken file is never
+decoded again for the next frame or the next open of its folder. Results come back pickled and
+are copied into the volume by the loader: a worker never writes into the app's memory, so a
+cancelled load whose volume is dropped is safe.
 """
 
 from __future__ import annotations
@@ -21,13 +25,13 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 import numpy as np
 
 from viewer.core.frame_decoder import PixelDecodeError, decode_file
+from viewer.core.problems import DicomLoadError
 
 #: Seconds a file may take to decode, plus this much per MB of decoded pixels.
 TIME_BUDGET_S = 20.0
@@ -36,8 +40,12 @@ TIME_BUDGET_S_PER_MB = 0.5
 MEMORY_BUDGET_BYTES = 3 * 1024**3
 
 _lock = threading.Lock()
-_executor: ProcessPoolExecutor | None = None
+_idle: list[_Worker] = []
 _submitted = 0
+
+
+def worker_count() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
 
 
 def tasks_submitted() -> int:
@@ -45,12 +53,8 @@ def tasks_submitted() -> int:
     return _submitted
 
 
-def worker_count() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))
-
-
 def _start_worker() -> None:
-    """Worker initialiser: quiet decoders (errors come back as results), capped memory."""
+    """In the worker: quiet decoders (errors come back as results), capped memory."""
     import resource
     import warnings
 
@@ -64,41 +68,79 @@ def _start_worker() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def _decode_task(path: str) -> np.ndarray | PixelDecodeError:
-    try:
-        return decode_file(path)
-    except PixelDecodeError as exc:
-        return exc
+def _serve(conn: Connection) -> None:
+    """Worker main loop: a path in, the decoded frames (or the error) out; None stops it."""
+    _start_worker()
+    while True:
+        try:
+            path = conn.recv()
+        except (EOFError, OSError):
+            return
+        if path is None:
+            return
+        try:
+            result: np.ndarray | PixelDecodeError = decode_file(path)
+        except PixelDecodeError as exc:
+            result = exc
+        conn.send(result)
 
 
-def _get_executor() -> ProcessPoolExecutor:
-    global _executor
+class _Worker:
+    """One decoder process and the pipe to it."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["viewer.core.frame_decoder"])
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child,), daemon=True,
+                                       name="radsight-decoder")
+        try:
+            self.process.start()
+        except (OSError, RuntimeError) as exc:
+            raise DicomLoadError(f"the decoder process could not start ({exc})") from None
+        finally:
+            child.close()
+        self.job: tuple[Path, int] | None = None
+        self.deadline = 0.0
+
+    def give(self, job: tuple[Path, int]) -> None:
+        self.job, self.deadline = job, time.monotonic() + _budget_s(job[1])
+        try:
+            self.conn.send(str(job[0]))
+        except (OSError, ValueError) as exc:
+            raise DicomLoadError(f"the decoder process could not be reached ({exc})") from None
+
+    def stop(self, kill: bool = False) -> None:
+        if not kill:
+            with contextlib.suppress(OSError, ValueError):
+                self.conn.send(None)
+            self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=5)
+        self.conn.close()
+        with contextlib.suppress(ValueError):
+            self.process.close()
+
+
+def _borrow(n: int) -> list[_Worker]:
     with _lock:
-        if _executor is None:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["viewer.core.frame_decoder"])
-            _executor = ProcessPoolExecutor(worker_count(), mp_context=context,
-                                            initializer=_start_worker)
-        return _executor
+        taken = [_idle.pop() for _ in range(min(n, len(_idle)))]
+    return taken + [_Worker() for _ in range(n - len(taken))]
+
+
+def _give_back(workers: Iterable[_Worker]) -> None:
+    with _lock:
+        _idle.extend(workers)
 
 
 def shutdown() -> None:
-    """Stop the worker processes (they start again on the next decode)."""
-    global _executor
+    """Stop the idle worker processes (new ones start on the next decode)."""
     with _lock:
-        executor, _executor = _executor, None
-    if executor is not None:
-        _kill(executor)
-
-
-def _kill(executor: ProcessPoolExecutor) -> None:
-    processes = list((getattr(executor, "_processes", None) or {}).values())
-    for process in processes:
-        if process.is_alive():
-            process.kill()
-    executor.shutdown(wait=True, cancel_futures=True)
-    for process in processes:
-        process.join(timeout=5)
+        workers = list(_idle)
+        _idle.clear()
+    for worker in workers:
+        worker.stop()
 
 
 atexit.register(shutdown)
@@ -106,19 +148,16 @@ atexit.register(shutdown)
 
 def warm_up() -> None:
     """Start the workers now (e.g. when the app opens) so the first load does not wait."""
-    executor = _get_executor()
-    for future in [executor.submit(os.getpid) for _ in range(worker_count())]:
-        future.result()
+    _give_back(_borrow(worker_count()))
 
 
 def prestart() -> None:
     """Start the workers in the background (called when an index finds compressed images)."""
-    if _executor is not None:
+    if _idle:
         return
 
     def start() -> None:
-        # shut down meanwhile, or cannot start: the next decode says so
-        with contextlib.suppress(RuntimeError, BrokenProcessPool, OSError):
+        with contextlib.suppress(OSError, RuntimeError):  # the next decode will say why
             warm_up()
 
     threading.Thread(target=start, name="decode-pool-start", daemon=True).start()
@@ -157,98 +196,91 @@ DecodeResult = tuple[Path, np.ndarray | PixelDecodeError]
 
 def decode_files(jobs: Iterable[tuple[Path, int]],
                  cancel: threading.Event | None = None) -> Iterator[DecodeResult]:
-    """Decode each (file, decoded bytes expected) in the pool; yield (file, pixels or error).
+    """Decode each (file, decoded bytes expected) in the workers; yield (file, pixels or error).
 
-    Results come as they land (not in order). At most two tasks per worker are in flight, so
-    memory held by finished-but-unconsumed results stays small.
+    Results come as they land (not in order); one file per worker at a time.
     """
     pending = list(jobs)
     pending.reverse()  # pop() from the end keeps the given order
-    while pending:
+    if not pending:
+        return
+    workers = _borrow(min(worker_count(), len(pending)))
+    healthy: list[_Worker] = []
+    try:
+        yield from _run(workers, pending, healthy, cancel)
+    finally:
+        for worker in workers:  # still busy (cancelled, or the caller stopped early)
+            if worker not in healthy:
+                worker.stop(kill=True)
+        _give_back(healthy)
+
+
+def _run(workers: list[_Worker], pending: list[tuple[Path, int]], healthy: list[_Worker],
+         cancel: threading.Event | None) -> Iterator[DecodeResult]:
+    busy: list[_Worker] = []
+    for worker in workers:
+        _next_job(worker, pending, busy, healthy)
+    while busy:
         if cancel is not None and cancel.is_set():
             return
-        broken = yield from _run_batch(pending, cancel)
-        if broken:  # the pool broke: retry those in flight one by one to find the culprit
-            yield from _isolate(broken, cancel)
-
-
-def _run_batch(pending: list[tuple[Path, int]],
-               cancel: threading.Event | None) -> Iterator[DecodeResult]:
-    """Run ``pending`` (consumed from the end); return the jobs in flight if the pool broke."""
-    executor = _get_executor()
-    window = 2 * worker_count()
-    in_flight: dict[Future, tuple[Path, int, float]] = {}
-    while pending or in_flight:
-        while pending and len(in_flight) < window:
-            path, nbytes = pending[-1]
-            try:
-                future = executor.submit(_decode_task, str(path))
-            except (BrokenProcessPool, RuntimeError):
-                shutdown()
-                return [(p, n) for p, n, _ in in_flight.values()]
-            pending.pop()
-            _count_submitted()
-            in_flight[future] = (path, nbytes, time.monotonic() + _budget_s(nbytes))
-        if cancel is not None and cancel.is_set():
-            for future in in_flight:
-                future.cancel()
-            return []
-        done, _ = wait(in_flight, timeout=_next_deadline(in_flight), return_when=FIRST_COMPLETED)
-        if not done:
-            return (yield from _expire(in_flight, pending))
-        for future in done:
-            path, nbytes, _deadline = in_flight.pop(future)
-            try:
-                result = future.result()
-            except BrokenProcessPool:
-                shutdown()
-                return [(p, n) for p, n, _ in in_flight.values()] + [(path, nbytes)]
+        timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
+        ready = wait([w.conn for w in busy], timeout=min(timeout, 0.5))
+        for worker in [w for w in busy if w.conn in ready]:
+            busy.remove(worker)
+            path, result = _receive(worker)
             if isinstance(result, PixelDecodeError):
                 FAILED.add(path, result)
             yield path, result
-    return []
+            if worker.job is None:  # answered: ready for the next file
+                _next_job(worker, pending, busy, healthy)
+            else:  # crashed: a fresh worker goes on with the rest
+                _replace(worker, workers, pending, busy, healthy)
+        yield from _expired(workers, pending, busy, healthy)
 
 
-def _count_submitted() -> None:
-    global _submitted
-    with _lock:
-        _submitted += 1
+def _receive(worker: _Worker) -> DecodeResult:
+    path = worker.job[0]  # type: ignore[index]
+    try:
+        result = worker.conn.recv()
+    except (EOFError, OSError):  # the worker died on this file (native crash, OOM kill)
+        return path, PixelDecodeError("the decoder crashed on this file (file skipped)")
+    worker.job = None
+    return path, result
 
 
-def _expire(in_flight: dict[Future, tuple[Path, int, float]],
-            pending: list[tuple[Path, int]]) -> Iterator[DecodeResult]:
-    """A task ran past its budget: kill the pool, report it, hand the others back."""
+def _expired(workers: list[_Worker], pending: list[tuple[Path, int]], busy: list[_Worker],
+             healthy: list[_Worker]) -> Iterator[DecodeResult]:
     now = time.monotonic()
-    shutdown()
-    retry = []
-    for path, nbytes, deadline in in_flight.values():
-        if deadline <= now:
-            error = PixelDecodeError(f"decoding took longer than {_budget_s(nbytes):.0f} s "
-                                     "(file skipped)")
-            FAILED.add(path, error)
-            yield path, error
-        else:
-            retry.append((path, nbytes))
-    pending.extend(reversed(retry))
-    return []
+    for worker in [w for w in busy if w.deadline <= now]:
+        busy.remove(worker)
+        path, nbytes = worker.job  # type: ignore[misc]
+        error = PixelDecodeError(f"decoding took longer than {_budget_s(nbytes):.0f} s "
+                                 "(file skipped)")
+        FAILED.add(path, error)
+        yield path, error
+        _replace(worker, workers, pending, busy, healthy)
 
 
-def _isolate(jobs: list[tuple[Path, int]], cancel: threading.Event | None) -> Iterator[DecodeResult]:
-    for path, nbytes in jobs:
-        if cancel is not None and cancel.is_set():
-            return
-        single = [(path, nbytes)]
-        broken = yield from _run_batch(single, cancel)
-        if broken:
-            shutdown()
-            error = PixelDecodeError("the decoder crashed on this file (file skipped)")
-            FAILED.add(path, error)
-            yield path, error
+def _replace(worker: _Worker, workers: list[_Worker], pending: list[tuple[Path, int]],
+             busy: list[_Worker], healthy: list[_Worker]) -> None:
+    worker.stop(kill=True)
+    workers.remove(worker)
+    if pending:
+        fresh = _Worker()
+        workers.append(fresh)
+        _next_job(fresh, pending, busy, healthy)
 
 
-def _next_deadline(in_flight: dict[Future, tuple[Path, int, float]]) -> float:
-    soonest = min(deadline for _p, _n, deadline in in_flight.values())
-    return max(0.0, soonest - time.monotonic())
+def _next_job(worker: _Worker, pending: list[tuple[Path, int]], busy: list[_Worker],
+              healthy: list[_Worker]) -> None:
+    if pending:
+        global _submitted
+        worker.give(pending.pop())
+        with _lock:
+            _submitted += 1
+        busy.append(worker)
+    else:
+        healthy.append(worker)
 
 
 def _budget_s(nbytes: int) -> float:

@@ -211,6 +211,8 @@ class _SeriesReader:
                                                  f"{total} left blank", "error"))
             if self.on_slice:
                 self.on_slice(k, done, total)
+        if self.cancel is not None and self.cancel.is_set():  # the decoders stopped early
+            raise LoadCancelled("loading cancelled")
         if failed:
             _blank(volume.voxels, failed)
             self.warnings.append(f"{len(failed)} slice(s) could not be decoded and are shown "

@@ -285,12 +285,15 @@ class VolumeScene:
         return seconds
 
     def _adapt_coarse(self, frame_ms: float) -> None:
-        """Coarser rays when interaction frames are slow, finer when there is time to spare."""
+        """Coarser rays when interaction frames are slow, finer when there is time to spare.
+
+        A frame's cost goes with the number of rays, 1 / distance², so the distance that meets
+        the target is distance · √(frame / target): one slow frame is enough to adapt.
+        """
         distance = self._coarse.GetImageSampleDistance()
-        if frame_ms > 1.25 * self.interactive_target_ms:
-            distance = min(MAX_INTERACTIVE_SAMPLE_DISTANCE, distance + 0.5)
-        elif frame_ms < 0.5 * self.interactive_target_ms:
-            distance = max(1.5, distance - 0.5)
+        if frame_ms > 1.1 * self.interactive_target_ms or frame_ms < 0.5 * self.interactive_target_ms:
+            wanted = distance * (frame_ms / self.interactive_target_ms) ** 0.5
+            distance = float(np.clip(round(wanted * 4) / 4, 1.5, MAX_INTERACTIVE_SAMPLE_DISTANCE))
         self._coarse.SetImageSampleDistance(distance)
 
 
