@@ -98,7 +98,7 @@ def check_chunk(paths: list[str]) -> None:
             load_series(path)
             outcome = "ok"
         except DicomLoadError as exc:
-            outcome = "refused" if "\n" not in str(exc) else "traceback"
+            outcome = "refused" if str(exc).isprintable() else "traceback: unclear message"
         except Exception as exc:  # noqa: BLE001 - counted: this is what the fuzzer looks for
             outcome = f"traceback: {exc.__class__.__name__}: {str(exc)[:120]}"
         print(json.dumps({"path": path, "outcome": outcome,

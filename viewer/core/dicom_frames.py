@@ -237,8 +237,12 @@ def read_dataset(path: Path) -> Dataset:
 
 
 def one_line(exc: BaseException) -> str:
-    """An exception as one short line: its type and the first line of its message."""
-    text = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
+    """An exception as one short line: its type and the first line of its message.
+
+    Only printable characters are kept (a corrupt value quoted by a decoder is cut short).
+    """
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = "".join(c if c.isprintable() else "?" for c in text[:160])
     return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
 
 
@@ -265,8 +269,17 @@ def frames_from_dataset(path: Path, ds: Dataset) -> list[Frame]:
 
 
 def _sop_class_name(ds: Dataset) -> str:
-    uid = ds.get("SOPClassUID")
-    return getattr(uid, "name", None) or str(uid or "unknown object")
+    """The SOP class's name, its UID when valid but unnamed, else 'unknown object'.
+
+    Never raw bytes: a corrupt value can run into the following elements (patient data).
+    """
+    try:
+        uid = pydicom.uid.UID(str(ds.get("SOPClassUID") or ""))
+    except Exception:  # noqa: BLE001 - an unreadable value is simply unknown
+        return "unknown object"
+    if not uid.is_valid:
+        return "unknown object"
+    return uid.name if uid.name != str(uid) else str(uid)
 
 
 def _syntax_and_offset(ds: Dataset) -> tuple[str, int | None]:

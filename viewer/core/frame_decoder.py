@@ -73,5 +73,10 @@ def _pixel_array(ds: pydicom.Dataset) -> np.ndarray:
 
 
 def decoder_message(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-    return f"pixel data could not be decoded ({text[:200]})"
+    """One printable line; pydicom's "all plugins failed" summary gives way to its first cause."""
+    lines = [line.strip(" :-") for line in str(exc).strip().splitlines() if line.strip(" :-")]
+    if len(lines) > 1 and lines[0].startswith("Unable to decode"):
+        lines = lines[1:]
+    text = lines[0] if lines else exc.__class__.__name__
+    text = "".join(c if c.isprintable() else "?" for c in text[:200])
+    return f"pixel data could not be decoded ({text})"
