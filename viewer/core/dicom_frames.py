@@ -160,7 +160,7 @@ class Frame:
 #: zero bytes it may read: big values are deferred (skipped by seeking), so a header never
 #: needs more — a sparse or zero-filled file would otherwise parse as millions of empty elements.
 HEADER_READ_BUDGET = 64 * 1024**2
-ZERO_RUN_LIMIT = 1024**2
+ZERO_RUN_LIMIT = 4 * 1024**2  # a real GE MR file holds a 2.4 MB run
 
 
 class _HeaderBudgetExceeded(Exception):
@@ -406,13 +406,9 @@ def _functional_group_geometry(per_frame: Dataset, shared: Dataset) -> dict:
 
 
 def _frame_count(header: _Header | _ScannedHeader) -> int:
-    value = header.get("NumberOfFrames")
-    if value in (None, ""):
-        return 1
-    count = _int_or_none(value)
-    if count is None:
-        raise NotAnImageError(f"invalid NumberOfFrames {str(value)[:20]!r}")
-    return count
+    """NumberOfFrames; absent, 0 or unreadable counts as one frame (negative is refused)."""
+    count = _int_or_none(header.get("NumberOfFrames"))
+    return count or 1
 
 
 #: Coordinates (mm) beyond this are garbage, not anatomy.
