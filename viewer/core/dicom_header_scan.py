@@ -25,6 +25,8 @@ _ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _PIXEL_DATA = 0x7FE00010
 _PER_FRAME_GROUPS = 0x52009230
 _HEAD_BYTES = 16384
+_EMPTY_ELEMENT = bytes(8)
+_MAX_ZERO_RUN = 32 * 1024**2
 _UINT32 = struct.Struct("<I")
 _TAG_VR = struct.Struct("<HH2s")
 _TAG_LEN = struct.Struct("<HHI")
@@ -93,6 +95,9 @@ class _Scanner:
         while True:
             if pos + 8 > len(self.data):
                 self._ensure(pos + 8)
+            if self.data[pos:pos + 8] == _EMPTY_ELEMENT:
+                pos = self._skip_zeros(pos)
+                continue
             tag, vr, length, value_pos = self._element(pos)
             if tag == _PER_FRAME_GROUPS:
                 raise _Unusual("enhanced multi-frame")
@@ -106,6 +111,25 @@ class _Scanner:
                 self._ensure(value_pos + length)
                 self.found[tag] = self.data[value_pos:value_pos + length]
             pos = self._skip_undefined(value_pos) if length == _UNDEFINED else value_pos + length
+
+    def _skip_zeros(self, pos: int) -> int:
+        """Skip a run of all-zero bytes: empty (0000,0000) elements, 8 bytes each.
+
+        Seen in real files (a GE MR image holds 2.4 MB of them); pydicom parses them one by
+        one, which takes seconds. The run ends at the next non-zero byte, rounded down to a
+        whole element; the file must go on after it.
+        """
+        start = pos
+        while True:
+            self._ensure(pos + 1)
+            chunk = self.data[pos:pos + _HEAD_BYTES]
+            stripped = chunk.lstrip(b"\0")
+            if stripped:
+                pos += len(chunk) - len(stripped)
+                return start + (pos - start) // 8 * 8
+            pos += len(chunk)
+            if pos - start > _MAX_ZERO_RUN:
+                raise _Unusual("endless zeros")
 
     def _element(self, pos: int) -> tuple[int, bytes, int, int]:
         if self.implicit:
