@@ -108,3 +108,14 @@ def test_compressed_load_is_progressive_and_cancellable(lidc_0001: Path) -> None
                     cancel=cancel)
     assert events[0] == "geometry" and 10 <= events.count("slice") < 133
     assert load_series(series).volume.shape[0] == 133  # the pool is usable after a cancel
+
+
+def test_a_frozen_bundle_decodes_in_process_with_the_same_pixels(dicom_data: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    files = sorted((dicom_data / "dcm_qa_ts" / "files").glob("*.dcm"))
+    pooled = {p.name: load_series(p).volume.voxels for p in files}
+    monkeypatch.setattr("sys.frozen", True, raising=False)  # as in a PyInstaller bundle
+    before = decode_pool.tasks_submitted()
+    for path in files:
+        assert np.array_equal(load_series(path).volume.voxels, pooled[path.name]), path.name
+    assert decode_pool.tasks_submitted() == before, "no worker process in a frozen bundle"

@@ -22,6 +22,7 @@ import atexit
 import contextlib
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -204,6 +205,9 @@ def decode_files(jobs: Iterable[tuple[Path, int]],
     pending.reverse()  # pop() from the end keeps the given order
     if not pending:
         return
+    if not processes_available():
+        yield from _decode_here(pending, cancel)
+        return
     workers = _borrow(min(worker_count(), len(pending)))
     healthy: list[_Worker] = []
     try:
@@ -213,6 +217,30 @@ def decode_files(jobs: Iterable[tuple[Path, int]],
             if worker not in healthy:
                 worker.stop(kill=True)
         _give_back(healthy)
+
+
+def processes_available() -> bool:
+    """Worker processes need a normal Python; a frozen bundle decodes in-process instead,
+    unless its entry point calls ``multiprocessing.freeze_support()`` and sets
+    ``RADSIGHT_DECODE_PROCESSES=1``."""
+    return not getattr(sys, "frozen", False) or os.environ.get("RADSIGHT_DECODE_PROCESSES") == "1"
+
+
+_in_process_lock = threading.Lock()
+
+
+def _decode_here(pending: list[tuple[Path, int]],
+                 cancel: threading.Event | None) -> Iterator[DecodeResult]:
+    """Fallback: decode in this process, one file at a time (no time budget, no isolation)."""
+    while pending and not (cancel is not None and cancel.is_set()):
+        path, _nbytes = pending.pop()
+        try:
+            with _in_process_lock:  # python-gdcm is not thread-safe
+                result: np.ndarray | PixelDecodeError = decode_file(path, in_worker=False)
+        except PixelDecodeError as exc:
+            result = exc
+            FAILED.add(path, exc)
+        yield path, result
 
 
 def _run(workers: list[_Worker], pending: list[tuple[Path, int]], healthy: list[_Worker],

@@ -29,15 +29,16 @@ class PixelDecodeError(Exception):
     """A frame's pixel data could not be decoded (message in plain words)."""
 
 
-def decode_file(path: Path | str) -> np.ndarray:
+def decode_file(path: Path | str, in_worker: bool = True) -> np.ndarray:
     """All frames of a file as (frames, rows, columns[, samples]) stored values.
 
     pydicom (3.x) returns colour frames as RGB whatever their YBR encoding. Raises
-    `PixelDecodeError` with a one-line reason for anything the decoders reject.
+    `PixelDecodeError` with a one-line reason for anything the decoders reject. Outside a
+    worker process (``in_worker=False``) python-gdcm is tried last, not first.
     """
     try:
         ds = pydicom.dcmread(path, force=True)
-        pixels = _pixel_array(ds)
+        pixels = _pixel_array(ds, in_worker)
     except MemoryError:
         raise PixelDecodeError("pixel data could not be decoded (over the memory budget)") from None
     except Exception as exc:  # noqa: BLE001 - decoders raise many types on corrupt data
@@ -54,12 +55,13 @@ def _number_of_frames(ds: pydicom.Dataset) -> int:
         return 1
 
 
-def _pixel_array(ds: pydicom.Dataset) -> np.ndarray:
+def _pixel_array(ds: pydicom.Dataset, in_worker: bool) -> np.ndarray:
     """Decode with the preferred plugins first, then with whatever pydicom has."""
     syntax = ds.file_meta.get("TransferSyntaxUID", pydicom.uid.ImplicitVRLittleEndian)
     if not UID(syntax).is_compressed:
         return ds.pixel_array
-    plugins = _LOSSLESS_PLUGINS if str(syntax) in _LOSSLESS_JPEG else _DEFAULT_PLUGINS
+    lossless = str(syntax) in _LOSSLESS_JPEG and in_worker
+    plugins = _LOSSLESS_PLUGINS if lossless else _DEFAULT_PLUGINS
     failure: Exception | None = None
     for plugin in plugins:
         try:
