@@ -201,23 +201,24 @@ class _SeriesReader:
 
     def _read_pixels(self, frames: list[Frame], volume: Volume) -> None:
         total = len(frames)
-        failed = []
+        failed: dict[Path, tuple[str, list[int]]] = {}  # one problem per file, not per frame
         for done, (k, error) in enumerate(read_stack(frames, volume.voxels, self.cancel), 1):
             if self.cancel is not None and self.cancel.is_set():
                 raise LoadCancelled("loading cancelled")
             if error is not None:
-                failed.append(k)
-                self.problems.append(FileProblem(frames[k].path, f"{error}; slice {k + 1} of "
-                                                 f"{total} left blank", "error"))
+                failed.setdefault(frames[k].path, (str(error), []))[1].append(k)
             if self.on_slice:
                 self.on_slice(k, done, total)
         if self.cancel is not None and self.cancel.is_set():  # the decoders stopped early
             raise LoadCancelled("loading cancelled")
-        if failed:
-            _blank(volume.voxels, failed)
-            self.warnings.append(f"{len(failed)} slice(s) could not be decoded and are shown "
-                                 "blank: " + ", ".join(str(k + 1) for k in failed[:10]))
-        if len(failed) == total:
+        for path, (message, ks) in failed.items():
+            self.problems.append(FileProblem(path, f"{message}; {_slices(ks, total)} left blank"))
+        blank = sorted(k for _message, ks in failed.values() for k in ks)
+        if blank:
+            _blank(volume.voxels, blank)
+            self.warnings.append(f"{len(blank)} slice(s) could not be decoded and are shown "
+                                 "blank: " + ", ".join(str(k + 1) for k in blank[:10]))
+        if len(blank) == total:
             raise DicomLoadError(f"none of the {total} images of the series could be decoded "
                                  f"({self.problems[-1].message})")
 
@@ -232,6 +233,13 @@ class _SeriesReader:
         return replace(acquired, voxels=grid.voxels, spacing=grid.spacing,
                        origin=tuple(grid.origin), direction=direction, resampled=True,
                        sop_instance_uids=(), warnings=acquired.warnings + tuple(notes))
+
+
+def _slices(ks: list[int], total: int) -> str:
+    ks = sorted(ks)
+    if len(ks) == 1:
+        return f"slice {ks[0] + 1} of {total}"
+    return f"{len(ks)} slices ({ks[0] + 1}–{ks[-1] + 1}) of {total}"
 
 
 def _blank(voxels: np.ndarray, failed: list[int]) -> None:
