@@ -103,7 +103,9 @@ def frames_from_scan(path: Path) -> list[Frame] | None:
     if header.get("Rows") is None or header.get("Columns") is None or header.get("BitsAllocated") is None:
         return None
     ts = found[0x00020010].rstrip(b"\0 ").decode("ascii")  # type: ignore[union-attr]
-    common = _common_fields(path, header, ts, int(found[PIXEL_DATA_TAG]))  # type: ignore[arg-type]
+    offset = int(found[PIXEL_DATA_TAG])  # type: ignore[arg-type]
+    native = ts in NATIVE_LITTLE_ENDIAN and offset >= 0
+    common = _common_fields(path, header, ts, offset if native else None)
     n_frames = _frame_count(header)
     _checked(common, n_frames)
     geometry = _classic_geometry(header)

@@ -8,6 +8,7 @@ plus the byte offset of native Pixel Data.
 
 It returns ``None`` whenever the file is not the plain case (no preamble, big endian, deflated,
 enhanced multi-frame functional groups, anything malformed); the caller then uses pydicom.
+Compressed (encapsulated) files are scanned too: only their header is needed to index them.
 `tests/core/test_header_scan.py` checks that it agrees with pydicom on every corpus file.
 """
 
@@ -18,6 +19,9 @@ from pathlib import Path
 
 IMPLICIT_LE = "1.2.840.10008.1.2"
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
+#: JPEG, JPEG-LS, JPEG 2000 (…1.2.4.*) and RLE (…1.2.5): explicit VR little endian data sets
+#: whose pixel data are encapsulated (undefined length).
+ENCAPSULATED_LE = ("1.2.840.10008.1.2.4.", "1.2.840.10008.1.2.5")
 _LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR",
              b"UT", b"UV"}
 _UNDEFINED = 0xFFFFFFFF
@@ -40,7 +44,8 @@ def scan_header(path: Path, wanted: dict[int, str]) -> dict[int, bytes | int] | 
     """Raw values of the ``wanted`` top-level tags (tag → VR), or None to fall back to pydicom.
 
     The result also holds the transfer syntax under key ``0x00020010`` (bytes) and, when pixel
-    data are native, ``_PIXEL_DATA`` → byte offset of the value (int).
+    pixel data are present, ``_PIXEL_DATA`` → byte offset of the value (int), -1 when the pixel
+    data are encapsulated (undefined length).
     """
     try:
         with open(path, "rb") as fh:
@@ -72,7 +77,7 @@ class _Scanner:
             raise _Unusual("no preamble")
         pos = self._meta(132)
         syntax = self.found.get(0x00020010, b"").rstrip(b"\0 ").decode("ascii")  # type: ignore[union-attr]
-        if syntax not in (IMPLICIT_LE, EXPLICIT_LE):
+        if syntax not in (IMPLICIT_LE, EXPLICIT_LE) and not syntax.startswith(ENCAPSULATED_LE):
             raise _Unusual(f"transfer syntax {syntax}")
         self.implicit = syntax == IMPLICIT_LE
         self._dataset(pos)
@@ -102,8 +107,7 @@ class _Scanner:
             if tag == _PER_FRAME_GROUPS:
                 raise _Unusual("enhanced multi-frame")
             if tag == _PIXEL_DATA:
-                if length != _UNDEFINED:
-                    self.found[_PIXEL_DATA] = value_pos
+                self.found[_PIXEL_DATA] = value_pos if length != _UNDEFINED else -1
                 return
             if tag in self.wanted:
                 if length == _UNDEFINED:

@@ -2,8 +2,9 @@
 
 No home-made codecs: pydicom's pixel data plugins (pylibjpeg-libjpeg for JPEG-LS and JPEG
 lossless, pylibjpeg-openjpeg for JPEG 2000, pylibjpeg-rle/pydicom for RLE, python-gdcm) do the
-work. python-gdcm is tried first only for the *lossless* JPEG family, where it is ~2.5× faster
-than pylibjpeg and the output is identical by definition; it runs in a worker process (see
+work. JPEG-LS goes to CharLS (pyjpegls) first, the fastest here. python-gdcm is tried first
+only for lossless JPEG, where it is ~2.5× faster than pylibjpeg and the output is identical by
+definition; it runs in a worker process (see
 `decode_pool`), so a native crash (gdcm once segfaulted decoding JPEG 2000 in a thread) ends
 only that worker, never the app.
 """
@@ -19,10 +20,13 @@ from pydicom.uid import UID
 _LOSSLESS_JPEG = {
     "1.2.840.10008.1.2.4.57",  # JPEG Lossless, Non-Hierarchical (Process 14)
     "1.2.840.10008.1.2.4.70",  # JPEG Lossless, SV1
-    "1.2.840.10008.1.2.4.80",  # JPEG-LS Lossless
 }
+_JPEG_LS = {"1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"}  # lossless, near-lossless
 _DEFAULT_PLUGINS = ("pylibjpeg", "pydicom", "")  # "" = any plugin pydicom has
 _LOSSLESS_PLUGINS = ("gdcm", "pylibjpeg", "pydicom", "")
+# CharLS (pyjpegls), the JPEG-LS reference codec: 10.5 ms CPU per LIDC slice here, against
+# 16.7 ms for python-gdcm and 41 ms for pylibjpeg-libjpeg (scripted in bench/RESULTS.md).
+_JPEG_LS_PLUGINS = ("pyjpegls", "pylibjpeg", "")
 
 
 class PixelDecodeError(Exception):
@@ -60,8 +64,12 @@ def _pixel_array(ds: pydicom.Dataset, in_worker: bool) -> np.ndarray:
     syntax = ds.file_meta.get("TransferSyntaxUID", pydicom.uid.ImplicitVRLittleEndian)
     if not UID(syntax).is_compressed:
         return ds.pixel_array
-    lossless = str(syntax) in _LOSSLESS_JPEG and in_worker
-    plugins = _LOSSLESS_PLUGINS if lossless else _DEFAULT_PLUGINS
+    if str(syntax) in _JPEG_LS:
+        plugins = _JPEG_LS_PLUGINS
+    elif str(syntax) in _LOSSLESS_JPEG and in_worker:
+        plugins = _LOSSLESS_PLUGINS
+    else:
+        plugins = _DEFAULT_PLUGINS
     failure: Exception | None = None
     for plugin in plugins:
         try:
