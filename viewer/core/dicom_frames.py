@@ -162,7 +162,10 @@ class Frame:
 #: zero bytes it may read: big values are deferred (skipped by seeking), so a header never
 #: needs more — a sparse or zero-filled file would otherwise parse as millions of empty elements.
 HEADER_READ_BUDGET = 64 * 1024**2
-ZERO_RUN_LIMIT = 4 * 1024**2  # a real GE MR file holds a 2.4 MB run
+ZERO_RUN_LIMIT = 64 * 1024**2
+
+
+_EMPTY_ELEMENT = bytes(8)
 
 
 class _HeaderBudgetExceeded(Exception):
@@ -180,11 +183,34 @@ class _BudgetedFile:
 
     def read(self, size: int = -1) -> bytes:
         data = self._fh.read(size)
+        if size == 8 and data == _EMPTY_ELEMENT and self._skip_empty_elements():
+            data = self._fh.read(8)  # the header of the element after the run
         self._read += len(data)
         self._zeros = self._zeros + len(data) if data and not data.strip(b"\0") else 0
         if self._read > HEADER_READ_BUDGET or self._zeros > ZERO_RUN_LIMIT:
             raise _HeaderBudgetExceeded()
         return data
+
+    def _skip_empty_elements(self) -> int:
+        """After an all-zero element header, skip the whole run of empty (0000,0000) elements.
+
+        pydicom would parse them one by one (a real GE MR file holds 2.4 MB of them: seconds).
+        A zero *value* of 8 bytes is followed by the next element's non-zero tag, so nothing
+        is skipped then. Returns the bytes skipped (a multiple of 8).
+        """
+        start = self._fh.tell()
+        run = 0
+        while run <= ZERO_RUN_LIMIT:
+            chunk = self._fh.read(65536)
+            stripped = chunk.lstrip(b"\0")
+            run += len(chunk) - len(stripped)
+            if stripped or not chunk:
+                break
+        if run > ZERO_RUN_LIMIT:
+            raise _HeaderBudgetExceeded()
+        whole = run // 8 * 8
+        self._fh.seek(start + whole)
+        return whole
 
     def seek(self, offset: int, whence: int = 0) -> int:
         return self._fh.seek(offset, whence)
