@@ -28,6 +28,7 @@ from viewer.core.volume import Volume
 from viewer.ui.ai_reading import AIReading
 from viewer.ui.app import TITLE, resources_dir
 from viewer.ui.measurement_panel import MeasurementPanel
+from viewer.ui.node_menu import install_clinic
 from viewer.ui.slice_view import BUTTON_ACTIONS, DEFAULT_BUTTON_ACTIONS
 from viewer.ui.study_browser import StudyBrowser, format_date, series_title
 from viewer.ui.view_grid import LAYOUTS, ViewGrid
@@ -94,6 +95,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_actions()
         self._connect()
+        self.clinic = install_clinic(self)  # study database, DICOM node, Query/Retrieve, Send to…
         if self.ai.db_problem:
             self.status_label.setText(self.ai.db_problem)
 

@@ -1,11 +1,22 @@
-"""The study browser: patients → studies → series of an indexed folder; double-click opens."""
+"""The study browser: patients → studies → series of an indexed folder; double-click opens.
+:class:`DatabaseStudyList` lists and searches the studies of the study database."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from viewer.core.dicom_index import DicomIndex, SeriesRecord, StudyRecord
+from viewer.core.study_db import StudyDB, StudyDBError, StudyQuery
 
 COLUMNS = ("Patient / series", "Date", "Modality", "Description", "Images")
 _SERIES_ROLE = Qt.ItemDataRole.UserRole
@@ -79,3 +90,82 @@ class StudyBrowser(QTreeWidget):
         series = item.data(0, _SERIES_ROLE)
         if series is not None:
             self.series_activated.emit(series)
+
+
+DB_COLUMNS = ("Patient", "Patient ID", "Date", "Modality", "Description", "Images")
+_STUDY_UID_ROLE = Qt.ItemDataRole.UserRole
+
+
+class DatabaseStudyList(QWidget):
+    """The studies of the study database, searchable; emits ``study_activated(uid)`` on a
+    double-click. Search by patient name or ID (``*`` wildcards), modality, description and a
+    date range (``YYYYMMDD``, either end may stay empty)."""
+
+    study_activated = Signal(str)
+
+    def __init__(self, db: StudyDB, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.db = db
+        self.fields = {name: QLineEdit(self) for name in ("name", "patient_id", "modality", "description",
+                                                            "date_from", "date_to")}
+        for name, hint in (("name", "Patient name"), ("patient_id", "Patient ID"), ("modality", "Modality"),
+                           ("description", "Description"), ("date_from", "From YYYYMMDD"),
+                           ("date_to", "To YYYYMMDD")):
+            self.fields[name].setPlaceholderText(hint)
+            self.fields[name].returnPressed.connect(self.refresh)
+        self.message = QLabel("", self)
+        self.tree = QTreeWidget(self)
+        self.tree.setColumnCount(len(DB_COLUMNS))
+        self.tree.setHeaderLabels(list(DB_COLUMNS))
+        self.tree.setRootIsDecorated(False)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.itemDoubleClicked.connect(self._on_double_click)
+        self._layout()
+        self.refresh()
+
+    def _layout(self) -> None:
+        form = QGridLayout()
+        for n, name in enumerate(self.fields):
+            form.addWidget(self.fields[name], n // 2, n % 2)
+        self.search_button = QPushButton("Search", self)
+        self.search_button.clicked.connect(self.refresh)
+        form.addWidget(self.search_button, 3, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(form)
+        layout.addWidget(self.message)
+        layout.addWidget(self.tree, 1)
+
+    def query(self) -> StudyQuery:
+        text = {name: field.text().strip() for name, field in self.fields.items()}
+        return StudyQuery(text["name"], text["patient_id"], text["date_from"], text["date_to"],
+                          text["modality"], text["description"])
+
+    def refresh(self) -> None:
+        """Search again (after a change in the database, or new search terms)."""
+        try:
+            studies = self.db.studies(self.query())
+        except StudyDBError as exc:
+            self.message.setText(str(exc))
+            return
+        self.tree.clear()
+        for study in studies:
+            item = QTreeWidgetItem([study.patient_name or "(no name)", study.patient_id,
+                                    format_date(study.study_date), "/".join(study.modalities),
+                                    study.study_description, str(study.n_instances)])
+            item.setData(0, _STUDY_UID_ROLE, study.study_instance_uid)
+            self.tree.addTopLevelItem(item)
+        for column in range(len(DB_COLUMNS)):
+            self.tree.resizeColumnToContents(column)
+        self.message.setText(f"{len(studies)} studies in the database")
+
+    def study_uids(self) -> list[str]:
+        tree = self.tree
+        return [tree.topLevelItem(n).data(0, _STUDY_UID_ROLE) for n in range(tree.topLevelItemCount())]
+
+    def selected_study_uid(self) -> str | None:
+        item = self.tree.currentItem()
+        return None if item is None else item.data(0, _STUDY_UID_ROLE)
+
+    def _on_double_click(self, item: QTreeWidgetItem, column: int) -> None:
+        self.study_activated.emit(item.data(0, _STUDY_UID_ROLE))
