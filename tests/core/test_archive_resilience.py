@@ -97,7 +97,8 @@ def test_truncated_and_bit_flipped_headers_never_stop_the_folder(ten_slices: Pat
         flipped[offset] ^= 0x5A
     (ten_slices / "slice06.dcm").write_bytes(bytes(flipped))
     index = index_path(ten_slices)
-    problem_of(index, "slice03.dcm")
+    assert "file truncated" in problem_of(index, "slice03.dcm")
+    assert [p.severity for p in index.problems if p.path.name == "slice03.dcm"] == ["error"]
     assert sum(s.frame_count for s in index.series) >= 8
     load_series(ten_slices)  # the folder still loads
 
@@ -263,3 +264,20 @@ def test_header_with_megabytes_of_zeros_is_scanned_fast(dicom_data: Path) -> Non
     path = dicom_data / "ge-brain-mr-20" / "series" / "brain_001.dcm"
     frames = frames_from_scan(path)
     assert frames is not None and (frames[0].rows, frames[0].columns) == (256, 256)
+
+
+def test_info_and_load_commands_name_every_bad_file_and_go_on(ten_slices: Path) -> None:
+    """`radsight info` / `load` on a folder with broken files: exit 0, one line per bad file."""
+    data = (ten_slices / "slice03.dcm").read_bytes()
+    (ten_slices / "slice03.dcm").write_bytes(data[:600])  # header cut short
+    patch_implicit(ten_slices / "slice06.dcm", 0x0028, 0x0101, b"\xff\xff")  # BitsStored 65535
+    os.mkfifo(ten_slices / "pipe.dcm")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    for command in ("info", "load"):
+        done = subprocess.run([sys.executable, "-m", "viewer", command, str(ten_slices)],
+                              capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
+        output = done.stdout + done.stderr
+        assert done.returncode == 0, output[-2000:]
+        assert "Traceback" not in output
+        for name in ("slice03.dcm", "slice06.dcm", "pipe.dcm"):
+            assert name in output, f"{command}: {name} not named\n{output[-2000:]}"

@@ -280,7 +280,10 @@ def frames_from_dataset(path: Path, ds: Dataset) -> list[Frame]:
     if str(header.get("SOPClassUID") or "") == MEDIA_STORAGE_DIRECTORY:
         raise NotAnImageError("DICOMDIR (media directory, holds no image itself)")
     if PIXEL_DATA_TAG not in ds:
-        raise NotAnImageError(f"no pixel data ({_sop_class_name(ds)})")
+        kind = _sop_class_name(ds)
+        if "Image Storage" in kind:  # an image without its pixels: cut short, not a non-image
+            raise NotAnImageError(f"pixel data missing, file truncated? ({kind})")
+        raise NotAnImageError(f"no pixel data ({kind})")
     for keyword in ("Rows", "Columns", "BitsAllocated"):
         if header.get(keyword) in (None, ""):
             raise NotAnImageError(f"pixel data without {keyword}")
