@@ -280,9 +280,10 @@ def test_viewer_opens_a_compressed_series_with_a_broken_file(qtbot, tmp_path: Pa
     truncated file in the folder is named in the status bar and does not stop the folder."""
     import shutil
 
-    from tests.ui.viewer_helpers import grab_screen, open_window, to_array
     from viewer.core import decode_pool
     from viewer.core.dicom_index import index_path
+
+    from .viewer_helpers import grab_screen, open_window, to_array
 
     source = dicom_data / "lidc-idri-0001" / "series"
     frames = sorted(index_path(source).series[0].frames, key=lambda f: f.position[2])
