@@ -8,13 +8,17 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
 from ai.explain import ExplainUnavailable, Explanation, cam_map, occlusion_map
+from ai.findings import Finding
 from ai.image import ImageInput
 from ai.package import ModelPackage
-from ai.pipelines import ModelOutputs, Pipeline, PipelineResult, Prepared, get_pipeline
+from ai.pipelines import ModelOutputs, Pipeline, PipelineResult, Prepared
+from ai.pipelines.static_registry import get_pipeline
+from ai.region_map import map_peak_kji
 from ai.registry import require_scope
 from ai.resample import normalise01
 from ai.runtime import ModelSession, Progress, get_session, run_batched, sliding_window
@@ -39,6 +43,19 @@ def _explainer(package: ModelPackage, session: ModelSession, prepared: Prepared,
                              max_evals=max_evals)
 
     return explain
+
+
+def with_explanation_peak(finding: Finding, result: PipelineResult, image: ImageInput) -> Finding:
+    """``finding`` with the position of its own map's maximum: voxel index ``(k, j, i)``, and
+    ``explanation_peak_mm`` = LPS (x, y, z) mm, or for an image without geometry its pixel position
+    (column, row, slice), the same order and the image's own unit."""
+    heat = result.maps.get(finding.explanation or "")
+    peak = None if heat is None else map_peak_kji(heat)
+    if peak is None:
+        return finding
+    mm = image.index_to_patient(peak)
+    world = (peak[2], peak[1], peak[0]) if mm is None else tuple(float(v) for v in mm)
+    return replace(finding, explanation_peak_kji=peak, explanation_peak_mm=world)
 
 
 def run_model(package: ModelPackage, session: ModelSession, prepared: Prepared,
@@ -83,6 +100,7 @@ def run_pipeline(
     prepared = pipeline.prepare(image, package)
     outputs = run_model(package, session, prepared, progress, cancel, max_evals)
     result = pipeline.interpret(image, package, prepared, outputs)
+    result.findings = [with_explanation_peak(f, result, image) for f in result.findings]
     result.provider = session.provider
     result.seconds = time.perf_counter() - start
     return result

@@ -7,7 +7,13 @@ Conventions:
 * ``center_kji`` is a voxel index (fractional), ``center_mm`` the same point in LPS mm,
   ``size_mm`` the box extent ``(dk, dj, di)`` in mm (pixels without geometry).
 * ``mask`` (bool, same shape as the box's integer crop) travels in JSON as run lengths.
-* ``explanation`` names the explanation map (a file name or a key of the analysis' maps).
+* ``explanation`` names the finding's own explanation map (a file name or a key of the analysis'
+  maps); ``explanation_map`` the file with that map's numbers where one was written;
+  ``explanation_peak_kji`` / ``explanation_peak_mm`` locate that map's maximum (voxel index; LPS
+  (x, y, z) mm - for an image without geometry its pixel position (column, row, slice) instead).
+* ``passes_operating_point``: score ≥ ``threshold`` (the operating point chosen on validation).
+  ``hidden_by`` names the model's other marking rule (``model.json`` ``mark_rules``, e.g.
+  ``per_scan_cap``) that keeps a passing finding unmarked; :attr:`Finding.marked` is both together.
 """
 
 from __future__ import annotations
@@ -44,9 +50,18 @@ class Finding:
     mask: np.ndarray | None = field(default=None, repr=False, compare=False)
     explanation: str | None = None
     explanation_method: str = ""
+    explanation_map: str | None = None
+    explanation_peak_kji: Point | None = None
+    explanation_peak_mm: Point | None = None
+    hidden_by: str | None = None
     merged: int = 1
     series_instance_uid: str = ""
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+    @property
+    def marked(self) -> bool:
+        """Shown as a mark: score ≥ threshold and no other marking rule hid it."""
+        return self.passes_operating_point and not self.hidden_by
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (the mask as run lengths over its flattened C-order array)."""
@@ -60,7 +75,8 @@ class Finding:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
         values = {k: v for k, v in data.items() if k in _FIELDS}
-        for key in ("center_kji", "center_mm", "size_mm", "box_kji"):
+        for key in ("center_kji", "center_mm", "size_mm", "box_kji", "explanation_peak_kji",
+                    "explanation_peak_mm"):
             if values.get(key) is not None:
                 values[key] = tuple(float(x) for x in values[key])
         mask = values.get("mask")

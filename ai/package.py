@@ -58,7 +58,8 @@ TASKS = ("classification", "detection", "segmentation")
 TARGETS = ("nodule", "tumour", "fracture")
 DIMENSIONALITIES = ("2d", "3d")
 EXPLANATIONS = ("cam_output", "occlusion", "none")
-NORMALIZATIONS = ("none", "minmax", "zscore", "imagenet", "mean_std")
+NORMALIZATIONS = ("none", "minmax", "zscore", "imagenet", "mean_std", "unit_range")
+RESIZES = ("stretch", "letterbox")
 AXES = ("NCHW", "NCDHW")
 
 
@@ -90,10 +91,16 @@ class Window:
 class InputSpec:
     """How the model's input tensor is built.
 
-    ``size`` (whole image resized to it) or ``patch_size`` (sliding window) in the order of the
-    spatial axes of ``axes`` (H, W or D, H, W); ``spacing_mm`` the grid to resample to, in the same
-    order; ``normalization`` one of :data:`NORMALIZATIONS` applied after ``window``;
-    ``mean``/``std`` per channel for ``mean_std``.
+    ``size`` (whole image resized to it, or a patch cut around each candidate) or ``patch_size``
+    (sliding window) in the order of the spatial axes of ``axes`` (H, W or D, H, W); ``spacing_mm`` the
+    grid to resample to, in the same order; ``normalization`` one of :data:`NORMALIZATIONS` applied
+    after ``window``; ``mean``/``std`` per channel for ``mean_std``.
+
+    ``unit_range`` is how the 2D models were trained: an 8-bit image (stored dtype uint8) is divided
+    by 255; any other dtype is stretched between its ``percentiles``. ``resize`` is ``stretch``
+    (aspect not kept) or ``letterbox`` (longer side to ``size``, antialiased bilinear, centred on a
+    square padded with 0 after normalisation). ``invert_monochrome1`` flips MONOCHROME1 images so
+    bright means dense. ``fill_value`` (image units, e.g. HU) fills patch parts outside the data.
     """
 
     axes: str
@@ -106,6 +113,10 @@ class InputSpec:
     normalization: str = "minmax"
     mean: tuple[float, ...] = ()
     std: tuple[float, ...] = ()
+    percentiles: tuple[float, float] = (0.5, 99.5)
+    resize: str = "stretch"
+    invert_monochrome1: bool = True
+    fill_value: float = 0.0
 
     @property
     def spatial_dims(self) -> int:
@@ -130,6 +141,19 @@ class OperatingPoint:
     specificity: float
     name: str = "default"
     measured_on: str = "validation split"
+
+
+@dataclass(frozen=True)
+class MarkRule:
+    """A rule besides the threshold that keeps a finding above it from being marked, in plain words.
+
+    ``name`` is what a hidden finding's ``hidden_by`` says (e.g. ``"per_scan_cap"``), ``limit`` the
+    rule's number (e.g. 5 marks per scan); the Findings panel, ``findings.json`` and the card name it.
+    """
+
+    name: str
+    description: str
+    limit: float
 
 
 @dataclass(frozen=True)
@@ -172,6 +196,7 @@ class ModelPackage:
     pipeline: str = ""
     disclaimer: str = DISCLAIMER
     schema_version: int = SCHEMA_VERSION
+    mark_rules: tuple[MarkRule, ...] = ()
     directory: Path | None = field(default=None, compare=False)
 
     @property
@@ -187,6 +212,10 @@ class ModelPackage:
     @property
     def has_cam_output(self) -> bool:
         return "cam" in self.output_names
+
+    def mark_rule(self, name: str) -> MarkRule | None:
+        """The marking rule called ``name`` (None when the package has none)."""
+        return next((rule for rule in self.mark_rules if rule.name == name), None)
 
     def operating_point(self, label: str, name: str = "default") -> OperatingPoint | None:
         """The operating point called ``name`` for ``label`` (else the first for it, else None)."""
@@ -244,6 +273,11 @@ def _input_problems(spec: InputSpec, scope: Scope) -> list[str]:
         _check(len(spec.mean) == len(spec.std) == spec.channels, problems,
                "input.mean and input.std need one value per channel for 'mean_std'")
     _check(spec.window is None or spec.window.width > 0, problems, "input.window.width must be > 0")
+    _check(spec.resize in RESIZES, problems, f"input.resize must be one of {RESIZES}, got {spec.resize!r}")
+    lo, hi = spec.percentiles
+    _check(0 <= lo < hi <= 100, problems, "input.percentiles must be [low, high] within 0..100")
+    _check(spec.resize != "letterbox" or (spec.size is not None and len(set(spec.size)) == 1), problems,
+           "input.resize 'letterbox' needs a square input.size")
     return problems
 
 
@@ -324,6 +358,10 @@ def _input_from(d: Mapping[str, Any]) -> InputSpec:
         normalization=d.get("normalization", "minmax"),
         mean=tuple(d.get("mean", ())),
         std=tuple(d.get("std", ())),
+        percentiles=tuple(float(v) for v in d.get("percentiles", (0.5, 99.5))),
+        resize=d.get("resize", "stretch"),
+        invert_monochrome1=bool(d.get("invert_monochrome1", True)),
+        fill_value=float(d.get("fill_value", 0.0)),
     )
 
 
@@ -349,6 +387,8 @@ def package_from_dict(data: Mapping[str, Any], directory: Path | None = None) ->
             pipeline=data.get("pipeline", ""),
             disclaimer=data.get("disclaimer", ""),
             schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
+            mark_rules=tuple(MarkRule(str(r["name"]), str(r["description"]), float(r["limit"]))
+                             for r in data.get("mark_rules", ())),
             directory=directory,
         )
     except KeyError as exc:

@@ -218,13 +218,18 @@ class ModelRegistry:
 
     def applicable(self, facts: ImageFacts) -> tuple[list[ModelPackage], dict[str, str]]:
         """Packages whose scope admits ``facts``, and for the others the reason, by name."""
-        accepted: list[ModelPackage] = []
-        refused: dict[str, str] = {}
-        for entry in self.entries():
-            p = entry.package
-            reason = check_scope(p, facts.modality, facts.is_2d, facts.spacing, facts.body_part)
-            if reason:
-                refused[p.name] = reason
-            else:
-                accepted.append(p)
-        return accepted, refused
+        return split_by_scope([entry.package for entry in self.entries()], facts)
+
+
+def split_by_scope(packages: Sequence[ModelPackage],
+                   facts: ImageFacts) -> tuple[list[ModelPackage], dict[str, str]]:
+    """``packages`` whose scope admits ``facts``, and for the others the reason, by name."""
+    accepted: list[ModelPackage] = []
+    refused: dict[str, str] = {}
+    for package in packages:
+        reason = check_scope(package, facts.modality, facts.is_2d, facts.spacing, facts.body_part)
+        if reason:
+            refused[package.name] = reason
+        else:
+            accepted.append(package)
+    return accepted, refused

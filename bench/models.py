@@ -1,8 +1,10 @@
 """Latency of the three shipped models through the engine (``ai.analysis.run_pipeline``) on CPU.
 
 Cases: one brain-MRI slice (tumour-mri), one FracAtlas radiograph (fracture-radiograph), and the whole
-LIDC-0314 CT (nodule-ct; DICOM loading excluded). Each pipeline run includes preprocessing, the
-onnxruntime session (CPUExecutionProvider, 2 threads) and post-processing with its explanation map.
+LIDC-0314 CT (nodule-ct; DICOM loading excluded), all read through the product's one input path
+(viewer.core readers → ``viewer.analysis`` → ImageInput, as analyze and the viewer). Each pipeline
+run includes preprocessing, the onnxruntime session (CPUExecutionProvider, 2 threads) and
+post-processing with its explanation map.
 
     .venv/bin/python bench/models.py [--runs 20] [--scan-runs 3]
 
@@ -17,9 +19,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import SimpleITK as sitk
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -27,6 +26,8 @@ from ai.analysis import run_pipeline  # noqa: E402
 from ai.image import ImageInput  # noqa: E402
 from ai.package import load_package  # noqa: E402
 from ai.runtime import get_session  # noqa: E402
+from viewer.analysis import image_input, read_image_input  # noqa: E402
+from viewer.core.series_loader import load_series  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 MODELS = REPO / "resources" / "models"
@@ -43,20 +44,12 @@ def timed(fn, runs: int) -> list[float]:
 
 
 def image_2d(path: Path, modality: str) -> ImageInput:
-    from PIL import Image
-
-    array = np.asarray(Image.open(path).convert("L"))
-    return ImageInput(array[None], spacing=(1.0, 1.0, 1.0), modality=modality, has_geometry=False)
+    """The product's one input path (viewer.core reader → ImageInput), as analyze and the viewer."""
+    return read_image_input(path, modality)
 
 
 def ct_0314() -> ImageInput:
-    reader = sitk.ImageSeriesReader()
-    reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(DATA / "dicom" / "lidc-idri-0314" / "series")))
-    img = reader.Execute()
-    spacing = tuple(reversed(img.GetSpacing()))
-    direction = np.array(img.GetDirection()).reshape(3, 3)
-    return ImageInput(sitk.GetArrayFromImage(img).astype(np.int16), spacing=spacing, origin=img.GetOrigin(),
-                      direction=direction, modality="CT")
+    return image_input(load_series(DATA / "dicom" / "lidc-idri-0314" / "series").volume)
 
 
 def report(name: str, times: list[float], unit: float, label: str) -> float:

@@ -16,15 +16,14 @@ between them (batched, or in sliding windows) and hands over explanations on req
   image's grid** ``[k, j, i]``. ``outputs.explain(class_index, item)`` gives the explanation map of
   one input on the *model input* grid (the in-graph CAM, else occlusion; see :mod:`ai.explain`).
 
-Which pipeline runs a package: ``model.json``'s ``pipeline`` field, else its ``target``. Lookup
-order: :func:`register_pipeline` registrations, then the module ``ai.pipelines.<name>`` and its
-``PIPELINE`` object (``ai/pipelines/nodule.py`` defines ``PIPELINE = NodulePipeline()``).
-``"classification"`` is a generic pipeline driven by ``model.json``'s input spec alone.
+Which pipeline runs a package: ``model.json``'s ``pipeline`` field, else its ``target``, looked up
+in the static table of :mod:`ai.pipelines.static_registry` (every pipeline module imported there by
+name, so PyInstaller's analysis sees them all; no import by a computed name). A new pipeline adds
+one line there. ``"classification"`` is a generic pipeline driven by ``model.json``'s input spec.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -35,11 +34,12 @@ from ai.explain import Explanation
 from ai.findings import Finding
 from ai.image import ImageInput
 from ai.package import ModelPackage
+from ai.region_map import ExplanationMap
 from ai.runtime import WindowOutput
 
 
 class PipelineMissing(LookupError):
-    """No pipeline is known under the name a package asks for."""
+    """No pipeline can run a package (none known under its name, or one lacks what is needed)."""
 
 
 @dataclass
@@ -77,12 +77,13 @@ class ModelOutputs:
 class PipelineResult:
     """Findings and maps on the image grid ``[k, j, i]``, with image-level class probabilities.
 
-    ``maps`` are float32 in [0, 1], keyed by a name the findings refer to (``Finding.explanation``).
+    ``maps`` are float32 in [0, 1], keyed by a name the findings refer to (``Finding.explanation``):
+    an array on the image grid, or a :class:`ai.region_map.RegionMap` for a finding's own region.
     ``notes`` are plain-words remarks for the user (e.g. what an explanation cost).
     """
 
     findings: list[Finding]
-    maps: dict[str, np.ndarray] = field(default_factory=dict)
+    maps: dict[str, ExplanationMap] = field(default_factory=dict)
     probabilities: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     provider: str = ""
@@ -102,35 +103,3 @@ class Pipeline(Protocol):
 
     def interpret(self, image: ImageInput, package: ModelPackage, prepared: Prepared,
                   outputs: ModelOutputs) -> PipelineResult: ...
-
-
-_REGISTERED: dict[str, Pipeline] = {}
-
-
-def register_pipeline(name: str, pipeline: Pipeline) -> None:
-    """Make ``pipeline`` the one for packages whose pipeline (or target) is ``name``."""
-    if not isinstance(pipeline, Pipeline):
-        raise TypeError(f"{type(pipeline).__name__} has no prepare/interpret methods")
-    _REGISTERED[name] = pipeline
-
-
-def pipeline_name(package: ModelPackage) -> str:
-    return package.pipeline or package.target
-
-
-def get_pipeline(package: ModelPackage) -> Pipeline:
-    """The pipeline for ``package`` (raises :class:`PipelineMissing` with the reason)."""
-    name = pipeline_name(package)
-    if name in _REGISTERED:
-        return _REGISTERED[name]
-    try:
-        module = importlib.import_module(f"{__name__}.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__name__}.{name}":
-            raise
-        raise PipelineMissing(f"model '{package.name}' needs the pipeline '{name}', "
-                              f"which is not installed (ai/pipelines/{name}.py)") from exc
-    pipeline = getattr(module, "PIPELINE", None)
-    if not isinstance(pipeline, Pipeline):
-        raise PipelineMissing(f"ai/pipelines/{name}.py has no PIPELINE object with prepare/interpret")
-    return pipeline

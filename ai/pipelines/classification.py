@@ -18,18 +18,9 @@ from ai.package import ModelPackage
 from ai.pipelines import ModelOutputs, PipelineResult, Prepared
 from ai.preprocess import prepare_intensities
 from ai.resample import normalise01, resize_linear
+from ai.scores import class_probabilities
 
 MAP_LEVEL = 0.5  # the box is drawn around the explanation map's values >= this
-
-
-def probabilities_of(logits: np.ndarray) -> np.ndarray:
-    """Softmax over classes, or a sigmoid for a single logit (then [1 - p, p])."""
-    logits = logits.astype(np.float64).ravel()
-    if logits.size == 1:
-        p = 1.0 / (1.0 + np.exp(-logits[0]))
-        return np.array([1.0 - p, p])
-    e = np.exp(logits - logits.max())
-    return e / e.sum()
 
 
 def map_box(heat: np.ndarray, level: float = MAP_LEVEL) -> tuple[float, ...]:
@@ -54,7 +45,7 @@ class ClassificationPipeline:
     def interpret(self, image: ImageInput, package: ModelPackage, prepared: Prepared,
                   outputs: ModelOutputs) -> PipelineResult:
         logits = outputs.outputs.get("logits", next(iter(outputs.outputs.values())))
-        probs = probabilities_of(logits[0])
+        probs = class_probabilities(logits[0])
         probabilities = {label: float(p) for label, p in zip(package.labels, probs, strict=False)}
         result = PipelineResult([], probabilities=probabilities)
         for index in self._reported(package, probs):

@@ -1,57 +1,23 @@
 """Radiograph fracture pipeline: one 2D radiograph in → fracture probability, decision at the
 operating point, class-activation map on the input grid and a box around its hottest region.
 
-Model contract (``resources/models/fracture-radiograph``): input ``image`` (N, 1, 320, 320) float32 in
-[0, 1] (the radiograph letterboxed to a square; uint8 / 255, other depths stretched between the 0.5 and
-99.5 percentiles; MONOCHROME1 inverted first); outputs ``logits`` (N, 2) (no fracture, fracture) and
-``cam`` (N, 2, 20, 20) (the last feature map weighted by the linear head).
+Everything about the input (size, letterbox, 8-bit ÷ 255 / percentile stretch, MONOCHROME1 inversion)
+and the labels comes from ``model.json`` (``resources/models/fracture-radiograph``); outputs
+``logits`` (N, 2) in the order of ``labels`` (the positive class last) and ``cam`` (N, 2, h, w)
+(the last feature map weighted by the linear head).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ai.findings import Finding, located
+from ai.image import ImageInput
+from ai.package import ModelPackage
 from ai.pipelines import ModelOutputs, PipelineResult, Prepared
-from ai.pipelines.preprocess2d import letterbox_square, run_all_outputs, to_unit_range, unletterbox_map
-
-NAME = "fracture-radiograph"
-SIZE = 320
-LABELS: tuple[str, ...] = ("no fracture", "fracture")  # model.json labels, in logit order
-
-
-@dataclass(frozen=True)
-class Letterbox:
-    shape: tuple[int, int]
-    scale: float
-    pad_x: int
-    pad_y: int
-
-
-@dataclass(frozen=True)
-class FractureResult:
-    probability: float
-    cam: np.ndarray  # fracture-class map on the input grid (H, W), float32 in [0, 1]
-    box: tuple[float, ...]  # (x0, y0, x1, y1) input pixels around the hottest region of the model-grid map
-
-
-def preprocess(
-    image: np.ndarray, size: int = SIZE, monochrome1: bool = False
-) -> tuple[np.ndarray, Letterbox]:
-    unit = to_unit_range(np.asarray(image))
-    if monochrome1:
-        unit = 1.0 - unit
-    boxed, scale, pad_x, pad_y = letterbox_square(unit, size)
-    return boxed.astype(np.float32)[None, None], Letterbox(tuple(image.shape[:2]), scale, pad_x, pad_y)
-
-
-def probability(logits: np.ndarray) -> np.ndarray:
-    """Softmax probability of the fracture class, (N,)."""
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e[..., 1] / e.sum(axis=-1)
+from ai.pipelines.preprocess2d import Letterbox, grid_box_to_input, model_input_2d, unletterbox_map
+from ai.resample import normalise01
+from ai.scores import softmax
 
 
 def hot_box(cam: np.ndarray, level: float = 0.5) -> tuple[float, float, float, float]:
@@ -71,48 +37,34 @@ def hot_box(cam: np.ndarray, level: float = 0.5) -> tuple[float, float, float, f
     return float(cols.min()), float(rows.min()), float(cols.max() + 1), float(rows.max() + 1)
 
 
-def grid_box_to_input(box: tuple[float, ...], cell: float, lb: Letterbox) -> tuple[float, ...]:
-    """A box in model-grid cells → (x0, y0, x1, y1) in input pixels, clipped to the image."""
-    h, w = lb.shape
-    pads = (lb.pad_x, lb.pad_y) * 2
-    x0, y0, x1, y1 = ((v * cell - pad) / lb.scale for v, pad in zip(box, pads, strict=True))
-    return (min(max(x0, 0.0), w), min(max(y0, 0.0), h), min(max(x1, 0.0), w), min(max(y1, 0.0), h))
-
-
-def postprocess(outputs: dict[str, np.ndarray], lb: Letterbox, index: int = 0) -> FractureResult:
-    p = float(probability(outputs["logits"][index]))
-    grid = outputs["cam"][index, 1]
-    cam = unletterbox_map(grid, SIZE, lb.scale, lb.pad_x, lb.pad_y, lb.shape)
-    lo, hi = float(cam.min()), float(cam.max())
-    cam = (cam - lo) / (hi - lo) if hi > lo else np.zeros_like(cam)
-    box = grid_box_to_input(hot_box(grid - grid.min()), SIZE / grid.shape[-1], lb)
-    return FractureResult(p, cam.astype(np.float32), box)
-
-
-def run(session, image: np.ndarray) -> FractureResult:
-    x, lb = preprocess(image)
-    return postprocess(run_all_outputs(session, x), lb)
+def fracture_map(grid: np.ndarray, lb: Letterbox) -> tuple[np.ndarray, tuple[float, ...]]:
+    """The positive-class CAM on the model grid → (map on the input grid in [0, 1], box in input pixels)."""
+    cam = normalise01(unletterbox_map(grid, lb))
+    box = grid_box_to_input(hot_box(grid - grid.min()), lb.size / grid.shape[-1], lb)
+    return cam.astype(np.float32), box
 
 
 class FracturePipeline:
-    """The engine's ``Pipeline`` protocol (``ai.pipelines``) around :func:`preprocess`/:func:`postprocess`."""
+    """The engine's ``Pipeline`` protocol (``ai.pipelines``) for the fracture model."""
 
-    def prepare(self, image, package) -> Prepared:
-        invert = image.photometric_interpretation == "MONOCHROME1"
-        x, lb = preprocess(image.voxels[0], monochrome1=invert)
+    def prepare(self, image: ImageInput, package: ModelPackage) -> Prepared:
+        x, lb = model_input_2d(image, package.input)
         return Prepared(x, {"letterbox": lb})
 
-    def interpret(self, image, package, prepared: Prepared, outputs: ModelOutputs) -> PipelineResult:
-        result = postprocess(outputs.outputs, prepared.context["letterbox"])
-        point = package.operating_point("fracture")
+    def interpret(self, image: ImageInput, package: ModelPackage, prepared: Prepared,
+                  outputs: ModelOutputs) -> PipelineResult:
+        positive = package.labels[-1]
+        probs = softmax(outputs.outputs["logits"][0])
+        probability = float(probs[-1])
+        cam, (x0, y0, x1, y1) = fracture_map(outputs.outputs["cam"][0, -1], prepared.context["letterbox"])
+        point = package.operating_point(positive)
         threshold = None if point is None else point.threshold
-        passes = threshold is None or result.probability >= threshold
-        x0, y0, x1, y1 = result.box
-        finding = Finding(package.name, package.version, "fracture", result.probability, passes,
-                          threshold=threshold, explanation="fracture", explanation_method="cam_output")
-        probabilities = {"no fracture": 1.0 - result.probability, "fracture": result.probability}
+        passes = threshold is None or probability >= threshold
+        finding = Finding(package.name, package.version, positive, probability, passes,
+                          threshold=threshold, explanation=positive, explanation_method="cam_output")
+        probabilities = {label: float(p) for label, p in zip(package.labels, probs, strict=True)}
         return PipelineResult([located(finding, image, (0.0, y0, x0, 1.0, y1, x1))],
-                              maps={"fracture": result.cam[None]}, probabilities=probabilities)
+                              maps={positive: cam[None]}, probabilities=probabilities)
 
 
 PIPELINE = FracturePipeline()

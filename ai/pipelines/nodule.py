@@ -1,37 +1,62 @@
 """Chest-CT nodule pipeline: lung mask (SimpleITK) → blob candidates inside it → 3D CNN scores each
-candidate's 1 mm patch → findings (centre in voxels and mm, diameter, score) + a 3D explanation map.
+candidate's patch → findings (centre in voxels and mm, diameter, score), each with its own explanation.
 
-Model contract (``resources/models/nodule-ct``): input ``image`` (N, 1, 32, 32, 32) float32 — a 1 mm
-isotropic patch (z, y, x) centred on a candidate, HU windowed to [−1000, 400] → [0, 1]; outputs
-``logits`` (N, 2) (background, nodule) and ``cam`` (N, 2, 8, 8, 8) (the last conv map weighted by the
-linear head, 4 mm cells). numpy + SimpleITK + onnxruntime only.
+The patch contract comes from ``model.json`` (``resources/models/nodule-ct``) through
+:class:`PatchSpec`: ``input.size`` voxels per side at ``input.spacing_mm``, HU ``input.window`` →
+[0, 1], ``input.fill_value`` HU outside the data; outputs ``logits`` (N, 2) in the order of ``labels``
+and ``cam`` (N, 2, c, c, c) (the last conv map weighted by the linear head). Marking: a finding passes
+when its score ≥ the operating point's threshold; ``model.json``'s ``mark_rules`` ``per_scan_cap``
+keeps all but the highest-scoring ``limit`` of those unmarked, and such a finding says so
+(``hidden_by``). Each finding's explanation is its own candidate's CAM, centred on it at the CAM's
+resolution (:class:`ai.region_map.RegionMap`). numpy + SimpleITK + onnxruntime only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass
 
 import numpy as np
 import SimpleITK as sitk
 
 from ai.findings import Finding, located
-from ai.pipelines import ModelOutputs, PipelineResult, Prepared
+from ai.image import ImageInput
+from ai.package import ModelPackage
+from ai.pipelines import ModelOutputs, PipelineMissing, PipelineResult, Prepared
+from ai.region_map import RegionMap
+from ai.resample import normalise01
+from ai.scores import softmax
 
-NAME = "nodule-ct"
-SPACING_MM = 1.0  # patch grid
-PATCH = 32  # voxels per side of a patch
-FILL_HU = -850.0  # lung-like value for patch parts outside the data
-HU_LOW, HU_HIGH = -1000.0, 400.0
 COARSE_MM = 2.0  # grid of the lung mask and the candidate search
 MAX_CANDIDATES = 160
 DIAMETER_RANGE_MM = (3.0, 35.0)
-MAX_MARKS = 5  # at most this many findings per scan pass the operating point (highest scores first)
+CAP_RULE = "per_scan_cap"
 
 
-def window(hu: np.ndarray) -> np.ndarray:
-    """HU → [0, 1] over [−1000, 400]."""
-    return np.clip((np.asarray(hu, np.float32) - HU_LOW) / (HU_HIGH - HU_LOW), 0.0, 1.0)
+@dataclass(frozen=True)
+class PatchSpec:
+    """The CNN's patch: ``patch`` voxels per side at ``spacing_mm``, HU window, fill outside the data."""
+
+    patch: int
+    spacing_mm: float
+    hu_low: float
+    hu_high: float
+    fill_hu: float
+
+    @classmethod
+    def of(cls, package: ModelPackage) -> PatchSpec:
+        """The patch contract of ``model.json``'s ``input``."""
+        spec = package.input
+        if spec.size is None or spec.spacing_mm is None or spec.window is None:
+            raise PipelineMissing(f"model '{package.name}': the nodule pipeline needs input.size, "
+                                  "input.spacing_mm and input.window in model.json")
+        lo = spec.window.center - spec.window.width / 2
+        return cls(int(spec.size[0]), float(spec.spacing_mm[0]), lo, lo + spec.window.width, spec.fill_value)
+
+
+def window(hu: np.ndarray, spec: PatchSpec) -> np.ndarray:
+    """HU → [0, 1] over the model's window."""
+    return np.clip((np.asarray(hu, np.float32) - spec.hu_low) / (spec.hu_high - spec.hu_low), 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -39,25 +64,6 @@ class Candidate:
     centre_mm: np.ndarray  # physical (x, y, z) as SimpleITK gives it
     diameter_mm: float
     voxels: int
-
-
-@dataclass
-class NoduleFinding:
-    """``passes``: score ≥ the threshold and among the ``MAX_MARKS`` highest scores of the scan."""
-
-    score: float
-    centre_kji: tuple[float, float, float]  # voxel index on the input grid (slice, row, column)
-    centre_mm: tuple[float, float, float]  # physical point (x, y, z) of the input geometry
-    diameter_mm: float
-    passes: bool = False
-
-
-@dataclass
-class NoduleResult:
-    findings: list[NoduleFinding]
-    n_candidates: int
-    cam: np.ndarray | None = None  # on the input grid (k, j, i), float32 in [0, 1]
-    timings_s: dict[str, float] = field(default_factory=dict)
 
 
 def to_sitk(
@@ -150,31 +156,39 @@ def _components(binary: sitk.Image) -> list[Candidate]:
     return out
 
 
-def patch_at(img: sitk.Image, centre_mm: np.ndarray) -> np.ndarray:
-    """A (PATCH,)*3 HU patch (z, y, x) at 1 mm around a physical point, axes along the image's."""
+def patch_origin(img: sitk.Image, centre_mm: np.ndarray, spec: PatchSpec) -> np.ndarray:
+    """Physical point of the centre of patch voxel [0, 0, 0] for a patch centred on ``centre_mm``."""
     direction = np.array(img.GetDirection()).reshape(3, 3)
-    half = (PATCH / 2 - 0.5) * SPACING_MM
-    origin = centre_mm - direction @ np.full(3, half)
-    out = sitk.Resample(img, [PATCH] * 3, sitk.Transform(), sitk.sitkLinear, tuple(origin),
-                        (SPACING_MM,) * 3, img.GetDirection(), FILL_HU, sitk.sitkFloat32)
+    return centre_mm - direction @ np.full(3, (spec.patch / 2 - 0.5) * spec.spacing_mm)
+
+
+def patch_at(img: sitk.Image, centre_mm: np.ndarray, spec: PatchSpec) -> np.ndarray:
+    """A patch (z, y, x) of HU around a physical point, axes along the image's."""
+    out = sitk.Resample(img, [spec.patch] * 3, sitk.Transform(), sitk.sitkLinear,
+                        tuple(patch_origin(img, centre_mm, spec)), (spec.spacing_mm,) * 3, img.GetDirection(),
+                        spec.fill_hu, sitk.sitkFloat32)
     return sitk.GetArrayFromImage(out)
 
 
-def crop_like(patch: np.ndarray, diameter_mm: float) -> np.ndarray:
+def crop_half_sizes(diameter_mm: float, spec: PatchSpec) -> tuple[float, float]:
+    """Half-height (z) and in-plane half-width, in patch voxels, of the box :func:`crop_like` keeps."""
+    return (diameter_mm / 2 + 1.5) / spec.spacing_mm, max(15.0, diameter_mm / 2 + 8.0) / spec.spacing_mm
+
+
+def crop_like(patch: np.ndarray, diameter_mm: float, spec: PatchSpec) -> np.ndarray:
     """Keep real voxels only inside a box shaped like the training crops around a candidate of this
     diameter (in-plane half-width max(15, d/2 + 8) mm, z half-height d/2 + 1.5 mm); fill the rest.
 
     The LIDC crops the CNN learnt from are tight around each nodule (≈ 30 mm in-plane, the nodule's own
     z extent), so it has only seen structures within such a box; whole-scan patches are cut the same way.
     """
-    half_xy = max(15.0, diameter_mm / 2 + 8.0) / SPACING_MM
-    half_z = (diameter_mm / 2 + 1.5) / SPACING_MM
-    centre = (PATCH - 1) / 2
-    idx = np.arange(PATCH)
+    half_z, half_xy = crop_half_sizes(diameter_mm, spec)
+    centre = (spec.patch - 1) / 2
+    idx = np.arange(spec.patch)
     keep_z = np.abs(idx - centre) <= half_z
     keep_xy = np.abs(idx - centre) <= half_xy
     keep = keep_z[:, None, None] & keep_xy[None, :, None] & keep_xy[None, None, :]
-    return np.where(keep, patch, np.float32(FILL_HU)).astype(np.float32)
+    return np.where(keep, patch, np.float32(spec.fill_hu)).astype(np.float32)
 
 
 def score(session, patches: np.ndarray, batch: int = 32) -> tuple[np.ndarray, np.ndarray]:
@@ -182,140 +196,113 @@ def score(session, patches: np.ndarray, batch: int = 32) -> tuple[np.ndarray, np
     probs, cams = [], []
     for i in range(0, len(patches), batch):
         logits, cam = session.run(["logits", "cam"], {"image": patches[i : i + batch, None]})
-        e = np.exp(logits - logits.max(1, keepdims=True))
-        probs.append(e[:, 1] / e.sum(1))
+        probs.append(softmax(logits)[:, 1])
         cams.append(cam[:, 1])
     if not probs:
-        return np.zeros(0), np.zeros((0, 8, 8, 8))
+        return np.zeros(0), np.zeros((0, 1, 1, 1))
     return np.concatenate(probs), np.concatenate(cams)
 
 
-def find_candidates(img: sitk.Image) -> tuple[list[Candidate], np.ndarray, dict[str, float]]:
-    """Lung mask → candidates → windowed 1 mm patches (N, 1, P, P, P) float32, with step timings."""
+def find_candidates(img: sitk.Image, spec: PatchSpec) -> tuple[list[Candidate], np.ndarray, dict[str, float]]:
+    """Lung mask → candidates → windowed patches (N, 1, P, P, P) float32, with step timings."""
     clock = _Clock()
     coarse = resample(img, COARSE_MM)
     lungs = lung_mask(coarse)
     clock.tick("lung_mask")
     cands = candidates(coarse, lungs)
-    patches = [window(crop_like(patch_at(img, c.centre_mm), c.diameter_mm)) for c in cands]
-    stacked = np.stack(patches) if patches else np.zeros((0,) + (PATCH,) * 3, np.float32)
+    patches = [window(crop_like(patch_at(img, c.centre_mm, spec), c.diameter_mm, spec), spec) for c in cands]
+    stacked = np.stack(patches) if patches else np.zeros((0,) + (spec.patch,) * 3, np.float32)
     clock.tick("candidates")
     return cands, stacked[:, None].astype(np.float32), clock.times
 
 
-def run(session, volume: np.ndarray, spacing: tuple[float, float, float], origin=None, direction=None,
-        threshold: float = 0.5, with_cam: bool = True,
-        progress: Callable[[float], None] | None = None) -> NoduleResult:
-    """Whole-scan detection on a CT (HU array [k, j, i], spacing (dk, dj, di) mm) with an ORT session."""
-    img = to_sitk(volume, spacing, origin, direction)
-    cands, patches, times = find_candidates(img)
-    clock = _Clock()
-    probs, cams = score(session, patches[:, 0])
-    clock.tick("cnn")
-    findings = _findings(img, cands, probs, threshold)
-    cam = _cam_volume(img, cands, cams, probs) if with_cam else None
-    clock.tick("cam")
-    if progress:
-        progress(1.0)
-    return NoduleResult(findings, len(cands), cam, {**times, **clock.times})
-
-
-def _findings(
-    img: sitk.Image, cands: list[Candidate], probs: np.ndarray, threshold: float
-) -> list[NoduleFinding]:
-    out = []
-    ranked = sorted(zip(cands, probs, strict=True), key=lambda t: -t[1])
-    for rank, (cand, p) in enumerate(ranked):
-        ijk = img.TransformPhysicalPointToContinuousIndex(tuple(float(v) for v in cand.centre_mm))
-        out.append(NoduleFinding(float(p), (ijk[2], ijk[1], ijk[0]), tuple(float(v) for v in cand.centre_mm),
-                                 float(cand.diameter_mm), bool(p >= threshold and rank < MAX_MARKS)))
-    return out
-
-
-def _cam_volume(img: sitk.Image, cands: list[Candidate], cams: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    """Each candidate's nodule CAM (scaled by its probability), pasted at 4 mm and resampled to the input."""
-    cell = PATCH * SPACING_MM / cams.shape[-1] if len(cams) else 4.0
-    grid = resample(img, cell, default=0.0)
-    acc = np.zeros(sitk.GetArrayFromImage(grid).shape, np.float32)
-    for cand, cam, p in zip(cands, cams, probs, strict=True):
-        _paste(acc, grid, cand.centre_mm, np.clip(cam / max(float(cam.max()), 1e-6), 0, 1) * float(p))
-    return nearest_upsample(acc, cell, tuple(reversed(img.GetSize())), tuple(reversed(img.GetSpacing())))
-
-
-def nearest_upsample(coarse: np.ndarray, cell: float, shape: tuple, spacing: tuple) -> np.ndarray:
-    """A map on a grid of ``cell`` mm sharing the input's origin and axes → the input grid (nearest)."""
-    index = [np.minimum((np.arange(n) * s / cell + 0.5).astype(int), m - 1)
-             for n, s, m in zip(shape, spacing, coarse.shape, strict=True)]
-    return coarse[np.ix_(*index)]
-
-
-def _paste(acc: np.ndarray, grid: sitk.Image, centre_mm: np.ndarray, cam: np.ndarray) -> None:
-    ijk = np.array(grid.TransformPhysicalPointToContinuousIndex(tuple(float(v) for v in centre_mm)))
-    n = cam.shape[-1]
-    start = np.round(ijk[::-1] - n / 2 + 0.5).astype(int)
-    lo, hi = np.maximum(start, 0), np.minimum(start + n, acc.shape)
-    if np.any(hi <= lo):
-        return
-    src = tuple(slice(a - s, b - s) for a, b, s in zip(lo, hi, start, strict=True))
-    dst = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
-    acc[dst] = np.maximum(acc[dst], cam[src])
+def candidate_map(img: sitk.Image, cand: Candidate, cam: np.ndarray, spec: PatchSpec) -> RegionMap:
+    """One candidate's CAM (c³ cells over its patch) on the image grid: nearest cell per image voxel
+    inside the part of the patch the CNN saw (:func:`crop_like`'s box; the map at its own resolution,
+    centred on the candidate), zero elsewhere."""
+    centre_mm = cand.centre_mm
+    origin = np.array(img.TransformPhysicalPointToContinuousIndex(
+        tuple(float(v) for v in patch_origin(img, centre_mm, spec))))[::-1]  # (k, j, i)
+    step = spec.spacing_mm / np.array(img.GetSpacing())[::-1]  # image voxels per patch voxel
+    cell = spec.patch / cam.shape[0]  # patch voxels per CAM cell
+    start = np.floor(origin - 0.5 * step).astype(int)
+    stop = np.ceil(origin + (spec.patch - 0.5) * step).astype(int)
+    index = [np.floor(((np.arange(a, b) - o) / s + 0.5) / cell).astype(int)
+             for a, b, o, s in zip(start, stop, origin, step, strict=True)]
+    halves = crop_half_sizes(cand.diameter_mm, spec)
+    middle = (spec.patch - 1) / 2
+    inside = [(ix >= 0) & (ix < n) & (np.abs((np.arange(a, b) - o) / s - middle) <= half)
+              for ix, n, a, b, o, s, half in zip(index, cam.shape, start, stop, origin, step,
+                                                 (halves[0], halves[1], halves[1]), strict=True)]
+    cells = cam[np.ix_(*[np.clip(ix, 0, n - 1) for ix, n in zip(index, cam.shape, strict=True)])]
+    seen = inside[0][:, None, None] & inside[1][None, :, None] & inside[2][None, None, :]
+    values = np.zeros(cells.shape, np.float32)
+    if seen.any():  # min-max over the cells the CNN saw, as the 2D pipelines normalise their CAMs
+        values[seen] = normalise01(cells[seen])
+    shape = tuple(reversed(img.GetSize()))
+    cells_mm = (cell * spec.spacing_mm,) * 3
+    return RegionMap(values.astype(np.float32), tuple(int(v) for v in start), shape, cells_mm)
 
 
 class _Clock:
     def __init__(self) -> None:
-        import time
-
-        self._time = time.perf_counter
-        self._last = self._time()
+        self._last = time.perf_counter()
         self.times: dict[str, float] = {}
 
     def tick(self, name: str) -> None:
-        now = self._time()
+        now = time.perf_counter()
         self.times[name] = round(now - self._last, 3)
         self._last = now
 
 
 class NodulePipeline:
     """The engine's ``Pipeline`` protocol: ``prepare`` finds candidates and cuts their patches,
-    ``interpret`` turns the CNN's outputs into findings and one explanation map on the CT grid."""
+    ``interpret`` turns the CNN's outputs into ranked findings, each with its own explanation map."""
 
-    def prepare(self, image, package) -> Prepared:
+    def prepare(self, image: ImageInput, package: ModelPackage) -> Prepared:
+        spec = PatchSpec.of(package)
         img = to_sitk(image.voxels, image.spacing, image.index_to_patient((0, 0, 0)),
-                      _direction_xyz(image.direction))
-        cands, patches, times = find_candidates(img)
+                      np.asarray(image.direction, float))
+        cands, patches, times = find_candidates(img, spec)
         empty = len(cands) == 0
-        inputs = np.zeros((1, 1) + (PATCH,) * 3, np.float32) if empty else patches
-        return Prepared(inputs, {"img": img, "candidates": cands, "empty": empty, "timings_s": times})
+        inputs = np.zeros((1, 1) + (spec.patch,) * 3, np.float32) if empty else patches
+        return Prepared(inputs, {"img": img, "spec": spec, "candidates": cands, "empty": empty,
+                                 "timings_s": times})
 
-    def interpret(self, image, package, prepared: Prepared, outputs: ModelOutputs) -> PipelineResult:
+    def interpret(self, image: ImageInput, package: ModelPackage, prepared: Prepared,
+                  outputs: ModelOutputs) -> PipelineResult:
         ctx = prepared.context
         cands: list[Candidate] = ctx["candidates"]
         if ctx["empty"]:
             return PipelineResult([], notes=["no nodule candidates inside the lung mask"])
-        logits = outputs.outputs["logits"]
-        e = np.exp(logits - logits.max(1, keepdims=True))
-        probs = e[:, 1] / e.sum(1)
-        point = package.operating_point("nodule")
+        positive = package.labels[-1]
+        probs = softmax(outputs.outputs["logits"])[:, -1]
+        cams = outputs.outputs["cam"][:, -1]
+        point = package.operating_point(positive)
         threshold = 0.5 if point is None else point.threshold
-        cam = _cam_volume(ctx["img"], cands, outputs.outputs["cam"][:, 1], probs)
-        findings = [_engine_finding(package, image, f, threshold)
-                    for f in _findings(ctx["img"], cands, probs, threshold)]
-        notes = [f"{len(cands)} candidates scored; steps {ctx['timings_s']}"]
-        return PipelineResult(findings, maps={"nodule": cam}, notes=notes)
+        cap = package.mark_rule(CAP_RULE)
+        result = PipelineResult([], notes=[f"{len(cands)} candidates scored; steps {ctx['timings_s']}"])
+        order = np.argsort(-probs, kind="stable")
+        for rank, index in enumerate(order):
+            key = f"{positive}-{rank + 1:03d}"
+            result.maps[key] = candidate_map(ctx["img"], cands[index], cams[index], ctx["spec"])
+            hidden = cap is not None and probs[index] >= threshold and rank >= cap.limit
+            result.findings.append(_finding(package, image, ctx["img"], cands[index], float(probs[index]),
+                                            threshold, key, CAP_RULE if hidden else None))
+        if cap is not None:
+            result.notes.append(f"marking rule {CAP_RULE}: {cap.description}")
+        return result
 
 
-def _direction_xyz(direction: np.ndarray) -> np.ndarray:
-    """ImageInput's direction (columns = LPS unit vectors of i, j, k) → SimpleITK's row-major matrix."""
-    return np.asarray(direction, float).reshape(3, 3)
-
-
-def _engine_finding(package, image, f: NoduleFinding, threshold: float) -> Finding:
-    spacing = np.asarray(image.spacing, float)
-    half = f.diameter_mm / 2 / spacing
-    centre = np.asarray(f.centre_kji, float)
+def _finding(package: ModelPackage, image: ImageInput, img: sitk.Image, cand: Candidate, score: float,
+             threshold: float, key: str, hidden_by: str | None) -> Finding:
+    ijk = img.TransformPhysicalPointToContinuousIndex(tuple(float(v) for v in cand.centre_mm))
+    centre = np.array([ijk[2], ijk[1], ijk[0]])
+    half = cand.diameter_mm / 2 / np.asarray(image.spacing, float)
     box = (*(centre - half + 0.5), *(centre + half + 0.5))
-    finding = Finding(package.name, package.version, "nodule", f.score, f.passes, threshold=threshold,
-                      explanation="nodule", explanation_method="cam_output")
+    finding = Finding(package.name, package.version, package.labels[-1], score, score >= threshold,
+                      threshold=threshold, explanation=key, explanation_method="cam_output",
+                      hidden_by=hidden_by)
     return located(finding, image, box)
 
 

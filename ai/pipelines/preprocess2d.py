@@ -1,25 +1,38 @@
-"""2D preprocessing shared by the radiograph and MRI-slice pipelines (numpy + Pillow only)."""
+"""2D model input for the radiograph and MRI-slice pipelines, as ``model.json``'s ``input`` asks
+(numpy + Pillow only): intensities (:func:`ai.preprocess.prepare_intensities`), then the letterbox
+(or plain resize) to ``input.size``, and the way back from the model grid to the image."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
+from ai.image import ImageInput
+from ai.package import InputSpec
+from ai.preprocess import prepare_intensities
+from ai.resample import resize_linear
 
-def to_unit_range(array: np.ndarray, low_pct: float = 0.5, high_pct: float = 99.5) -> np.ndarray:
-    """float32 in [0, 1]: uint8 is divided by 255; anything else is stretched between percentiles."""
-    if array.dtype == np.uint8:
-        return array.astype(np.float32) / 255.0
-    a = array.astype(np.float32)
-    lo, hi = np.percentile(a, [low_pct, high_pct])
-    return np.clip((a - lo) / max(float(hi - lo), 1e-6), 0.0, 1.0)
+
+@dataclass(frozen=True)
+class Letterbox:
+    """How an (H, W) image was placed on the ``size`` x ``size`` model grid.
+
+    A point ``(x, y)`` of the image maps to ``(x * scale + pad_x, y * scale + pad_y)`` on the grid.
+    """
+
+    shape: tuple[int, int]
+    size: int
+    scale: float
+    pad_x: int
+    pad_y: int
 
 
 def letterbox_square(array: np.ndarray, size: int) -> tuple[np.ndarray, float, int, int]:
     """Resize the longer side to ``size`` (antialiased bilinear) and zero-pad to a centred square.
 
-    Returns ``(image, scale, pad_x, pad_y)``; a point ``(x, y)`` of the input maps to
-    ``(x * scale + pad_x, y * scale + pad_y)`` in the output. uint8 in → uint8 out, else float32.
+    Returns ``(image, scale, pad_x, pad_y)``; uint8 in → uint8 out, else float32.
     """
     h, w = array.shape[:2]
     scale = size / max(h, w)
@@ -33,25 +46,41 @@ def letterbox_square(array: np.ndarray, size: int) -> tuple[np.ndarray, float, i
     return out, scale, pad_x, pad_y
 
 
+def model_input_2d(image: ImageInput, spec: InputSpec) -> tuple[np.ndarray, Letterbox]:
+    """The image's one slice → (1, C, size, size) float32 as ``spec`` asks, and where it was placed."""
+    plane = image.voxels[0]
+    invert = spec.invert_monochrome1 and image.photometric_interpretation == "MONOCHROME1"
+    channels = prepare_intensities(plane, spec, invert=invert)
+    h, w = plane.shape
+    size = int(spec.size[0])  # type: ignore[index]
+    if spec.resize == "letterbox":
+        boxed = [letterbox_square(c, size) for c in channels]
+        x = np.stack([b[0] for b in boxed])
+        _, scale, pad_x, pad_y = boxed[0]
+        return x[None].astype(np.float32), Letterbox((h, w), size, scale, pad_x, pad_y)
+    x = resize_linear(channels, tuple(spec.size))  # type: ignore[arg-type]
+    return x[None].astype(np.float32), Letterbox((h, w), size, size / max(h, w), 0, 0)
+
+
 def resize_map(cam: np.ndarray, size: int) -> np.ndarray:
     """Bilinear resize of a (h, w) map to (size, size), float32."""
     img = Image.fromarray(cam.astype(np.float32))
     return np.asarray(img.resize((size, size), Image.Resampling.BILINEAR), dtype=np.float32)
 
 
-def unletterbox_map(
-    cam: np.ndarray, size: int, scale: float, pad_x: int, pad_y: int, shape: tuple
-) -> np.ndarray:
+def unletterbox_map(cam: np.ndarray, lb: Letterbox) -> np.ndarray:
     """A map on the model grid (any resolution) → the input image's grid (H, W)."""
-    full = resize_map(cam, size)
-    h, w = shape[:2]
-    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-    inner = full[pad_y : pad_y + nh, pad_x : pad_x + nw]
+    full = resize_map(cam, lb.size)
+    h, w = lb.shape
+    nh, nw = max(1, round(h * lb.scale)), max(1, round(w * lb.scale))
+    inner = full[lb.pad_y : lb.pad_y + nh, lb.pad_x : lb.pad_x + nw]
     img = Image.fromarray(inner)
     return np.asarray(img.resize((w, h), Image.Resampling.BILINEAR), dtype=np.float32)
 
 
-def run_all_outputs(session: object, x: np.ndarray) -> dict[str, np.ndarray]:
-    """Every output of an onnxruntime ``InferenceSession`` for the ``image`` input, by name."""
-    names = [o.name for o in session.get_outputs()]  # type: ignore[attr-defined]
-    return dict(zip(names, session.run(names, {"image": x}), strict=True))  # type: ignore[attr-defined]
+def grid_box_to_input(box: tuple[float, ...], cell: float, lb: Letterbox) -> tuple[float, ...]:
+    """A box ``(x0, y0, x1, y1)`` in cells of ``cell`` model pixels → input pixels, clipped."""
+    h, w = lb.shape
+    pads = (lb.pad_x, lb.pad_y) * 2
+    x0, y0, x1, y1 = ((v * cell - pad) / lb.scale for v, pad in zip(box, pads, strict=True))
+    return (min(max(x0, 0.0), w), min(max(y0, 0.0), h), min(max(x1, 0.0), w), min(max(y1, 0.0), h))

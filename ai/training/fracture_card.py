@@ -23,7 +23,8 @@ def package(m: dict) -> ModelPackage:
     return ModelPackage(
         name=NAME, version="1.0.0", task="classification", target="fracture", pipeline="fracture",
         scope=Scope(modalities=("CR", "DX"), dimensionality="2d"),  # PNG/JPEG: declared by the reader
-        input=InputSpec(axes="NCHW", channels=1, size=(320, 320), normalization="minmax"),
+        input=InputSpec(axes="NCHW", channels=1, size=(320, 320), normalization="unit_range",
+                        percentiles=(0.5, 99.5), resize="letterbox", invert_monochrome1=True),
         outputs=(OutputSpec("logits", "scores before softmax, (N, 2): no fracture, fracture"),
                  OutputSpec("cam", "class activation maps, (N, 2, 20, 20), last feature map × linear head")),
         labels=("no fracture", "fracture"),

@@ -15,9 +15,15 @@ import numpy as np
 import torch
 
 from ai.datasets import REGIONS, read_fracatlas, read_split_csv
-from ai.pipelines import fracture as pipe
 from ai.training.common import LABELLED, MODELS, WORK, bootstrap_ci, export_onnx, roc_auc, save_json, setup
-from ai.training.evaluate import cpu_session, latency_ms
+from ai.training.evaluate import (
+    exported_package,
+    latency_ms,
+    positive_map,
+    product_session,
+    run_record,
+    xy_box,
+)
 from ai.training.fracture import NAME
 from ai.training.fracture_model import FractureExport, FractureNet
 
@@ -25,10 +31,20 @@ log = logging.getLogger("radsight.train")
 VAL_SENSITIVITY = 0.85
 
 
+SIZE = 320  # the model's input side (model.json input.size)
+
+
 def export(onnx_path: Path) -> None:
-    net = FractureNet(pipe.SIZE)
+    net = FractureNet(SIZE)
     net.load_state_dict(torch.load(WORK / NAME / "best.pt"))
-    export_onnx(FractureExport(net), torch.rand(1, 1, pipe.SIZE, pipe.SIZE), onnx_path, ["logits", "cam"])
+    export_onnx(FractureExport(net), torch.rand(1, 1, SIZE, SIZE), onnx_path, ["logits", "cam"])
+
+
+def run(package, session, rec) -> tuple[float, np.ndarray, tuple]:
+    """The product's pipeline on one record: fracture probability, its map, its box."""
+    result = run_record(package, session, rec.path, "DX")
+    (finding,) = result.findings
+    return result.probabilities[package.labels[-1]], positive_map(result, finding), xy_box(finding)
 
 
 def in_any_box(cam: np.ndarray, boxes: tuple) -> bool:
@@ -36,13 +52,13 @@ def in_any_box(cam: np.ndarray, boxes: tuple) -> bool:
     return any(b[0] <= col + 0.5 <= b[2] and b[1] <= row + 0.5 <= b[3] for b in boxes)
 
 
-def evaluate(session, records: list) -> dict[str, np.ndarray]:
+def evaluate(package, session, records: list) -> dict[str, np.ndarray]:
     scores, truth, hits = [], [], []
     for rec in records:
-        result = pipe.run(session, rec.load().array)
-        scores.append(result.probability)
+        probability, cam, _ = run(package, session, rec)
+        scores.append(probability)
         truth.append(rec.label_index)
-        hits.append(in_any_box(result.cam, rec.boxes) if rec.boxes else np.nan)
+        hits.append(in_any_box(cam, rec.boxes) if rec.boxes else np.nan)
     return {"score": np.array(scores), "truth": np.array(truth), "hit": np.array(hits, float)}
 
 
@@ -86,15 +102,15 @@ def report_for(arr: dict[str, np.ndarray], records: list, t: float) -> dict:
     return out
 
 
-def subset_check(session, records: list, n: int = 6) -> dict:
+def subset_check(package, session, records: list, n: int = 6) -> dict:
     """Per-case outputs on a fixed small test subset (first fractured-with-box and normal ids)."""
     chosen = [r for r in records if r.boxes][:n] + [r for r in records if r.label_index == 0][:n]
     cases = []
     for rec in chosen:
-        res = pipe.run(session, rec.load().array)
-        cases.append({"id": rec.id, "label": rec.label, "probability": round(res.probability, 5),
-                      "cam_in_box": bool(in_any_box(res.cam, rec.boxes)) if rec.boxes else None,
-                      "box": [round(v, 2) for v in res.box]})
+        probability, cam, box = run(package, session, rec)
+        cases.append({"id": rec.id, "label": rec.label, "probability": round(probability, 5),
+                      "cam_in_box": bool(in_any_box(cam, rec.boxes)) if rec.boxes else None,
+                      "box": [round(v, 2) for v in box]})
     return {"split": "test", "cases": cases}
 
 
@@ -106,23 +122,22 @@ def main() -> None:
     out_dir = WORK / NAME / "export"
     onnx_path = out_dir / "model.onnx"
     export(onnx_path)
-    session = cpu_session(onnx_path)
+    package, session = exported_package(NAME, onnx_path), product_session(onnx_path)
     records = read_fracatlas(LABELLED / "fracatlas")
     splits = read_split_csv(MODELS / NAME / "split.csv")
     val = [r for r in records if splits[r.id] == "val"]
     test = [r for r in records if splits[r.id] == "test"]
-    va = evaluate(session, val)
+    va = evaluate(package, session, val)
     t = pick_threshold(va["truth"], va["score"])
     report = {"threshold": t, "val": report_for(va, val, t)}
     log.info("val %s", json.dumps(report["val"]["overall"]))
     if args.val_only:
         return
-    te = evaluate(session, test)
+    te = evaluate(package, session, test)
     report["test"] = report_for(te, test, t)
     log.info("test %s", json.dumps(report["test"]["overall"]))
-    save_json(out_dir / "subset_check.json", subset_check(session, test))
-    sample = test[0].load().array
-    report["latency_image_ms"] = latency_ms(lambda: pipe.run(session, sample))
+    save_json(out_dir / "subset_check.json", subset_check(package, session, test))
+    report["latency_image_ms"] = latency_ms(lambda: run(package, session, test[0]))
     report["onnx_mb"] = round(onnx_path.stat().st_size / 2**20, 2)
     save_json(out_dir / "metrics.json", report)
 

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from ai.package import InputSpec, ModelPackage, OperatingPoint, OutputSpec, Scope, TrainingData, Window
+from ai.package import (
+    InputSpec,
+    MarkRule,
+    ModelPackage,
+    OperatingPoint,
+    OutputSpec,
+    Scope,
+    TrainingData,
+    Window,
+)
 from ai.training.evaluate import fmt, metric_objects
 from ai.training.publish import load_metrics, rows, train_minutes, write
 
 NAME = "nodule-ct"
 KEYS = ["lesion_sensitivity", "lesion_sensitivity_lt10mm", "lesion_sensitivity_ge10mm",
         "patch_specificity", "patch_auc"]
+CAP_WORDS = ("at most 5 findings per scan are marked (the highest scores); findings at or above the "
+             "threshold beyond those 5 are listed but not marked")
 SPLIT = "by patient (434 patients, seeded), 70/15/15 of the 775 crops"
 
 
@@ -22,7 +33,8 @@ def package(m: dict) -> ModelPackage:
         scope=Scope(modalities=("CT",), dimensionality="3d", body_parts=(), slice_spacing_mm=(0.3, 3.0),
                     requires_geometry=True),
         input=InputSpec(axes="NCDHW", channels=1, size=(32, 32, 32), spacing_mm=(1.0, 1.0, 1.0),
-                        window=Window(center=-300.0, width=1400.0), normalization="minmax"),
+                        window=Window(center=-300.0, width=1400.0), normalization="minmax",
+                        fill_value=-850.0),
         outputs=(OutputSpec("logits", "scores before softmax, (N, 2): background, nodule"),
                  OutputSpec("cam", "class activation maps, (N, 2, 8, 8, 8), last conv map × linear head")),
         labels=("background", "nodule"),
@@ -32,6 +44,7 @@ def package(m: dict) -> ModelPackage:
                                          measured_on="validation split (patients' crops; specificity "
                                                      "on sampled non-nodule patches)"),),
         explanation="cam_output",
+        mark_rules=(MarkRule("per_scan_cap", CAP_WORDS, 5.0),),
         training_data=TrainingData(
             name="lidc-nodule-vois (LIDC-IDRI crops)", licence="CC BY 3.0",
             source="LIDC-IDRI, TCIA doi:10.7937/K9/TCIA.2015.LO9QL9SX; crops via github PabloLION/ct-slicing "
@@ -57,8 +70,10 @@ lungs, with and without a 1-voxel opening that cuts vessels off; equivalent diam
 [0, 1]; parts of the patch outside a crop-shaped box around the candidate — in-plane half-width
 max(15, d/2 + 8) mm, z half-height d/2 + 1.5 mm — set to −850 HU, as in the training crops) → findings
 (centre in voxels and mm, diameter in mm = the candidate's equivalent-sphere diameter,
-score, decision at the operating point) and a 3D explanation map (each candidate's nodule CAM, 4 mm
-cells, scaled by its score, on the CT grid).
+score, decision at the operating point) and, for each finding, its own explanation map: its
+candidate's nodule CAM (8³ cells of 4 mm over its 32 mm patch, limited to the part of the patch the CNN
+saw, min–max scaled there), centred on the finding, at that resolution, with the position of its peak
+in mm (`explanation_peak_mm`).
 
 ## Data, licence, attribution
 - lidc-nodule-vois: 775 nodule crops (int16 HU NIfTI with masks) from 434 LIDC-IDRI patients. LIDC-IDRI,
@@ -90,8 +105,9 @@ sensitivity {fmt(val["lesion_sensitivity"])}, patch specificity {fmt(val["patch_
 involved). `patch_specificity`/`patch_auc`: against up to 4 sampled non-nodule patches per test crop.
 
 ## Whole scan — LIDC-IDRI-0314 (test case, never trained on)
-- Operating point on a scan: score ≥ the threshold **and** among the {scan["max_marks"]} highest-scoring
-  candidates (at most {scan["max_marks"]} marks per scan).
+- Marking on a scan: a finding *passes* when its score ≥ the threshold; of those, only the
+  {scan["max_marks"]:g} highest-scoring are *marked* — rule `per_scan_cap` in `model.json`'s `mark_rules`;
+  the others are listed with `hidden_by: per_scan_cap`, never as "below the operating point".
 - Annotated nodule found: **{"yes" if scan["found"] else "no"}**, ranked **{scan["nodule_rank"]} of
   {scan["n_candidates"]}** candidates (score {scan["nodule_score"]:.4f}); false positives at the operating
   point: **{scan["fp"]}**. With the crop-validated threshold alone (no mark cap) {scan["fp_threshold_only"]}

@@ -14,7 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import SimpleITK as sitk
 
-from ai.pipelines.nodule import FILL_HU, PATCH, SPACING_MM, window
+from ai.pipelines import nodule as pipe
+
+#: The patch contract this training defines (written into model.json's ``input`` by nodule_card).
+PATCH = pipe.PatchSpec(patch=32, spacing_mm=1.0, hu_low=-1000.0, hu_high=400.0, fill_hu=-850.0)
+SPACING_MM, FILL_HU = PATCH.spacing_mm, PATCH.fill_hu
 
 NEG_MIN_GAP_MM = 4.0
 
@@ -49,7 +53,7 @@ def load_crop(record) -> Crop:
     return Crop(record.id, hu, m, centre, radius, float(record.extra["diameter_mm"]))
 
 
-def extract(hu: np.ndarray, centre: np.ndarray, size: int = PATCH, fill: float = FILL_HU) -> np.ndarray:
+def extract(hu: np.ndarray, centre: np.ndarray, size: int = PATCH.patch, fill: float = FILL_HU) -> np.ndarray:
     """(size,)*3 float32 HU patch centred at ``centre`` (voxels), filled with ``fill`` outside ``hu``."""
     out = np.full((size,) * 3, fill, np.float32)
     start = np.round(centre).astype(int) - size // 2
@@ -127,5 +131,5 @@ def sample_epoch(
             neg = extract(crop.hu, c)
             patches.append(augment(random_cut(neg, rng, 2) if rng.random() < 0.3 else neg, rng))
             labels.append(0)
-    x = window(np.stack(patches))[:, None]
+    x = pipe.window(np.stack(patches), PATCH)[:, None]
     return x.astype(np.float32), np.array(labels)

@@ -20,7 +20,8 @@ def package(m: dict) -> ModelPackage:
     return ModelPackage(
         name=NAME, version="1.0.0", task="detection", target="tumour", pipeline="tumour",
         scope=Scope(modalities=("MR",), dimensionality="2d", body_parts=()),  # PNG/JPEG: declared
-        input=InputSpec(axes="NCHW", channels=1, size=(224, 224), normalization="minmax"),
+        input=InputSpec(axes="NCHW", channels=1, size=(224, 224), normalization="unit_range",
+                        percentiles=(0.5, 99.5), resize="letterbox", invert_monochrome1=True),
         outputs=(OutputSpec("logits", "type scores before softmax, (N, 3): glioma, meningioma, pituitary"),
                  OutputSpec("cam", "class activation maps, (N, 3, 14, 14), last feature map × linear head"),
                  OutputSpec("box", "tumour box, (N, 4), normalised (cx, cy, w, h) on the 224² input")),

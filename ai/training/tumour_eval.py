@@ -16,9 +16,15 @@ import numpy as np
 import torch
 
 from ai.datasets import TUMOUR_CLASSES, read_brain_tumor, read_split_csv
-from ai.pipelines import tumour as pipe
 from ai.training.common import LABELLED, MODELS, WORK, bootstrap_ci, export_onnx, save_json, setup
-from ai.training.evaluate import cpu_session, latency_ms
+from ai.training.evaluate import (
+    exported_package,
+    latency_ms,
+    positive_map,
+    product_session,
+    run_record,
+    xy_box,
+)
 from ai.training.tumour import NAME, SIZE
 from ai.training.tumour_model import TumourExport, TumourNet
 
@@ -44,15 +50,22 @@ def peak_in_box(cam: np.ndarray, box: tuple) -> bool:
     return box[0] <= col + 0.5 <= box[2] and box[1] <= row + 0.5 <= box[3]
 
 
-def evaluate(session, records: list) -> dict[str, np.ndarray]:
+def run(package, session, rec) -> tuple[str, dict[str, float], tuple, np.ndarray]:
+    """The product's pipeline on one slice: type, probabilities, box, the type's map."""
+    result = run_record(package, session, rec.path, "MR")
+    (finding,) = result.findings
+    return finding.label, result.probabilities, xy_box(finding), positive_map(result, finding)
+
+
+def evaluate(package, session, records: list) -> dict[str, np.ndarray]:
     """Per-case arrays over ``records``: truth, prediction, IoU, CAM peak hit."""
     truth, pred, ious, hits = [], [], [], []
     for rec in records:
-        result = pipe.run(session, rec.load().array)
+        label, _, box, cam = run(package, session, rec)
         truth.append(rec.label_index)
-        pred.append(pipe.LABELS.index(result.label))
-        ious.append(box_iou(result.box, rec.boxes[0]))
-        hits.append(peak_in_box(result.cam, rec.boxes[0]))
+        pred.append(package.labels.index(label))
+        ious.append(box_iou(box, rec.boxes[0]))
+        hits.append(peak_in_box(cam, rec.boxes[0]))
     return {"truth": np.array(truth), "pred": np.array(pred), "iou": np.array(ious), "hit": np.array(hits)}
 
 
@@ -72,17 +85,17 @@ def metrics_of(arr: dict[str, np.ndarray]) -> dict[str, dict]:
     return out
 
 
-def subset_check(session, records: list, per_class: int = 4) -> dict:
+def subset_check(package, session, records: list, per_class: int = 4) -> dict:
     """Per-case outputs on a fixed small test subset (first ids of each type), for the pipeline test."""
     chosen = [r for k in range(len(TUMOUR_CLASSES))
               for r in [x for x in records if x.label_index == k][:per_class]]
     cases = []
     for rec in chosen:
-        res = pipe.run(session, rec.load().array)
-        cases.append({"id": rec.id, "label": rec.label, "predicted": res.label,
-                      "probability": round(res.probabilities[res.label], 5),
-                      "box": [round(v, 2) for v in res.box], "iou": round(box_iou(res.box, rec.boxes[0]), 4),
-                      "cam_in_box": bool(peak_in_box(res.cam, rec.boxes[0]))})
+        label, probabilities, box, cam = run(package, session, rec)
+        cases.append({"id": rec.id, "label": rec.label, "predicted": label,
+                      "probability": round(probabilities[label], 5),
+                      "box": [round(v, 2) for v in box], "iou": round(box_iou(box, rec.boxes[0]), 4),
+                      "cam_in_box": bool(peak_in_box(cam, rec.boxes[0]))})
     return {"split": "test", "cases": cases}
 
 
@@ -94,13 +107,13 @@ def main() -> None:
     out_dir = WORK / NAME / "export"
     onnx_path = out_dir / "model.onnx"
     export(onnx_path)
-    session = cpu_session(onnx_path)
+    package, session = exported_package(NAME, onnx_path), product_session(onnx_path)
     records = read_brain_tumor(LABELLED / "brain-tumor-mri")
     splits = read_split_csv(MODELS / NAME / "split.csv")
     report = {}
     for split in ("val",) if args.val_only else ("val", "test"):
         subset = [r for r in records if splits[r.id] == split]
-        arr = evaluate(session, subset)
+        arr = evaluate(package, session, subset)
         report[split] = metrics_of(arr)
         cm = np.zeros((3, 3), int)
         np.add.at(cm, (arr["truth"], arr["pred"]), 1)
@@ -108,9 +121,8 @@ def main() -> None:
         log.info("%s %s", split, json.dumps(report[split]))
     if args.val_only:
         return
-    save_json(out_dir / "subset_check.json", subset_check(session, subset))
-    sample = records[0].load().array
-    report["latency_slice_ms"] = latency_ms(lambda: pipe.run(session, sample))
+    save_json(out_dir / "subset_check.json", subset_check(package, session, subset))
+    report["latency_slice_ms"] = latency_ms(lambda: run(package, session, records[0]))
     report["onnx_mb"] = round(onnx_path.stat().st_size / 2**20, 2)
     save_json(out_dir / "metrics.json", report)
     log.info("latency %s size %s MB", report["latency_slice_ms"], report["onnx_mb"])

@@ -2,7 +2,8 @@
 
 A crop is too small for the whole-scan pipeline (lung mask, blob candidates), so candidates are fixed
 here, deterministically, and scored with the nodule pipeline's own patch cut and CNN
-(``ai.pipelines.nodule``: ``crop_like``, ``window``, ``score``), the way the model card measures it:
+(``ai.pipelines.nodule``: ``crop_like``, ``window``, ``score``, with the patch contract read from
+``model.json`` by ``PatchSpec.of``), the way the model card measures it:
 
 - the crop is resampled to the pipeline's 1 mm grid (linear; mask nearest-neighbour);
 - the lesion: the patch centred (to the nearest voxel) on the mask centroid, cut by ``crop_like`` for
@@ -19,7 +20,6 @@ structure patches per crop that do — a proxy, not a whole-scan false-positive 
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Callable
 from typing import Any
@@ -87,49 +87,39 @@ def structure_points(hu: np.ndarray, centre: np.ndarray, min_distance: float,
     return np.asarray(chosen).reshape(-1, 3)
 
 
-def _nodule_module() -> Any:
-    from ai.validation.predict import PipelineMissing
-
-    try:
-        pipe = importlib.import_module("ai.pipelines.nodule")
-    except ModuleNotFoundError as exc:
-        raise PipelineMissing("no nodule pipeline (ai/pipelines/nodule.py) to score crop candidates") from exc
-    needed = ("crop_like", "window", "score", "PATCH", "FILL_HU", "SPACING_MM")
-    if not all(hasattr(pipe, name) for name in needed):
-        raise PipelineMissing(f"ai/pipelines/nodule.py lacks one of {', '.join(needed)}")
-    return pipe
-
-
-def crop_scores(pipe: Any, session: Any, record: Record) -> tuple[np.ndarray, np.ndarray, float]:
-    """Candidate centres (voxels of the 1 mm grid, lesion first), their scores, and the lesion radius."""
+def crop_scores(spec: Any, session: Any, record: Record) -> tuple[np.ndarray, np.ndarray, float]:
+    """Candidate centres (voxels of the patch grid, lesion first), their scores, and the lesion radius."""
     import SimpleITK as sitk
 
-    image = resample_iso(sitk.ReadImage(str(record.path)), pipe.SPACING_MM, nearest=False)
+    from ai.pipelines import nodule as pipe
+
+    image = resample_iso(sitk.ReadImage(str(record.path)), spec.spacing_mm, nearest=False)
     hu = sitk.GetArrayFromImage(image)
     mask = np.zeros(hu.shape, bool)
     if record.mask_path is not None and record.mask_path.is_file():
-        mask_img = resample_iso(sitk.ReadImage(str(record.mask_path)), pipe.SPACING_MM, nearest=True)
+        mask_img = resample_iso(sitk.ReadImage(str(record.mask_path)), spec.spacing_mm, nearest=True)
         mask = sitk.GetArrayFromImage(mask_img) > 0
     centre, radius = lesion_centre(mask)
     if radius == 0:
-        radius = float(record.extra.get("diameter_mm", "10") or 10) / 2 / pipe.SPACING_MM
-    points = np.vstack([centre[None], structure_points(hu, centre, radius + GAP_MM / pipe.SPACING_MM)])
-    diameters = [2 * radius * pipe.SPACING_MM] + [NEGATIVE_DIAMETER_MM] * (len(points) - 1)
-    patches = np.stack([pipe.window(pipe.crop_like(extract(hu, p, pipe.PATCH, pipe.FILL_HU), d))
+        radius = float(record.extra.get("diameter_mm", "10") or 10) / 2 / spec.spacing_mm
+    points = np.vstack([centre[None], structure_points(hu, centre, radius + GAP_MM / spec.spacing_mm)])
+    diameters = [2 * radius * spec.spacing_mm] + [NEGATIVE_DIAMETER_MM] * (len(points) - 1)
+    patches = np.stack([pipe.window(pipe.crop_like(extract(hu, p, spec.patch, spec.fill_hu), d, spec), spec)
                         for p, d in zip(points, diameters, strict=True)]).astype(np.float32)
     return points, np.asarray(pipe.score(session, patches)[0], float), radius
 
 
 def nodule_crop_predictor(package: ModelPackage, layout: Layout) -> Callable[[Record], CaseResult]:
     """Cases with a FROC outcome per crop (see the module notes)."""
+    from ai.pipelines.nodule import PatchSpec
     from ai.runtime import get_session
     from ai.validation.predict import base_fields
 
-    pipe = _nodule_module()
+    spec = PatchSpec.of(package)  # the patch contract of model.json, as the whole-scan pipeline reads it
     session = get_session(package.onnx_path).session
 
     def predict(record: Record) -> CaseResult:
-        points, scores, radius = crop_scores(pipe, session, record)
+        points, scores, radius = crop_scores(spec, session, record)
         outcome = scan_outcome(scores, centre_hits(points, points[:1], [radius]))
         return CaseResult(**base_fields(record, layout), outcome=outcome)
 

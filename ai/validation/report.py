@@ -233,7 +233,7 @@ def _jsonable(value: object) -> object:
 
 
 CASE_COLUMNS = ("id", "truth", "subgroups", "group", "positive", "score", "predicted", "boxes_total",
-                "boxes_hit", "cam_hit", "lesion_scores", "fp_scores", "dice", "hd95")
+                "boxes_hit", "cam_hit", "lesion_scores", "fp_scores", "dice", "hd95", "probabilities")
 
 
 def _cell(value: object) -> str:
@@ -255,9 +255,11 @@ def write_cases_csv(cases: Sequence[CaseScore], path: str | Path) -> Path:
         for c in cases:
             lesions = None if c.outcome is None else c.outcome.lesion_scores
             fps = None if c.outcome is None else c.outcome.fp_scores
+            probabilities = None if c.probabilities is None else [
+                f"{label}={_cell(p)}" for label, p in c.probabilities.items()]
             writer.writerow([_cell(v) for v in (c.id, c.truth, c.subgroups, c.group, c.positive, c.score,
                                                  c.predicted, c.boxes_total, c.boxes_hit, c.cam_hit, lesions,
-                                                 fps, c.dice, c.hd95)])
+                                                 fps, c.dice, c.hd95, probabilities)])
     return out
 
 

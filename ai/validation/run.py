@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ai.package import ModelPackage
+from ai.pipelines import PipelineMissing
 from ai.registry import ModelError, ModelRegistry
 from ai.validation.cases import score_case
 from ai.validation.layouts import Layout, LayoutError, detect_layout, read_subset_ids, select_cases
-from ai.validation.predict import PipelineMissing, predictor_for
+from ai.validation.predict import ImageReader, dataset_reader, predictor_for
 from ai.validation.report import ValidationReport, build_report, write_report
 
 log = logging.getLogger("radsight.validate")
@@ -59,13 +60,17 @@ def _load(registry: ModelRegistry, request: ValidateRequest) -> tuple[ModelPacka
 
 
 def validate(request: ValidateRequest, registry: ModelRegistry | None = None,
-             progress: Callable[[int, int], None] | None = None) -> tuple[ValidationReport, list[Path]]:
-    """Run the model on every selected case, measure, write ``metrics.json`` + plots under ``out``."""
+             progress: Callable[[int, int], None] | None = None,
+             read_image: ImageReader = dataset_reader) -> tuple[ValidationReport, list[Path]]:
+    """Run the model on every selected case, measure, write ``metrics.json`` + plots under ``out``.
+
+    ``read_image`` turns a labelled file into model input; ``radsight validate`` passes the product's
+    reader so what is measured is what ``radsight analyze`` and the viewer compute."""
     package, layout = _load(registry or ModelRegistry(), request)
     try:
         subset = read_subset_ids(request.subset_file, request.split) if request.subset_file else None
         records = select_cases(layout, request.data, subset, request.limit)
-        predict = predictor_for(package, layout)
+        predict = predictor_for(package, layout, read_image)
     except (LayoutError, PipelineMissing, OSError) as exc:
         raise ValidationError(str(exc)) from exc
     start, cases = time.perf_counter(), []

@@ -10,8 +10,9 @@ from tiny_models import BLOB, blob_image, install_blob_package, to_uint8
 
 from ai.analysis import run_pipeline
 from ai.image import ImageInput
-from ai.pipelines import PipelineMissing, get_pipeline
+from ai.pipelines import PipelineMissing
 from ai.pipelines.classification import ClassificationPipeline
+from ai.pipelines.static_registry import get_pipeline
 from ai.registry import OutOfScope
 
 

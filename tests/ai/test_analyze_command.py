@@ -52,6 +52,13 @@ def test_writes_findings_and_an_overlay(models: Path, tmp_path: Path, output_dir
     far = overlay[56, 4]
     assert abs(far[0] - far[2]) < 8  # plain grey far from it
     assert "blob: score" in capsys.readouterr().out
+    # the finding's own explanation: the PNG above, its map's numbers, and where the map peaks (pixels)
+    with np.load(out / finding["explanation_map"]) as saved:
+        assert saved["values"].shape == (1, 64, 64) and saved["values"].max() == pytest.approx(1.0)
+    _, pj, pi = finding["explanation_peak_kji"]
+    assert 4 <= pj <= 28 and 32 <= pi <= 56
+    assert finding["explanation_peak_mm"] == [pi, pj, 0.0]  # a plain image: its pixel position (x, y)
+    assert finding["hidden_by"] is None and "marked unless another rule" in document["marking"]
 
 
 def test_nothing_applies_exits_non_zero_with_the_reason(models: Path, tmp_path: Path,

@@ -12,7 +12,6 @@ from shipped import MODELS, cpu_session, verified_package
 from ai.analysis import run_pipeline
 from ai.datasets import read_fracatlas
 from ai.image import ImageInput
-from ai.pipelines import fracture as pipe
 
 MODEL_DIR = MODELS / "fracture-radiograph"
 
@@ -43,13 +42,15 @@ def test_onnx_contract(session) -> None:
     assert dict(zip(names, (o.shape for o in outs), strict=True)) == {"logits": (3, 2), "cam": (3, 2, 20, 20)}
 
 
-def test_subset_reproduces_recorded_outputs(session, cases) -> None:
+def test_subset_reproduces_recorded_outputs(package, cases) -> None:
     for case, record in cases:
-        image = record.load().array
-        result = pipe.run(session, image)
-        assert result.probability == pytest.approx(case["probability"], abs=2e-3), case["id"]
-        assert result.cam.shape == image.shape
-        assert np.allclose(result.box, case["box"], atol=1.0), case["id"]
+        array = record.load().array
+        result = run_pipeline(package, ImageInput(array[None], modality="DX", has_geometry=False))
+        (finding,) = result.findings
+        assert finding.score == pytest.approx(case["probability"], abs=2e-3), case["id"]
+        assert result.maps[finding.explanation].shape == (1, *array.shape)
+        _, y0, x0, _, y1, x1 = finding.box_kji
+        assert np.allclose((x0, y0, x1, y1), case["box"], atol=1.0), case["id"]
 
 
 def test_subset_ranks_fractures_above_normals(cases) -> None:

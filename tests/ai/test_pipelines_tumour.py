@@ -12,7 +12,6 @@ from shipped import MODELS, cpu_session, verified_package
 from ai.analysis import run_pipeline
 from ai.datasets import read_brain_tumor
 from ai.image import ImageInput
-from ai.pipelines import tumour as pipe
 
 MODEL_DIR = MODELS / "tumour-mri"
 
@@ -45,14 +44,17 @@ def test_onnx_contract(session) -> None:
     assert shapes == {"logits": (2, 3), "cam": (2, 3, 14, 14), "box": (2, 4)}
 
 
-def test_subset_reproduces_recorded_outputs(session, cases) -> None:
-    """Type, probability, box and CAM-in-box of 12 fixed test slices match what the export recorded."""
+def test_subset_reproduces_recorded_outputs(package, cases) -> None:
+    """Type, probability, box and map of 12 fixed test slices match what the export recorded."""
     for case, record in cases:
-        result = pipe.run(session, record.load().array)
-        assert result.label == case["predicted"], case["id"]
-        assert result.probabilities[result.label] == pytest.approx(case["probability"], abs=2e-3)
-        assert np.allclose(result.box, case["box"], atol=1.0), case["id"]
-        assert result.cam.shape == (512, 512)
+        image = ImageInput(record.load().array[None], modality="MR", has_geometry=False)
+        result = run_pipeline(package, image)
+        (finding,) = result.findings
+        assert finding.label == case["predicted"], case["id"]
+        assert result.probabilities[finding.label] == pytest.approx(case["probability"], abs=2e-3)
+        _, y0, x0, _, y1, x1 = finding.box_kji
+        assert np.allclose((x0, y0, x1, y1), case["box"], atol=1.0), case["id"]
+        assert result.maps[finding.explanation].shape == (1, 512, 512)
 
 
 def test_subset_better_than_chance(cases) -> None:

@@ -311,6 +311,9 @@ def _brightness_fracture_onnx(path: Path, size: int, pool: int, gain: float) -> 
 
 # pipeline -> (model input size, CAM pooling, gain so that gain * mean(input) is the 0..255 mean)
 BRIGHTNESS_MODELS = {"classification": (64, 8, 1.0), "fracture": (320, 16, 255.0)}
+# the input contract each declares in model.json (the fracture one as the shipped fracture model)
+BRIGHTNESS_INPUT = {"classification": {"normalization": "none"},
+                    "fracture": {"normalization": "unit_range", "resize": "letterbox"}}
 
 
 def _install_brightness_fracture(models_dir: Path, tmp_path: Path, pipeline: str) -> None:
@@ -321,7 +324,7 @@ def _install_brightness_fracture(models_dir: Path, tmp_path: Path, pipeline: str
     package = ModelPackage(
         name="fracture-bright", version="0.0.1", task="classification", target="fracture",
         scope=Scope(modalities=("DX",), dimensionality="2d"),
-        input=InputSpec(axes="NCHW", channels=1, size=(size, size), normalization="none"),
+        input=InputSpec(axes="NCHW", channels=1, size=(size, size), **BRIGHTNESS_INPUT[pipeline]),
         outputs=(OutputSpec("logits", "(N, 2)"), OutputSpec("cam", "(N, 2, cells, cells)")),
         labels=("no fracture", "fracture"),
         operating_points=(OperatingPoint("fracture", 0.5, 0.5, 0.5),), explanation="cam_output",
@@ -416,8 +419,8 @@ def test_validate_nodule_crops_with_constant_model(shared_data: Path, tmp_path: 
     package = ModelPackage(
         name="nodule-constant", version="0.0.1", task="detection", target="nodule",
         scope=Scope(modalities=("CT",), dimensionality="3d"),
-        input=InputSpec(axes="NCDHW", channels=1, patch_size=(32, 32, 32), spacing_mm=(1.0, 1.0, 1.0),
-                        window=Window(-300.0, 1400.0), normalization="minmax"),
+        input=InputSpec(axes="NCDHW", channels=1, size=(32, 32, 32), spacing_mm=(1.0, 1.0, 1.0),
+                        window=Window(-300.0, 1400.0), normalization="minmax", fill_value=-850.0),
         outputs=(OutputSpec("logits", "(N, 2)"), OutputSpec("cam", "(N, 2, 8, 8, 8)")),
         labels=("background", "nodule"), operating_points=(OperatingPoint("nodule", 0.5, 0.5, 0.5),),
         explanation="cam_output", training_data=TrainingData(name="none (constant)", licence="Apache-2.0"),
@@ -462,14 +465,14 @@ def test_validate_tumour_agrees_with_direct_pipeline_run(shared_data: Path, tmp_
         pytest.skip(f"shipped model 'tumour-mri' not present yet ({package_dir}/model.json missing)")
     if not data.is_dir():
         pytest.skip(f"labelled data set not found at {data}")
-    import onnxruntime as ort
-
+    from ai.analysis import run_pipeline
     from ai.datasets import read_brain_tumor
-    from ai.pipelines import tumour
+    from ai.package import load_package
+    from viewer.analysis import read_image_input
 
     records = evenly_spaced(read_brain_tumor(data), 12)
-    session = ort.InferenceSession(str(package_dir / "model.onnx"), providers=["CPUExecutionProvider"])
-    correct = [tumour.run(session, r.load().array).label == r.label for r in records]
+    package = load_package(package_dir)
+    correct = [run_pipeline(package, read_image_input(r.path, "MR")).label == r.label for r in records]
     out = tmp_path / "out"
     assert main(["validate", "--model", "tumour-mri", "--data", str(data), "--out", str(out), "--limit", "12",
                  "--bootstrap", "50"]) == 0

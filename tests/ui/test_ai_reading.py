@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from ai.findings import Finding
+from ai.region_map import full_map
 from ai.registry import ModelRegistry, builtin_models_dir
 from viewer.core.feedback_db import FeedbackDB
 from viewer.core.raster_image import declare_modality
@@ -147,6 +148,15 @@ def test_analyze_lidc_with_the_shipped_nodule_model(qtbot, lidc: Volume, lidc_di
     hits = [f for f in summary.findings if f.model == "nodule-ct" and f.center_mm is not None
             and np.linalg.norm(np.subtract(f.center_mm, nodule_mm)) < 15.0]
     assert hits, f"no nodule-ct finding within 15 mm of the annotated nodule: {summary.status_text()}"
+    top = summary.findings[0]
+    assert hits[0].id == top.id  # the top finding is the readers' nodule
+    assert top.explanation_peak_mm is not None  # its own map peaks at the nodule (readers' radius ~10 mm
+    # + one 4 mm CAM cell), not at some other candidate as the old whole-scan block map did
+    assert np.linalg.norm(np.subtract(top.explanation_peak_mm, nodule_mm)) < 15.0, top.explanation_peak_mm
+    own = full_map(summary.maps[top.explanation])
+    k, j, i = (round(v) for v in centre)
+    assert own[k, j, i] > 0.2 and own.max() == 1.0  # its own map covers the nodule (coarse 4 mm cells)
+    assert np.count_nonzero(own) < own.size // 500  # and that finding's patch only, not the whole scan
     overlay = AIOverlay()
     overlay.set_results(summary.findings, summary.maps)
     model, views = reading_views(qtbot, lidc, overlay)
@@ -159,10 +169,13 @@ def test_analyze_lidc_with_the_shipped_nodule_model(qtbot, lidc: Volume, lidc_di
     jump_to_finding(model, views, hits[0])
     overlay.select_finding(hits[0])
     assert views[0].slice_index == round(hits[0].center_kji[0])
-    if hits[0].explanation in summary.maps:
-        changed = heat_changes(views[0], overlay)
-        assert changed[236:277, 236:277].mean() > changed.mean()  # more heat at the nodule
-    save(views[0].render_image(), output_dir, "ai_lidc_analyze_axial.png")
+    assert overlay.map_key == hits[0].explanation  # the selected finding's own map is shown
+    changed = heat_changes(views[0], overlay)
+    assert changed[236:277, 236:277].mean() > changed.mean()  # more heat at the nodule
+    save(views[0].render_image(), output_dir, "ai_lidc_top_finding_own_map.png")
+    views[0].state.zoom_by(4.0)  # the same, close up: the finding's own map over the nodule
+    jump_to_finding(model, views, hits[0])  # centred again at the new zoom
+    save(views[0].render_image(), output_dir, "ai_lidc_top_finding_own_map_zoom.png")
 
 
 def test_analyze_fracatlas_with_the_shipped_fracture_model(qtbot, shared_data: Path,  # noqa: ANN001
@@ -178,12 +191,17 @@ def test_analyze_fracatlas_with_the_shipped_fracture_model(qtbot, shared_data: P
     model, [view] = reading_views(qtbot, volume, overlay)
     for finding in summary.findings:
         assert jump_to_finding(model, [view], finding) or finding.center_kji is None
+    [finding] = summary.findings
+    overlay.select_finding(finding)
+    assert overlay.map_key == finding.explanation and finding.explanation_peak_kji is not None
+    k, j, i = finding.explanation_peak_kji  # a plain image: the peak's "mm" is its pixel position
+    assert finding.explanation_peak_mm == (i, j, k) and finding.center_mm is None
     if summary.maps:
         assert heat_changes(view, overlay).any()
         overlay.set_opacity(0.0)
         assert not heat_changes(view, overlay).any()
         overlay.set_opacity(0.5)
-    save(view.render_image(), output_dir, "ai_fracatlas_analyze.png")
+    save(view.render_image(), output_dir, "ai_fracatlas_fracture_own_map.png")
 
 
 def test_analyze_brain_mri_with_the_shipped_tumour_model(qtbot, shared_data: Path,  # noqa: ANN001

@@ -94,7 +94,8 @@ def test_runs_applicable_models_and_explains_refusals(qtbot, models: ModelRegist
     assert summary.refused["tiny-ct"] == "model 'tiny-ct' is for CT images; this one is DX"
     assert "does not match the SHA-256" in summary.refused["tiny-tampered"]
     text = summary.status_text()
-    assert text.startswith("Analysis: 1 finding(s), 1 above operating point. tiny-blob 0.1.0 on CPU in")
+    assert text.startswith("Analysis: 1 finding(s), 1 marked (score ≥ operating point). "
+                           "tiny-blob 0.1.0 on CPU in")
     assert "tiny-ct not run: model 'tiny-ct' is for CT images; this one is DX" in text
     percents = [p for p, _ in seen]
     assert percents == sorted(percents) and percents[-1] == 100 and len(percents) >= 3

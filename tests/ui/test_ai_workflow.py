@@ -23,6 +23,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QToolBar
 
 from ai.findings import Finding
+from ai.region_map import full_map
 from ai.registry import builtin_models_dir
 from viewer.ui.ai_worker import AnalysisSummary
 from viewer.ui.heatmap_overlay import box_on_plane, map_plane
@@ -166,7 +167,7 @@ def test_lidc_analyze_jump_heat_and_feedback_survive_restart(qtbot, tmp_path: Pa
     hit = nodule_hit(window, lidc_dir, summary)
     panel = window.findings_panel
     assert [f.id for f in panel.findings] == [f.id for f in summary.findings]
-    marked = {f.id for f in summary.findings if f.passes_operating_point}
+    marked = {f.id for f in summary.findings if f.marked}
     assert {f.id for f in panel.visible_findings()} == {f.id for f in window.ai_overlay.findings} == marked
     assert study_text(window) in ("AI finding", "analysed")
     click_finding(qtbot, window, hit)
@@ -301,7 +302,7 @@ def test_2d_analyze_jump_heat_and_feedback_survive_restart(qtbot, tmp_path: Path
         where = box_region(view, finding)
     else:
         assert finding.explanation in summary.maps, f"{model} gave no explanation map"
-        where = hot_region(view, summary.maps[finding.explanation])
+        where = hot_region(view, full_map(summary.maps[finding.explanation]))
     check_heat_over(qtbot, window, view, where, f"ai_workflow_{case}", output_dir)
     verdicts = {"agree": (finding, "accept")}
     give_verdicts(window, verdicts)

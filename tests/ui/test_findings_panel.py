@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,14 @@ from PySide6.QtTest import QTest
 
 from ai.findings import Finding
 from viewer.core.feedback_db import FeedbackDB
-from viewer.ui.findings_panel import FindingsPanel, location_text, size_text, stored_findings
+from viewer.ui.findings_panel import (
+    FindingsPanel,
+    location_text,
+    operating_point_text,
+    size_text,
+    status_text,
+    stored_findings,
+)
 
 from .viewer_helpers import save
 
@@ -60,6 +68,30 @@ def cells(panel: FindingsPanel, row: int) -> list[str]:
     return [panel.table.item(row, c).text() for c in range(panel.table.columnCount())]
 
 
+def test_operating_point_words_are_true() -> None:
+    """Marked only when score ≥ threshold and no other rule hid it; the rule that hid it is named."""
+    nodule, weak = findings()[1], findings()[0]
+    capped = replace(nodule, id="c1", score=0.95, hidden_by="per_scan_cap")
+    assert operating_point_text(nodule) == "marked: ≥ 0.5"
+    assert operating_point_text(weak) == "< 0.5"
+    assert operating_point_text(capped) == "≥ 0.5, not marked: per scan cap" and not capped.marked
+    assert status_text([nodule, weak, capped], 1) == ("3 finding(s), 1 marked (score ≥ operating point); "
+                                                      "1 more ≥ it not marked by rule: per scan cap; 1 shown")
+
+
+def test_a_hidden_finding_names_its_rule(qtbot, db: FeedbackDB) -> None:  # noqa: ANN001
+    capped = replace(findings()[1], id="c1", score=0.95, hidden_by="per_scan_cap")
+    panel = make_panel(qtbot, db, [capped])
+    panel.set_rules({"per_scan_cap": "at most 5 findings per scan are marked"})
+    assert panel.visible_findings() == [capped]  # the "marked only" filter is off here
+    panel.only_passing.setChecked(True)
+    assert panel.visible_findings() == []  # it passes the threshold but is not marked
+    panel.only_passing.setChecked(False)
+    cell = panel.table.item(0, 2)
+    assert cell.text() == "≥ 0.5, not marked: per scan cap"
+    assert cell.toolTip() == "at most 5 findings per scan are marked"
+
+
 def test_texts() -> None:
     nodule, other = findings()[1], findings()[2]
     assert size_text(nodule) == "14.0 × 15.6 × 15.6 mm" and size_text(other) == "20.0 × 30.0 px"
@@ -70,7 +102,7 @@ def test_texts() -> None:
 def test_rows_filters_and_click(qtbot, db: FeedbackDB, output_dir: Path) -> None:  # noqa: ANN001
     panel = make_panel(qtbot, db, findings())
     assert panel.table.rowCount() == 3
-    assert cells(panel, 0) == ["nodule", "0.910", "passes (0.50)", "", "14.0 × 15.6 × 15.6 mm",
+    assert cells(panel, 0) == ["nodule", "0.910", "marked: ≥ 0.5", "", "14.0 × 15.6 × 15.6 mm",
                                "slice 88/275 · (-80.5, 20.2, -520.0) mm", "nodule-ct 1.0.0"]
     assert [cells(panel, r)[1] for r in range(3)] == ["0.910", "0.620", "0.310"]
     jumps: list[Finding] = []
@@ -89,7 +121,7 @@ def test_rows_filters_and_click(qtbot, db: FeedbackDB, output_dir: Path) -> None
     panel.threshold.setValue(0.0)
     panel.only_passing.setChecked(True)
     assert [f.score for f in panel.visible_findings()] == [0.91, 0.62]
-    assert panel.status.text() == "3 finding(s), 2 above operating point; 2 shown"
+    assert panel.status.text() == "3 finding(s), 2 marked (score ≥ operating point); 2 shown"
 
 
 def test_feedback_is_stored_and_survives_a_restart(qtbot, db: FeedbackDB, tmp_path: Path,  # noqa: ANN001

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from viewer.core.dicom_index import DicomIndex, SeriesRecord, index_path
 from viewer.core.problems import FileProblem
+from viewer.dicom_out.sr_listing import format_srs, radsight_srs
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,6 +28,9 @@ def run(args: argparse.Namespace) -> int:
         print_problems(index.problems)
         return 1
     print(format_index(index, show_patient=args.show_patient))
+    srs = radsight_srs(p.path for p in index.problems if p.severity == "ignored")
+    if srs:
+        print(format_srs(srs))
     print_problems(index.problems)
     return 0
 

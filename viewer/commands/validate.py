@@ -1,8 +1,10 @@
 """`radsight validate --model NAME --data DIR --out DIR`: measure a model on a labelled folder.
 
-A thin shell over :mod:`ai.validation.run`: writes ``metrics.json`` (values with 95 % bootstrap
-intervals, per-subgroup breakdown) and ROC/FROC plots to DIR; exits 2 with a one-line reason on bad
-input (unknown model, unrecognised layout, empty folder, model/data mismatch).
+A thin shell over :mod:`ai.validation.run`, reading each image through the product's reader
+(:func:`viewer.analysis.read_image_input`, the one input path of ``analyze`` and the viewer):
+writes ``metrics.json`` (values with 95 % bootstrap intervals, per-subgroup breakdown) and ROC/FROC
+plots to DIR; exits 2 with a one-line reason on bad input (unknown model, unrecognised layout,
+empty folder, model/data mismatch).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ def _progress(done: int, total: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ai.validation.run import ValidateRequest, ValidationError, validate
+    from viewer.analysis import read_image_input
 
     if args.limit is not None and args.limit < 1:
         print("radsight validate: --limit must be at least 1", file=sys.stderr)
@@ -44,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
                               subset_file=args.subset_file, split=args.split, n_boot=args.bootstrap,
                               seed=args.seed)
     try:
-        report, written = validate(request, progress=_progress)
+        report, written = validate(request, progress=_progress, read_image=read_image_input)
     except ValidationError as exc:
         print(f"radsight validate: {exc}", file=sys.stderr)
         return 2

@@ -47,12 +47,18 @@ def declare_modality(volume: Volume, modality: str) -> Volume:
 
 
 def read_raster_image(path: Path) -> np.ndarray:
-    """Greyscale pixel values as float32 (colour images are converted to luminance)."""
+    """Greyscale pixel values in the stored depth: uint8 for 8-bit images (colour converted to
+    luminance by Pillow's ITU-R 601-2 "L" conversion), uint16 for 16-bit ones.
+
+    The dtype is kept, not widened to float: AI models read an 8-bit image as the value / 255 they
+    were trained on, which a float array would no longer say.
+    """
     try:
         with Image.open(path) as image:
             image.load()
-            grey = image.convert("I;16" if image.mode.startswith("I;16") else "L")
-            return np.asarray(grey, dtype=np.float32)
+            if image.mode.startswith("I;16"):
+                return np.asarray(image.convert("I;16"), dtype=np.uint16)
+            return np.asarray(image.convert("L"), dtype=np.uint8)
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise RasterImageError(f"cannot decode image: {exc}") from exc
 

@@ -34,6 +34,7 @@ from ai.registry import UNKNOWN_MODALITY
 from viewer.core.feedback_db import Analysis, FeedbackDB, FeedbackDBError
 from viewer.core.raster_image import DECLARABLE_KINDS, declare_modality
 from viewer.core.volume import Volume
+from viewer.dicom_out.sr_listing import findings_for_volume
 from viewer.ui.ai_worker import AnalysisSummary, AnalysisWorker, record_summary
 from viewer.ui.finding_jump import MissedFindingPicker, jump_to_finding
 from viewer.ui.findings_panel import FindingsPanel, stored_findings
@@ -276,6 +277,7 @@ class AIReading(QObject):
         text = summary.status_text()
         if volume.series_instance_uid == self._series_uid:  # still the series on screen
             if summary.runs:  # (a cancel before any model finished keeps what was shown)
+                self.panel.set_rules({k: v for run in summary.runs for k, v in run.mark_rules.items()})
                 self.show_results(summary.findings, summary.maps, volume)
             self.run_label.setText(text)
         self.window.status_label.setText(text)
@@ -286,7 +288,8 @@ class AIReading(QObject):
     def show_results(self, findings: list[Finding], maps: dict[str, np.ndarray], volume: Volume) -> None:
         """Findings (and their maps, on the volume grid) in the overlay, the panel and 3D."""
         self.panel.set_findings(findings, volume.shape[0])
-        self.overlay.set_results(self.panel.visible_findings(), maps)
+        self.overlay.set_results(findings, maps)
+        self.overlay.set_findings(self.panel.visible_findings())
         if findings:
             self.show_docks()
         self._sync_3d()
@@ -327,7 +330,16 @@ class AIReading(QObject):
         findings = stored_findings(self.db, uid) if uid else []
         self.run_label.setText(stored_text(self.db.latest_analyses(uid)) if findings else
                                self.db_problem or "No analysis of this series yet (Analyze: Ctrl+A)")
+        if not findings and (findings := self._findings_from_dicom_sr(volume)):
+            self.run_label.setText(f"{len(findings)} finding(s) from a RadSight DICOM SR beside the series "
+                                   "(not for diagnostic use)")
         self.show_results(findings, {}, volume)
+
+    def _findings_from_dicom_sr(self, volume: Volume) -> list[Finding]:
+        """Findings of RadSight SR files found beside the series (the index passed them over)."""
+        index = getattr(self.window, "index", None)
+        problems = index.problems if index is not None else []
+        return findings_for_volume([p.path for p in problems if p.severity == "ignored"], volume)
 
     # --- triage -----------------------------------------------------------------------------
     def refresh_triage(self) -> None:

@@ -15,8 +15,8 @@ from PySide6.QtGui import QImage
 
 from ai.findings import Finding
 from ai.registry import ModelRegistry
+from viewer.analysis import AnalysisResult, analyse, image_input
 from viewer.core.volume import Volume
-from viewer.ui.ai_worker import AnalysisSummary, AnalysisWorker
 from viewer.ui.finding_jump import jump_to_finding
 from viewer.ui.heatmap_overlay import AIOverlay
 from viewer.ui.snapshot_render import prepare_view
@@ -24,25 +24,29 @@ from viewer.ui.view_state import ViewKind
 
 
 def analyse_volume(volume: Volume, body_part: str | None = None,
-                   registry: ModelRegistry | None = None) -> AnalysisSummary:
-    """Run every applicable installed model on ``volume`` in the calling thread."""
-    return AnalysisWorker(volume, body_part, registry=registry).analyse()
+                   registry: ModelRegistry | None = None) -> AnalysisResult:
+    """Run every applicable installed model on ``volume`` in the calling thread (the analysis service)."""
+    return analyse(image_input(volume, body_part), registry=registry,
+                   series_instance_uid=volume.series_instance_uid,
+                   study_instance_uid=volume.study_instance_uid)
 
 
 def lead_finding(findings: list[Finding]) -> Finding | None:
-    """The best-scoring finding that passes its operating point, else the best one."""
-    ranked = sorted(findings, key=lambda f: (not f.passes_operating_point, -f.score))
+    """The best-scoring marked finding, else the best one."""
+    ranked = sorted(findings, key=lambda f: (not f.marked, -f.score))
     return ranked[0] if ranked else None
 
 
-def render_analysis(volume: Volume, summary: AnalysisSummary, kind: ViewKind = ViewKind.AXIAL, *,
+def render_analysis(volume: Volume, summary: AnalysisResult, kind: ViewKind = ViewKind.AXIAL, *,
                     opacity: float = 0.5, only_passing: bool = False, **options: object) -> QImage:
     """The slice view of ``volume`` with the analysis' heat map, boxes and colour bar; with
-    ``only_passing`` only the findings above their operating point get a box (as in the window)."""
+    ``only_passing`` only the marked findings get a box (as in the window). The lead finding is
+    selected and its own map shown."""
     view = prepare_view(volume, kind, **options)  # type: ignore[arg-type]
     overlay = AIOverlay(view)
-    shown = [f for f in summary.findings if f.passes_operating_point or not only_passing]
-    overlay.set_results(shown, summary.maps)
+    shown = [f for f in summary.findings if f.marked or not only_passing]
+    overlay.set_results(summary.findings, summary.maps)
+    overlay.set_findings(shown)
     overlay.set_opacity(opacity)
     view.add_layer(overlay.paint_view)
     lead = lead_finding(shown)

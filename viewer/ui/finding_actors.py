@@ -78,7 +78,7 @@ class FindingActors:
 
     @staticmethod
     def _make(volume: Volume, finding: Finding) -> list[vtkActor]:
-        colour = PASS_RGB if finding.passes_operating_point else BELOW_RGB
+        colour = PASS_RGB if finding.marked else BELOW_RGB
         made = []
         if finding.box_kji is not None:
             made.append(_actor(box_polydata(box_corners_mm(volume, finding.box_kji)), colour))
@@ -114,7 +114,7 @@ class FindingActors:
         for fid, actors in self.actors.items():
             finding = self.findings[fid]
             colour = SELECTED_RGB if fid == finding_id else (
-                PASS_RGB if finding.passes_operating_point else BELOW_RGB)
+                PASS_RGB if finding.marked else BELOW_RGB)
             for actor in actors:
                 actor.GetProperty().SetColor(*colour)
 

@@ -1,7 +1,8 @@
 """The findings panel: what the AI found on the open series, and the radiologist's answers.
 
-One row per finding: label, model, score, whether it passes the operating point, size, slice and
-location, the latest verdict. Filters: model, minimum score, "above operating point only".
+One row per finding: label, model, score, where it stands against the operating point ("marked:
+≥ t", "≥ t, not marked: <rule>" when another marking rule of the model hid it, "< t"), size, slice
+and location, the latest verdict. Filters: model, minimum score, "marked findings only".
 Below the table: a comment field, Accept / Reject / Unsure (written to the feedback database
 with the comment), and "Add missed finding" (a checkable mode: the integration turns the next
 click in a slice view into :meth:`FindingsPanel.add_missed`).
@@ -72,9 +73,32 @@ def location_text(finding: Finding, n_slices: int | None = None) -> str:
     return " · ".join(parts)
 
 
+def rule_words(rule: str) -> str:
+    """A marking rule's name as words (``per_scan_cap`` → "per scan cap")."""
+    return rule.replace("_", " ")
+
+
 def operating_point_text(finding: Finding) -> str:
-    threshold = f" ({finding.threshold:.2f})" if finding.threshold is not None else ""
-    return ("passes" if finding.passes_operating_point else "below") + threshold
+    """True words: marked when score ≥ threshold and no other rule hid it; which rule hid it."""
+    if finding.threshold is None:
+        return "marked (no threshold)" if finding.marked else "not marked"
+    t = f"{finding.threshold:.3g}"
+    if not finding.passes_operating_point:
+        return f"< {t}"
+    if finding.hidden_by:
+        return f"≥ {t}, not marked: {rule_words(finding.hidden_by)}"
+    return f"marked: ≥ {t}"
+
+
+def status_text(findings: Sequence[Finding], shown: int) -> str:
+    """"N finding(s), M marked; K more ≥ their threshold not marked by <rule>; S shown"."""
+    marked = sum(f.marked for f in findings)
+    text = f"{len(findings)} finding(s), {marked} marked (score ≥ operating point)"
+    hidden = [f for f in findings if f.passes_operating_point and f.hidden_by]
+    if hidden:
+        rules = ", ".join(sorted({rule_words(f.hidden_by or "") for f in hidden}))
+        text += f"; {len(hidden)} more ≥ it not marked by rule: {rules}"
+    return f"{text}; {shown} shown"
 
 
 def feedback_text(feedback: Feedback | None) -> str:
@@ -101,6 +125,7 @@ class FindingsPanel(QWidget):
         super().__init__(parent)
         self.db = db
         self.findings: list[Finding] = []
+        self.rules: dict[str, str] = {}  # marking rule name → what it does (tooltips)
         self.n_slices: int | None = None
         self._feedback: dict[str, Feedback | None] = {}
         self._build()
@@ -139,7 +164,9 @@ class FindingsPanel(QWidget):
         self.threshold.setDecimals(2)
         self.threshold.setPrefix("score ≥ ")
         self.threshold.valueChanged.connect(self._refill)
-        self.only_passing = QCheckBox("above operating point only", self)
+        self.only_passing = QCheckBox("marked findings only", self)
+        self.only_passing.setToolTip("Findings whose score is at or above the model's operating point and "
+                                     "that no other marking rule of the model (e.g. a per-scan cap) hid")
         self.only_passing.toggled.connect(self._refill)
         for widget in (self.model_filter, self.threshold, self.only_passing):
             row.addWidget(widget)
@@ -184,6 +211,11 @@ class FindingsPanel(QWidget):
         self.model_filter.blockSignals(False)
         self._refill()
 
+    def set_rules(self, rules: dict[str, str]) -> None:
+        """What each model's marking rules do, in words (name → description), for the tooltips."""
+        self.rules = dict(rules)
+        self._refill()
+
     def clear(self) -> None:
         self.set_findings([])
         self.status.setText("No analysis yet")
@@ -194,7 +226,7 @@ class FindingsPanel(QWidget):
         floor = self.threshold.value()
         return [f for f in self.findings
                 if (model in ("", ALL_MODELS) or f.model == model) and f.score >= floor - 1e-9
-                and (f.passes_operating_point or not self.only_passing.isChecked())]
+                and (f.marked or not self.only_passing.isChecked())]
 
     def _refill(self) -> None:
         selected = self.current_finding()
@@ -205,9 +237,7 @@ class FindingsPanel(QWidget):
         self.table.blockSignals(False)
         if selected is not None:
             self.select(selected.id, emit=False)
-        shown, passing = len(self.visible_findings()), sum(f.passes_operating_point for f in self.findings)
-        self.status.setText(f"{len(self.findings)} finding(s), {passing} above operating point; "
-                            f"{shown} shown")
+        self.status.setText(status_text(self.findings, len(self.visible_findings())))
 
     def _add_row(self, finding: Finding) -> None:
         row = self.table.rowCount()
@@ -218,8 +248,10 @@ class FindingsPanel(QWidget):
         for column, text in enumerate(values):
             item = QTableWidgetItem(text)
             item.setData(_ROLE, finding.id)
-            if column == 2 and finding.passes_operating_point:
+            if column == 2 and finding.marked:
                 item.setForeground(Qt.GlobalColor.red)
+            if column == 2 and finding.hidden_by:
+                item.setToolTip(self.rules.get(finding.hidden_by, rule_words(finding.hidden_by)))
             self.table.setItem(row, column, item)
 
     def _finding(self, finding_id: str) -> Finding | None:

@@ -1,6 +1,7 @@
 """AI overlays for the 2D slice views: explanation heat map, colour bar, finding boxes and markers.
 
-Maps come on the volume grid ``[k, j, i]`` (``PipelineResult.maps``; float in [0, 1]). The
+Maps come on the volume grid ``[k, j, i]`` (``PipelineResult.maps``; float in [0, 1]; a finding's
+own map may cover only its region, :class:`ai.region_map.RegionMap`). The
 displayed plane of a map is cut by the *same* functions the slice view uses for the image
 (:func:`viewer.core.reslice.extract_plane` / ``extract_slab`` on ``volume.with_voxels(map)``),
 so it follows orientation flips/transposes, the slice and the slab; it is drawn into the same
@@ -33,7 +34,8 @@ from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 
 from ai.findings import Finding
-from viewer.commands.analyze import heat_colours
+from ai.region_map import ExplanationMap, RegionMap, combine_maps, full_map
+from viewer.analysis.overlay import heat_colours
 from viewer.core.reslice import PlaneGeometry, extract_plane, extract_slab, plane_geometry, slab_range
 from viewer.core.volume import Volume
 from viewer.ui.view_state import ScreenTransform
@@ -165,7 +167,7 @@ class AIOverlay(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.findings: list[Finding] = []
-        self.maps: dict[str, np.ndarray] = {}
+        self.maps: dict[str, ExplanationMap] = {}
         self.map_key: str | None = WHOLE_IMAGE
         self.opacity = 0.5
         self.floor = 0.2  # map values at or below this are not drawn (a faint map does not veil the image)
@@ -174,13 +176,16 @@ class AIOverlay(QObject):
         self.colour_bar_visible = True
         self.selected_id: str | None = None
         self._combined: np.ndarray | None = None
+        self._current: tuple[str, np.ndarray] | None = None
+        self._finding_keys: set[str] = set()
         self._cache: dict[str, tuple[tuple[object, ...], QImage, np.ndarray]] = {}
 
     # --- state ------------------------------------------------------------------------------
-    def set_results(self, findings: Sequence[Finding], maps: dict[str, np.ndarray]) -> None:
+    def set_results(self, findings: Sequence[Finding], maps: dict[str, ExplanationMap]) -> None:
         """New findings and maps (maps on the volume grid; keys = ``Finding.explanation``)."""
         self.findings, self.maps = list(findings), dict(maps)
-        self.map_key, self.selected_id, self._combined = WHOLE_IMAGE, None, None
+        self._finding_keys = {f.explanation for f in self.findings if f.explanation in self.maps}
+        self.map_key, self.selected_id, self._combined, self._current = WHOLE_IMAGE, None, None, None
         self._changed()
 
     def clear(self) -> None:
@@ -190,6 +195,7 @@ class AIOverlay(QObject):
         """Draw only these findings (e.g. those the findings panel's filters let through); the
         maps, the map shown and the selection stay."""
         self.findings = list(findings)
+        self._combined = None
         self._changed()
 
     def set_opacity(self, opacity: float) -> None:
@@ -225,18 +231,29 @@ class AIOverlay(QObject):
         self._cache.clear()
         self.changed.emit()
 
+    def _shown_maps(self) -> list[ExplanationMap]:
+        """Every map except those that belong only to findings not drawn now (filtered out)."""
+        drawn = {f.explanation for f in self.findings}
+        hidden = {key for key in self._finding_keys if key not in drawn}
+        return [heat for key, heat in self.maps.items() if key not in hidden]
+
     def current_map(self) -> np.ndarray | None:
-        """The map shown now: the chosen one, or the maximum of all of them."""
+        """The map shown now: the chosen one (a finding's own), or the maximum of the drawn findings'."""
         if self.map_key is not None:
-            return self.maps.get(self.map_key)
-        if not self.maps:
-            return None
+            if self.map_key not in self.maps:
+                return None
+            if self._current is None or self._current[0] != self.map_key:
+                self._current = (self.map_key, full_map(self.maps[self.map_key]))
+            return self._current[1]
         if self._combined is None:
-            shapes = {m.shape for m in self.maps.values()}
-            if len(shapes) > 1:
-                raise ValueError(f"maps on different grids cannot be combined: {shapes}")
-            self._combined = np.maximum.reduce([np.asarray(m, np.float32) for m in self.maps.values()])
+            self._combined = combine_maps(self._shown_maps())
         return self._combined
+
+    def current_floor(self) -> float:
+        """The floor below which heat is not drawn: none for a finding's own map that covers only its
+        region (it cannot veil the rest of the image), :attr:`floor` otherwise."""
+        local = isinstance(self.maps.get(self.map_key or ""), RegionMap)
+        return 0.0 if local else self.floor
 
     # --- painting ---------------------------------------------------------------------------
     def paint_view(self, painter: QPainter, view: Any) -> None:
@@ -265,7 +282,7 @@ class AIOverlay(QObject):
             slab = frame.slab_mode if not frame.volume.is_2d else None
             plane = map_plane(heat, frame.volume, frame.view, frame.slice_index, slab, frame.slab_mm,
                               frame.geometry)
-            rgba = np.ascontiguousarray(heat_rgba(plane, self.opacity, self.floor))
+            rgba = np.ascontiguousarray(heat_rgba(plane, self.opacity, self.current_floor()))
             rows, cols = plane.shape
             image = QImage(rgba.data, cols, rows, cols * 4, QImage.Format.Format_RGBA8888)
             cached = (key, image, rgba)  # the array keeps the QImage's memory alive
@@ -308,7 +325,7 @@ class AIOverlay(QObject):
         painter.setFont(_font(12))
         for finding in self.findings:
             selected = finding.id == self.selected_id
-            colour = SELECTED_COLOUR if selected else (PASS_COLOUR if finding.passes_operating_point
+            colour = SELECTED_COLOUR if selected else (PASS_COLOUR if finding.marked
                                                        else BELOW_COLOUR)
             painter.setPen(QPen(colour, 2.5 if selected else 1.5))
             self._paint_finding(painter, frame, finding)
