@@ -14,6 +14,8 @@ Conventions:
 * ``passes_operating_point``: score ≥ ``threshold`` (the operating point chosen on validation).
   ``hidden_by`` names the model's other marking rule (``model.json`` ``mark_rules``, e.g.
   ``per_scan_cap``) that keeps a passing finding unmarked; :attr:`Finding.marked` is both together.
+* ``measurements`` holds named sizes a pipeline measured (e.g. ``volume_mm3``, ``long_axis_mm``,
+  ``short_axis_mm``), each in the unit its name ends with.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class Finding:
     explanation_peak_mm: Point | None = None
     hidden_by: str | None = None
     merged: int = 1
+    measurements: dict[str, float] = field(default_factory=dict, compare=False)
     series_instance_uid: str = ""
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 

@@ -1,8 +1,20 @@
-"""Train the nodule candidate classifier: ``python -m ai.training.nodule [--epochs N]``.
+"""Train the nodule candidate classifier on crops *and* whole-scan candidates:
+``python -m ai.training.nodule [--holdout lidc-idri-0001] [--epochs N]``.
 
-A small 3D CNN from scratch on 32³ 1 mm patches from ``lidc-nodule-vois`` (positives: nodule centres;
-negatives: structures and parenchyma ≥ r + 4 mm from the nodule, see :mod:`ai.training.nodule_data`).
-Split by patient (70/15/15, seeded). Best epoch by validation ROC AUC of patches.
+A small 3D CNN on 32³ 1 mm patches (:mod:`ai.training.nodule_model`), **fine-tuned** from the previously
+shipped crop-trained model (``--init``, nodule-ct 1.0.0; its batch norms frozen as exported, first
+convolution block frozen) — on 2 shared cores there was no time to train three models from scratch.
+
+- Positives: every training crop of ``lidc-nodule-vois`` (its nodule, ± 2 mm) and the nodules of the
+  training scans (LIDC-0001/0003 XML, ≥ 3 mm, any reader count), each cut ± 3 mm from its cube.
+- Negatives: structures inside the crops, and the **whole-scan candidates** of the training scans away
+  from any annotation (:mod:`ai.training.nodule_scans`) — half drawn uniformly, half from the quarter
+  that the current model scores highest (hard-negative mining: first with the previously shipped model,
+  then re-mined with the model being trained every :data:`REMINE_EVERY` epochs).
+- Augmentation: flips, in-plane right-angle rotations/mirrors, HU offset/gain/noise, jittered cut sizes.
+- Split by patient: the crops' ``split.csv``; LIDC-0001 and 0003 (scans and their crops) are training
+  data, except the one named by ``--holdout`` (leave-one-scan-out: its crops and scan are left out);
+  LIDC-0314 is never used. The last epoch is kept (cosine schedule); validation-crop AUC is logged.
 """
 
 from __future__ import annotations
@@ -10,34 +22,41 @@ from __future__ import annotations
 import argparse
 import logging
 import pickle
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ai.datasets import assign_splits, read_lidc_vois, read_split_csv, write_split_csv
-from ai.training.common import (
-    LABELLED,
-    MODELS,
-    WORK,
-    Timer,
-    roc_auc,
-    save_json,
-    setup,
-)
-from ai.training.nodule_data import load_crop, sample_epoch
-from ai.training.nodule_model import NoduleNet
+from ai.pipelines.nodule_patches import PATCH, window
+from ai.training.common import LABELLED, MODELS, WORK, Timer, roc_auc, save_json, setup
+from ai.training.nodule_data import augment, cut, load_crop, sample_epoch
+from ai.training.nodule_model import NoduleNet, freeze_batch_norm, load_onnx_weights
+from ai.training.nodule_scans import CUBE, ScanData
+from ai.training.nodule_scans import load as load_scan
 
 NAME = "nodule-ct"
+TRAIN_SCANS = ("lidc-idri-0001", "lidc-idri-0003")
+SCAN_NEGATIVES_PER_EPOCH = 800
+SCAN_POSITIVE_COPIES = 8
+CROP_NEGATIVES = 1
+REMINE_EVERY = 2
 log = logging.getLogger("radsight.train")
 
 
-def load_crops() -> tuple[dict[str, list], dict[str, str]]:
+def patient_of(scan: str) -> str:
+    return scan.upper()
+
+
+def load_crops(holdout: str | None) -> dict[str, list]:
+    """Crops by split; the scans' own patients on the training side, the held-out scan's patient nowhere."""
     records = read_lidc_vois(LABELLED / "lidc-nodule-vois")
     split_csv = MODELS / NAME / "split.csv"
     splits = read_split_csv(split_csv) if split_csv.is_file() else assign_splits(records, seed=0)
-    if not split_csv.is_file():
-        write_split_csv(split_csv, records, splits)
+    scan_patients = {patient_of(s) for s in TRAIN_SCANS}
+    splits = {r.id: "train" if r.patient in scan_patients else splits[r.id] for r in records}
+    write_split_csv(split_csv, records, splits)
     cache = WORK / "cache" / "lidc_crops_1mm.pkl"
     if cache.is_file():
         loaded = pickle.loads(cache.read_bytes())
@@ -47,8 +66,9 @@ def load_crops() -> tuple[dict[str, list], dict[str, str]]:
         cache.write_bytes(pickle.dumps(loaded))
     crops: dict[str, list] = {"train": [], "val": [], "test": []}
     for rec, crop in zip(records, loaded, strict=True):
-        crops[splits[rec.id]].append(crop)
-    return crops, splits
+        if holdout is None or rec.patient != patient_of(holdout):
+            crops[splits[rec.id]].append(crop)
+    return crops
 
 
 @torch.no_grad()
@@ -56,36 +76,98 @@ def predict(net: NoduleNet, x: np.ndarray, batch: int = 64) -> np.ndarray:
     net.eval()
     out = [torch.softmax(net(torch.from_numpy(x[i : i + batch]))[0], 1)[:, 1].numpy()
            for i in range(0, len(x), batch)]
-    return np.concatenate(out)
+    return np.concatenate(out) if out else np.zeros(0)
 
 
-def train(epochs: int, batch: int, lr: float, seed: int) -> None:
-    work = setup(NAME, seed)
-    crops, _ = load_crops()
-    log.info("crops: train %d val %d test %d", *(len(crops[s]) for s in ("train", "val", "test")))
+def previous_model_scores(negatives: np.ndarray, path: Path | None) -> np.ndarray:
+    """Scores of the previously shipped model on the scan negatives (the first hard-negative ranking)."""
+    from ai.training.evaluate import cpu_session
+
+    if path is None or not path.is_file():
+        return np.zeros(len(negatives))
+    session = cpu_session(path, threads=1)
+    scores = []
+    for i in range(0, len(negatives), 64):
+        logits = session.run(["logits"], {"image": negatives[i : i + 64]})[0]
+        e = np.exp(logits - logits.max(1, keepdims=True))
+        scores.append(e[:, 1] / e.sum(1))
+    return np.concatenate(scores) if scores else np.zeros(0)
+
+
+def scan_negative_batch(negatives: np.ndarray, hard: np.ndarray, rng: np.random.Generator) -> list:
+    """Half uniform, half from the highest-scoring quarter; back to HU for augmentation."""
+    n = min(SCAN_NEGATIVES_PER_EPOCH, len(negatives))
+    top = np.argsort(-hard)[: max(1, len(hard) // 4)]
+    idx = np.r_[rng.choice(len(negatives), n - n // 2, replace=False), rng.choice(top, n // 2)]
+    return [negatives[i, 0] * 1400.0 - 1000.0 for i in idx]
+
+
+def scan_positive_batch(scans: list[ScanData], rng: np.random.Generator) -> list:
+    out = []
+    for scan in scans:
+        for cube, diameter in zip(scan.nodule_cubes, scan.nodule_diameters, strict=True):
+            for _ in range(SCAN_POSITIVE_COPIES):
+                lo = (CUBE - PATCH) // 2 + rng.integers(-3, 4, 3)
+                patch = cube[lo[0] : lo[0] + PATCH, lo[1] : lo[1] + PATCH, lo[2] : lo[2] + PATCH]
+                out.append(cut(patch, float(diameter), rng))
+    return out
+
+
+def epoch_data(crops: list, scans: list[ScanData], negatives: np.ndarray, hard: np.ndarray,
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    x_crop, y_crop = sample_epoch(crops, rng, neg_per_crop=CROP_NEGATIVES)
+    neg = scan_negative_batch(negatives, hard, rng)
+    pos = scan_positive_batch(scans, rng)
+    x_scan = window(np.stack([augment(p, rng) for p in neg + pos]))[:, None].astype(np.float32)
+    y_scan = np.r_[np.zeros(len(neg), int), np.ones(len(pos), int)]
+    return np.concatenate([x_crop, x_scan]), np.r_[y_crop, y_scan]
+
+
+def train(holdout: str | None, epochs: int, batch: int, lr: float, seed: int, out: Path,
+          init: Path | None) -> dict:
+    setup(NAME, seed, threads=2)
+    out.mkdir(parents=True, exist_ok=True)
+    crops = load_crops(holdout)
+    scans = [load_scan(s) for s in TRAIN_SCANS if s != holdout]
+    negatives = np.concatenate([s.patches[s.labels == 0] for s in scans])
+    log.info("crops train %d val %d; scans %s: %d negatives, %d nodules", len(crops["train"]),
+             len(crops["val"]), [s.name for s in scans], len(negatives),
+             sum(len(s.nodule_cubes) for s in scans))
     xv, yv = sample_epoch(crops["val"], np.random.default_rng(seed + 999), neg_per_crop=4)
-    net = NoduleNet()
-    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
-    best = -1.0
+    hard = previous_model_scores(negatives, init)
+    net = load_onnx_weights(NoduleNet(), init) if init else NoduleNet()
+    for param in net.features[0].parameters():
+        param.requires_grad = bool(init is None)
+    opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=lr, weight_decay=1e-4)
+    history = []
     for epoch in range(epochs):
         timer = Timer()
         for group in opt.param_groups:
             group["lr"] = lr * 0.5 * (1 + np.cos(np.pi * epoch / epochs))
-        x, y = sample_epoch(crops["train"], np.random.default_rng(seed * 1000 + epoch))
-        loss = _epoch(net, opt, x, y, batch, seed * 1000 + epoch)
+        rng = np.random.default_rng(seed * 1000 + epoch)
+        x, y = epoch_data(crops["train"], scans, negatives, hard, rng)
+        loss = _epoch(net, opt, x, y, batch, rng, frozen_bn=init is not None)
+        if (epoch + 1) % REMINE_EVERY == 0:
+            hard = predict(net, negatives)
         auc = roc_auc(yv, predict(net, xv))
-        if auc > best:
-            best = auc
-            torch.save(net.state_dict(), work / "best.pt")
-        log.info("epoch %d %.1f min loss %.4f val patch auc %.4f", epoch, timer.minutes(), loss, auc)
+        torch.save(net.state_dict(), out / "last.pt")
+        history.append({"epoch": epoch, "loss": round(loss, 4), "val_crop_auc": round(auc, 4),
+                        "minutes": timer.minutes()})
+        log.info("%s epoch %d %.1f min loss %.4f val crop auc %.4f", holdout or "all", epoch, timer.minutes(),
+                 loss, auc)
+    return {"holdout": holdout, "history": history, "n_scan_negatives": int(len(negatives))}
 
 
-def _epoch(net: NoduleNet, opt, x: np.ndarray, y: np.ndarray, batch: int, seed: int) -> float:
+def _epoch(net: NoduleNet, opt, x: np.ndarray, y: np.ndarray, batch: int, rng: np.random.Generator,
+           frozen_bn: bool) -> float:
     net.train()
-    order = np.random.default_rng(seed).permutation(len(x))
+    if frozen_bn:
+        freeze_batch_norm(net)
+    order = rng.permutation(len(x))
     total = 0.0
     weight = torch.tensor([1.0, 2.0])
-    for step in range(len(x) // batch):
+    steps = len(x) // batch
+    for step in range(steps):
         idx = order[step * batch : (step + 1) * batch]
         logits, _ = net(torch.from_numpy(x[idx]))
         loss = F.cross_entropy(logits, torch.from_numpy(y[idx]), weight=weight)
@@ -93,21 +175,33 @@ def _epoch(net: NoduleNet, opt, x: np.ndarray, y: np.ndarray, batch: int, seed: 
         loss.backward()
         opt.step()
         total += loss.item()
-    return total / max(1, len(x) // batch)
+        if step % 20 == 0:
+            log.info("  step %d/%d loss %.4f", step, steps, loss.item())
+    return total / max(1, steps)
+
+
+def run_dir(holdout: str | None) -> Path:
+    return WORK / NAME / (f"holdout-{holdout}" if holdout else "all")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--holdout", choices=TRAIN_SCANS, default=None)
+    parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--lr", type=float, default=5e-4)
+    parser.add_argument("--init", type=Path, default=MODELS / NAME / "model.onnx",
+                        help="ONNX NoduleNet to fine-tune from ('' trains from scratch)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     timer = Timer()
-    train(args.epochs, args.batch, args.lr, args.seed)
+    init = args.init if str(args.init) else None
+    info = train(args.holdout, args.epochs, args.batch, args.lr, args.seed, run_dir(args.holdout), init)
     log.info("training done in %.1f min", timer.minutes())
-    info = {"command": "python -m ai.training.nodule", "args": vars(args), "wall_minutes": timer.minutes()}
-    save_json(WORK / NAME / "train_info.json", info)
+    command = "python -m ai.training.nodule" + (f" --holdout {args.holdout}" if args.holdout else "")
+    info.update(command=command, args={k: str(v) for k, v in vars(args).items()},
+                wall_minutes=timer.minutes())
+    save_json(run_dir(args.holdout) / "train_info.json", info)
 
 
 if __name__ == "__main__":

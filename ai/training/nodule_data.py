@@ -14,11 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import SimpleITK as sitk
 
-from ai.pipelines import nodule as pipe
-
-#: The patch contract this training defines (written into model.json's ``input`` by nodule_card).
-PATCH = pipe.PatchSpec(patch=32, spacing_mm=1.0, hu_low=-1000.0, hu_high=400.0, fill_hu=-850.0)
-SPACING_MM, FILL_HU = PATCH.spacing_mm, PATCH.fill_hu
+from ai.pipelines.nodule_patches import FILL_HU, PATCH, SPACING_MM, crop_like, window
 
 NEG_MIN_GAP_MM = 4.0
 
@@ -53,7 +49,7 @@ def load_crop(record) -> Crop:
     return Crop(record.id, hu, m, centre, radius, float(record.extra["diameter_mm"]))
 
 
-def extract(hu: np.ndarray, centre: np.ndarray, size: int = PATCH.patch, fill: float = FILL_HU) -> np.ndarray:
+def extract(hu: np.ndarray, centre: np.ndarray, size: int = PATCH, fill: float = FILL_HU) -> np.ndarray:
     """(size,)*3 float32 HU patch centred at ``centre`` (voxels), filled with ``fill`` outside ``hu``."""
     out = np.full((size,) * 3, fill, np.float32)
     start = np.round(centre).astype(int) - size // 2
@@ -107,29 +103,41 @@ def random_cut(patch: np.ndarray, rng: np.random.Generator, keep_mm: float) -> n
 
 
 def augment(patch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Flips on every axis, in-plane transposition (with the flips: the 8 in-plane right-angle rotations
+    and mirrors), HU jitter (offset ± 30 HU, gain ± 5 %, noise σ 15 HU)."""
     for axis in range(3):
         if rng.random() < 0.5:
             patch = np.flip(patch, axis)
     if rng.random() < 0.5:
         patch = np.swapaxes(patch, 1, 2)
-    patch = patch + rng.normal(0, 15, patch.shape).astype(np.float32)
-    return np.ascontiguousarray(patch)
+    gain, offset = rng.uniform(0.95, 1.05), rng.uniform(-30, 30)
+    patch = (patch + 1000) * gain - 1000 + offset + rng.normal(0, 15, patch.shape).astype(np.float32)
+    return np.ascontiguousarray(patch, np.float32)
+
+
+def cut(patch: np.ndarray, diameter_mm: float, rng: np.random.Generator) -> np.ndarray:
+    """The inference cut (:func:`crop_like`) for a diameter near the candidate's, sometimes one more edge."""
+    patch = crop_like(patch, diameter_mm * rng.uniform(0.8, 1.25))
+    return random_cut(patch, rng, diameter_mm / 2 + 2) if rng.random() < 0.3 else patch
+
+
+def crop_patches(crops: list[Crop], rng: np.random.Generator, neg_per_crop: int) -> tuple[list, list]:
+    """HU patches from the LIDC crops: each nodule (± 2 mm) and ``neg_per_crop`` structures near it."""
+    patches, labels = [], []
+    for crop in crops:
+        pos = extract(crop.hu, crop.centre + rng.uniform(-2, 2, 3) / SPACING_MM)
+        patches.append(cut(pos, 2 * crop.radius, rng))
+        labels.append(1)
+        for c in negative_centres(crop, rng, neg_per_crop):
+            patches.append(cut(extract(crop.hu, c), float(rng.uniform(3, 12)), rng))
+            labels.append(0)
+    return patches, labels
 
 
 def sample_epoch(
     crops: list[Crop], rng: np.random.Generator, neg_per_crop: int = 3
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One epoch of windowed patches (N, 1, P, P, P) and labels (N,)."""
-    patches, labels = [], []
-    for crop in crops:
-        pos = extract(crop.hu, crop.centre + rng.uniform(-2, 2, 3) / SPACING_MM)
-        if rng.random() < 0.6:
-            pos = random_cut(pos, rng, crop.radius + 2)
-        patches.append(augment(pos, rng))
-        labels.append(1)
-        for c in negative_centres(crop, rng, neg_per_crop):
-            neg = extract(crop.hu, c)
-            patches.append(augment(random_cut(neg, rng, 2) if rng.random() < 0.3 else neg, rng))
-            labels.append(0)
-    x = pipe.window(np.stack(patches), PATCH)[:, None]
+    """One epoch of windowed, augmented crop patches (N, 1, P, P, P) and labels (N,)."""
+    patches, labels = crop_patches(crops, rng, neg_per_crop)
+    x = window(np.stack([augment(p, rng) for p in patches]))[:, None]
     return x.astype(np.float32), np.array(labels)

@@ -1,161 +1,179 @@
-"""Export the nodule CNN and measure it: test patients' crops (once) and the full LIDC-0314 scan.
+"""Calibrate, export and measure the nodule classifier: ``python -m ai.training.nodule_eval`` after the
+three trainings (``python -m ai.training.nodule`` with no holdout, ``--holdout lidc-idri-0001`` and
+``--holdout lidc-idri-0003``).
 
-``python -m ai.training.nodule_eval`` after ``python -m ai.training.nodule``. The operating point is
-the highest threshold keeping validation per-nodule sensitivity ≥ 0.90; LIDC-0314 is never trained on.
+1. Calibration: per model, a temperature fitted on the validation crops (nodule patch + 4 structure
+   patches per crop, NLL, grid search) and folded into the exported ONNX graph (``logits / T``).
+2. Leave-one-scan-out: each held-out model scores every candidate of its held-out scan (the pipeline's
+   candidates and patches, :mod:`ai.training.nodule_scans`) → FROC, CPM, ranks.
+3. Operating point: the lowest threshold at which the pooled held-out scans have ≤ 4 false marks per
+   scan (no test data involved; LIDC-0314 is not used), applied to the shipped model.
+4. Crop mode on the test patients' crops (sensitivity, specificity, AUC with bootstrap CIs).
+5. Candidate recall of the candidate stage alone on all three scans.
+LIDC-0314 through the product path is measured by ``radsight validate`` and the tests, not here.
 """
 
 from __future__ import annotations
 
-import csv
+import argparse
+import json
 import logging
-import time
-from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
-import SimpleITK as sitk
 import torch
+from torch import nn
 
-from ai.analysis import run_pipeline
-from ai.image import ImageInput
-from ai.pipelines import nodule as pipe
+from ai.datasets.lidc_scans import find_lidc_scans, truth_for
+from ai.pipelines.nodule_patches import PATCH, crop_like, window
 from ai.training.common import DATA, WORK, bootstrap_ci, export_onnx, roc_auc, save_json, setup
-from ai.training.evaluate import cpu_session, exported_package, product_session
-from ai.training.nodule import NAME, load_crops
-from ai.training.nodule_data import PATCH, extract, negative_centres
+from ai.training.evaluate import cpu_session
+from ai.training.nodule import NAME, TRAIN_SCANS, load_crops, run_dir
+from ai.training.nodule_data import extract, negative_centres
 from ai.training.nodule_model import NoduleNet
+from ai.training.nodule_scans import geometry_of, read_series
+from ai.training.nodule_scans import load as load_scan
+from ai.validation.metrics import centre_hits
+from ai.validation.nodule_scans import ScanMarks, scan_metrics
 
 log = logging.getLogger("radsight.train")
-LIDC_0314 = DATA / "dicom" / "lidc-idri-0314"
-VAL_SENSITIVITY = 0.90
-NEG_DIAMETER_MM = 5.0  # typical equivalent diameter of a whole-scan candidate, for crop_like on negatives
+MAX_FP_PER_SCAN = 4.0
+SCANS = ("lidc-idri-0001", "lidc-idri-0003", "lidc-idri-0314")
 
 
-def export(onnx_path: Path) -> None:
-    net = NoduleNet()
-    net.load_state_dict(torch.load(WORK / NAME / "best.pt"))
-    export_onnx(net, torch.rand(1, 1, PATCH.patch, PATCH.patch, PATCH.patch), onnx_path, ["logits", "cam"])
+class Calibrated(nn.Module):
+    """The trained net with its logits divided by the validation temperature (CAM unchanged)."""
+
+    def __init__(self, net: NoduleNet, temperature: float) -> None:
+        super().__init__()
+        self.net, self.temperature = net, float(temperature)
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits, cam = self.net(image)
+        return logits / self.temperature, cam
 
 
-def crop_scores(session, crops: list, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Centred-patch score per crop (positives) and scores of up to 4 negatives per crop, each patch cut
-    by :func:`ai.pipelines.nodule.crop_like` as the whole-scan pipeline does."""
+def val_patches(crops: list, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Deterministic crop patches as the pipeline cuts them: nodules (label 1), structures (label 0)."""
     rng = np.random.default_rng(seed)
-    pos = np.stack([pipe.window(pipe.crop_like(extract(c.hu, c.centre), 2 * c.radius, PATCH), PATCH)
-                    for c in crops])
-    neg = np.stack([pipe.window(pipe.crop_like(extract(c.hu, n), NEG_DIAMETER_MM, PATCH), PATCH)
-                    for c in crops for n in negative_centres(c, rng, 4)])
-    return pipe.score(session, pos.astype(np.float32))[0], pipe.score(session, neg.astype(np.float32))[0]
-
-
-def pick_threshold(pos: np.ndarray) -> float:
-    """Highest threshold with sensitivity ≥ VAL_SENSITIVITY on validation positives."""
-    return float(np.sort(pos)[int(np.floor((1 - VAL_SENSITIVITY) * len(pos)))])
-
-
-def crop_metrics(pos: np.ndarray, neg: np.ndarray, crops: list, threshold: float) -> dict[str, dict]:
-    y = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
-    s = np.r_[pos, neg]
+    pos = [window(crop_like(extract(c.hu, c.centre), 2 * c.radius)) for c in crops]
+    neg = [window(crop_like(extract(c.hu, n), 5.0)) for c in crops for n in negative_centres(c, rng, 4)]
     small = np.array([c.diameter < 10 for c in crops])
-    return {
-        "lesion_sensitivity": bootstrap_ci(lambda p: float((p >= threshold).mean()), pos),
-        "lesion_sensitivity_lt10mm": bootstrap_ci(lambda p: float((p >= threshold).mean()), pos[small]),
-        "lesion_sensitivity_ge10mm": bootstrap_ci(lambda p: float((p >= threshold).mean()), pos[~small]),
-        "patch_specificity": bootstrap_ci(lambda p: float((p < threshold).mean()), neg),
-        "patch_auc": bootstrap_ci(roc_auc, y, s),
-    }
+    x = np.stack(pos + neg)[:, None].astype(np.float32)
+    return x, np.r_[np.ones(len(pos)), np.zeros(len(neg))], small
 
 
-def read_0314() -> tuple[sitk.Image, np.ndarray, float]:
-    reader = sitk.ImageSeriesReader()
-    reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(LIDC_0314 / "series")))
-    img = reader.Execute()
-    return img, *nodule_truth(img)
+@torch.no_grad()
+def logits_of(net: nn.Module, x: np.ndarray) -> np.ndarray:
+    net.eval()
+    return np.concatenate([net(torch.from_numpy(x[i : i + 64]))[0].numpy() for i in range(0, len(x), 64)])
 
 
-def nodule_truth(img: sitk.Image) -> tuple[np.ndarray, float]:
-    """Physical centre (x, y, z) of the annotated nodule (mean over readers' contour points), radius mm."""
-    points = []
-    with (LIDC_0314 / "annotations" / "contours.csv").open(newline="") as fh:
-        for row in csv.DictReader(fh):
-            for line in row["coords"].splitlines():
-                col, r = (float(v) for v in line.split(","))
-                x, y, _ = img.TransformContinuousIndexToPhysicalPoint((col, r, 0.0))
-                points.append((x, y, float(row["image_z_position"])))
-    pts = np.array(points)
-    centre = pts.mean(0)
-    radius = float(np.percentile(np.linalg.norm(pts - centre, axis=1), 90))
-    return centre, radius
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    margin = logits[:, 1] - logits[:, 0]
+    grid = np.exp(np.linspace(np.log(0.25), np.log(8.0), 200))
+    nll = [np.mean(np.logaddexp(0, -margin / t) * y + np.logaddexp(0, margin / t) * (1 - y)) for t in grid]
+    return float(grid[int(np.argmin(nll))])
 
 
-def with_threshold(package, threshold: float):
-    """``package`` with its nodule operating point at ``threshold`` (the one just chosen on validation)."""
-    point = package.operating_point("nodule")
-    return replace(package, operating_points=(replace(point, threshold=threshold),))
+def export(run: str, crops_val: list) -> tuple[object, float]:
+    net = NoduleNet()
+    net.load_state_dict(torch.load(WORK / NAME / run / "last.pt"))
+    x, y, _ = val_patches(crops_val, seed=1)
+    t = fit_temperature(logits_of(net, x), y)
+    path = WORK / NAME / run / "model.onnx"
+    export_onnx(Calibrated(net, t), torch.rand(1, 1, PATCH, PATCH, PATCH), path, ["logits", "cam"])
+    return cpu_session(path), t
 
 
-def whole_scan(package, session) -> dict:
-    """The product's pipeline (``run_pipeline``) on the whole LIDC-0314 scan."""
-    img, centre, radius = read_0314()
-    image = ImageInput(sitk.GetArrayFromImage(img).astype(np.int16), tuple(reversed(img.GetSpacing())),
-                       img.GetOrigin(), np.array(img.GetDirection()).reshape(3, 3), modality="CT")
-    t = time.perf_counter()
-    result = run_pipeline(package, image, session=session)
-    elapsed = time.perf_counter() - t
-    threshold = package.operating_point("nodule").threshold
-    hits = [_hit(f, centre, radius) for f in result.findings]
-    passing = [f for f in result.findings if f.marked]
-    found = any(h and f.marked for f, h in zip(result.findings, hits, strict=True))
-    best_hit = max((f.score for f, h in zip(result.findings, hits, strict=True) if h), default=None)
-    rank = next((i + 1 for i, h in enumerate(hits) if h), None)
-    above = sum(1 for f, h in zip(result.findings, hits, strict=True) if f.score >= threshold and not h)
-    cap = package.mark_rule(pipe.CAP_RULE)
-    return {"found": found, "fp": sum(1 for f in passing if not _hit(f, centre, radius)),
-            "n_candidates": len(result.findings), "nodule_score": best_hit, "nodule_rank": rank,
-            "fp_threshold_only": above, "max_marks": None if cap is None else cap.limit,
-            "seconds": round(elapsed, 2), "notes": result.notes,
-            "truth_centre_mm": centre.round(1).tolist(), "truth_radius_mm": round(radius, 1),
-            "findings": [{"score": round(f.score, 4), "centre_mm": np.round(f.center_mm, 1).tolist(),
-                          "diameter_mm": round(f.size_mm[1], 1)} for f in passing],
-            "top10": [{"score": round(f.score, 4), "hit": bool(h), "diameter_mm": round(f.size_mm[1], 1)}
-                      for f, h in list(zip(result.findings, hits, strict=True))[:10]]}
+def probabilities(session, x: np.ndarray) -> np.ndarray:
+    out = []
+    for i in range(0, len(x), 64):
+        logits = session.run(["logits"], {"image": x[i : i + 64]})[0]
+        out.append(1 / (1 + np.exp(-(logits[:, 1] - logits[:, 0]))))
+    return np.concatenate(out) if out else np.zeros(0)
 
 
-def _hit(f, centre: np.ndarray, radius: float) -> bool:
-    return bool(np.linalg.norm(np.array(f.center_mm) - centre) <= max(radius, 5.0))
+def scan_marks(name: str, session) -> ScanMarks:
+    data = load_scan(name)
+    scan = next(s for s in find_lidc_scans(DATA / "dicom") if s.name == name)
+    truth = truth_for(scan, geometry_of(read_series(scan.series)))
+    return ScanMarks(name, data.centres_mm, probabilities(session, data.patches), truth)
 
 
-def subset_check(session, crops: list, n: int = 8) -> dict:
-    """Centred-patch scores of the first ``n`` test crops, for the pipeline test."""
-    cases = []
-    for crop in crops[:n]:
-        patch = pipe.window(pipe.crop_like(extract(crop.hu, crop.centre), 2 * crop.radius, PATCH), PATCH)
-        patch = patch.astype(np.float32)
-        p = float(pipe.score(session, patch[None])[0][0])
-        cases.append({"id": crop.id, "centre_zyx_1mm": np.round(crop.centre, 3).tolist(),
-                      "diameter_mm": round(2 * crop.radius, 4), "score": round(p, 5)})
-    return {"split": "test", "cases": cases}
+def threshold_for(marks: list[ScanMarks]) -> float:
+    """Lowest score threshold with ≤ MAX_FP_PER_SCAN false marks per scan (≥ 1 reader counts as truth,
+    so 1-reader nodules are not counted as false)."""
+    from ai.validation.nodule_scans import outcome
+
+    fps = np.sort(np.concatenate([outcome(m, 1).fp_scores for m in marks]))[::-1]
+    allowed = int(np.floor(MAX_FP_PER_SCAN * len(marks)))
+    return float(np.nextafter(fps[allowed], np.inf)) if len(fps) > allowed else float(fps.min(initial=0.0))
+
+
+def candidate_recall() -> dict:
+    """Per scan: nodules (by reader count) with a candidate centre within their radius."""
+    out = {}
+    for name in SCANS:
+        data = load_scan(name)
+        hit = centre_hits(data.centres_mm, data.nodule_centres_mm, data.nodule_radii_mm).any(axis=0)
+        out[name] = {"n_candidates": int(len(data.centres_mm)),
+                     "nodules": [{"readers": int(r), "radius_mm": round(float(rad), 1), "caught": bool(h)}
+                                 for r, rad, h in zip(data.nodule_readers, data.nodule_radii_mm, hit,
+                                                      strict=True)]}
+    return out
+
+
+def crop_metrics(session, crops: list, threshold: float) -> dict:
+    x, y, small = val_patches(crops, seed=2)
+    p = probabilities(session, x)
+    pos, neg = p[y == 1], p[y == 0]
+    return {"lesion_sensitivity": bootstrap_ci(lambda v: float((v >= threshold).mean()), pos),
+            "lesion_sensitivity_lt10mm": bootstrap_ci(lambda v: float((v >= threshold).mean()), pos[small]),
+            "lesion_sensitivity_ge10mm": bootstrap_ci(lambda v: float((v >= threshold).mean()), pos[~small]),
+            "patch_specificity": bootstrap_ci(lambda v: float((v < threshold).mean()), neg),
+            "patch_auc": bootstrap_ci(roc_auc, y, p)}
+
+
+def loso_phase() -> dict:
+    """Calibrate and export the two leave-one-scan-out models, score their held-out scans, pick the
+    threshold (saved as ``loso.json`` so that it can run while the shipped model still trains)."""
+    report: dict = {"temperature": {}}
+    held_out = []
+    for scan in TRAIN_SCANS:
+        run = run_dir(scan).name
+        session, t = export(run, load_crops(scan)["val"])
+        report["temperature"][run] = t
+        held_out.append(scan_marks(scan, session))
+    threshold = threshold_for(held_out)
+    report["threshold"] = threshold
+    report["loso"] = {"ge2": scan_metrics(held_out, threshold, 2),
+                      "ge1": scan_metrics(held_out, threshold, 1)}
+    save_json(WORK / NAME / "loso.json", report)
+    return report
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--phase", choices=("loso", "all", "both"), default="both")
+    args = parser.parse_args()
     setup(NAME)
-    out_dir = WORK / NAME / "export"
-    onnx_path = out_dir / "model.onnx"
-    export(onnx_path)
-    session = cpu_session(onnx_path)
-    crops, _ = load_crops()
-    vpos, vneg = crop_scores(session, crops["val"], seed=1)
-    threshold = pick_threshold(vpos)
-    report: dict = {"threshold": threshold, "val": crop_metrics(vpos, vneg, crops["val"], threshold)}
-    tpos, tneg = crop_scores(session, crops["test"], seed=2)
-    report["test"] = crop_metrics(tpos, tneg, crops["test"], threshold)
-    log.info("val %s\ntest %s", report["val"], report["test"])
-    save_json(out_dir / "subset_check.json", subset_check(session, crops["test"]))
-    package = with_threshold(exported_package(NAME, onnx_path), threshold)
-    report["lidc_0314"] = whole_scan(package, product_session(onnx_path))
-    report["onnx_mb"] = round(onnx_path.stat().st_size / 2**20, 3)
-    log.info("0314 %s", report["lidc_0314"])
-    save_json(out_dir / "metrics.json", report)
+    if args.phase in ("loso", "both"):
+        loso_phase()
+    if args.phase == "loso":
+        return
+    report = json.loads((WORK / NAME / "loso.json").read_text())
+    threshold = report["threshold"]
+    crops = load_crops(None)
+    session, t = export("all", crops["val"])
+    report["temperature"]["all"] = t
+    report["val"] = crop_metrics(session, crops["val"], threshold)
+    report["test"] = crop_metrics(session, crops["test"], threshold)
+    report["candidate_recall"] = candidate_recall()
+    save_json(WORK / NAME / "all" / "metrics.json", report)
+    log.info("threshold %.4f loso %s test %s", threshold, report["loso"]["ge2"], report["test"])
+    report["train_scans_shipped_model"] = scan_metrics([scan_marks(s, session) for s in TRAIN_SCANS],
+                                                       threshold, 2)
+    save_json(WORK / NAME / "all" / "metrics.json", report)
 
 
 if __name__ == "__main__":

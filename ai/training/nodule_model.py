@@ -29,3 +29,41 @@ class NoduleNet(nn.Module):
         d, h, w = fmap.shape[-3:]
         cam = torch.einsum("kc,ncdhw->nkdhw", self.fc.weight, fmap) / (d * h * w)
         return logits, cam
+
+
+def load_onnx_weights(net: NoduleNet, path) -> NoduleNet:
+    """Initialise from an exported NoduleNet (ONNX, batch norm folded into the convolutions): each conv
+    takes the folded weights, its batch norm becomes the identity plus the folded bias. Fine-tune with
+    :func:`freeze_batch_norm` so that those layers stay what the export computed."""
+    import onnx
+    from onnx import numpy_helper
+
+    initialisers = onnx.load(str(path)).graph.initializer
+    weights = [numpy_helper.to_array(i) for i in initialisers]
+    named = {i.name: w for i, w in zip(initialisers, weights, strict=True)}
+    convs = [w for w in weights if w.ndim == 5]
+    biases = _conv_biases(weights)
+    layers = [m for m in net.features if isinstance(m, nn.Sequential)]
+    with torch.no_grad():
+        for block, w, b in zip(layers, convs, biases, strict=True):
+            conv, bn = block[0], block[1]
+            conv.weight.copy_(torch.from_numpy(w))
+            bn.running_mean.zero_()
+            bn.running_var.fill_(1.0 - bn.eps)
+            bn.weight.fill_(1.0)
+            bn.bias.copy_(torch.from_numpy(b))
+        net.fc.weight.copy_(torch.from_numpy(named["fc.weight"]))
+        net.fc.bias.copy_(torch.from_numpy(named["fc.bias"]))
+    return net
+
+
+def _conv_biases(weights: list) -> list:
+    """The 1-D initialisers that directly follow a 5-D conv weight (the folded biases)."""
+    return [b for w, b in zip(weights, weights[1:], strict=False) if w.ndim == 5 and b.ndim == 1]
+
+
+def freeze_batch_norm(net: NoduleNet) -> None:
+    """Batch norms use their stored statistics during training (called after ``net.train()``)."""
+    for module in net.modules():
+        if isinstance(module, nn.BatchNorm3d):
+            module.eval()

@@ -53,7 +53,8 @@ BRAIN_TUMOR = Layout(
     "no patient IDs (slices of one patient are correlated) and no tumour-free slices", "MR")
 LIDC_VOIS = Layout(
     "lidc-nodule-vois", "nodule", read_lidc_vois,
-    "nodule crops, not whole scans: each crop is scored at its nodule and at up to 4 structure points "
+    "crop mode (nodule crops, not whole scans; whole-scan mode takes a folder of full series with LIDC "
+    "XML): each crop is scored at its nodule and at up to 4 structure points "
     "away from it, so fp_per_scan is per crop on those points, not a whole-scan rate", "CT")
 
 

@@ -106,12 +106,12 @@ def test_analyze_lidc_0314_stays_offline(tmp_path: Path, lidc_dir: Path) -> None
 
 def check_nodule_findings_json(out: Path) -> None:
     """(The same run, to spare CI a second CT analysis.) Each nodule finding has its own explanation
-    files and map peak in mm; words are true: every finding ≥ the threshold passes, the per-scan cap
-    is named in the document and on each finding it hid."""
+    files and map peak in mm; words are true: every finding ≥ the threshold passes, and a marking rule
+    (nodule-ct 2.0.0 has none: no per-scan cap) is named in the document and on each finding it hid."""
     document = json.loads((out / "findings.json").read_text())
     findings = document["findings"]
     [run] = document["series"][0]["models"]
-    assert "per_scan_cap" in run["mark_rules"]
+    assert all(f["hidden_by"] in run["mark_rules"] for f in findings if f["hidden_by"])
     assert len({f["explanation"] for f in findings}) == len(findings)  # one file each
     for f in findings:
         assert (out / f["explanation"]).is_file() and (out / f["explanation_map"]).is_file()
@@ -119,7 +119,7 @@ def check_nodule_findings_json(out: Path) -> None:
         assert f["explanation_peak_mm"] is not None
     marked = [f for f in findings if f["passes_operating_point"] and not f["hidden_by"]]
     capped = [f for f in findings if f["hidden_by"] == "per_scan_cap"]
-    assert len(marked) <= 5 and all(f["passes_operating_point"] for f in capped)
+    assert marked and all(f["passes_operating_point"] for f in capped)
     assert min(f["score"] for f in marked) >= max((f["score"] for f in capped), default=0.0)
 
 

@@ -1,0 +1,105 @@
+"""Patches the nodule CNN scores: isotropic cubes around candidates, cut like the training crops.
+
+One implementation for training, validation and inference, so the three see the same pixels. The patch
+contract is a :class:`PatchSpec`: the pipeline reads it from ``model.json`` (:meth:`PatchSpec.of`);
+training defines it (:data:`TRAINING_SPEC`, written into ``model.json`` by ``ai.training.nodule_card``).
+
+- :func:`iso_volume` resamples a CT (SimpleITK, linear) once to :data:`SPACING_MM` on its own axes;
+- :func:`cube` takes a (size,)³ cube around a physical point from it (``FILL_HU`` beyond the data);
+- :func:`crop_like` keeps real voxels only inside the box the LIDC training crops would have had around a
+  candidate of that diameter (in-plane half-width max(15, d/2 + 8) mm, z half-height d/2 + 1.5 mm);
+- :func:`window` maps HU [−1000, 400] → [0, 1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import SimpleITK as sitk
+
+from ai.package import ModelPackage
+from ai.pipelines import PipelineMissing
+
+
+@dataclass(frozen=True)
+class PatchSpec:
+    """The CNN's patch: ``patch`` voxels per side at ``spacing_mm``, HU window, fill outside the data."""
+
+    patch: int
+    spacing_mm: float
+    hu_low: float
+    hu_high: float
+    fill_hu: float
+
+    @classmethod
+    def of(cls, package: ModelPackage) -> PatchSpec:
+        """The patch contract of ``model.json``'s ``input``."""
+        spec = package.input
+        if spec.size is None or spec.spacing_mm is None or spec.window is None:
+            raise PipelineMissing(f"model '{package.name}': the nodule pipeline needs input.size, "
+                                  "input.spacing_mm and input.window in model.json")
+        lo = spec.window.center - spec.window.width / 2
+        return cls(int(spec.size[0]), float(spec.spacing_mm[0]), lo, lo + spec.window.width, spec.fill_value)
+
+
+TRAINING_SPEC = PatchSpec(patch=32, spacing_mm=1.0, hu_low=-1000.0, hu_high=400.0, fill_hu=-850.0)
+PATCH, SPACING_MM, FILL_HU = TRAINING_SPEC.patch, TRAINING_SPEC.spacing_mm, TRAINING_SPEC.fill_hu
+
+
+def window(hu: np.ndarray, spec: PatchSpec = TRAINING_SPEC) -> np.ndarray:
+    """HU → [0, 1] over the model's window."""
+    return np.clip((np.asarray(hu, np.float32) - spec.hu_low) / (spec.hu_high - spec.hu_low), 0.0, 1.0)
+
+
+def iso_volume(img: sitk.Image, spec: PatchSpec = TRAINING_SPEC) -> tuple[np.ndarray, sitk.Image]:
+    """The CT on the patch grid (array [k, j, i] float32 HU, and its SimpleITK image for index lookups)."""
+    mm = spec.spacing_mm
+    size = [max(1, round(n * s / mm)) for n, s in zip(img.GetSize(), img.GetSpacing(), strict=True)]
+    iso = sitk.Resample(img, size, sitk.Transform(), sitk.sitkLinear, img.GetOrigin(), (mm,) * 3,
+                        img.GetDirection(), spec.fill_hu, sitk.sitkFloat32)
+    return sitk.GetArrayFromImage(iso), iso
+
+
+def index_of(iso: sitk.Image, centre_mm: np.ndarray) -> np.ndarray:
+    """Continuous voxel index [k, j, i] of a physical point on the 1 mm grid."""
+    ijk = iso.TransformPhysicalPointToContinuousIndex(tuple(float(v) for v in centre_mm))
+    return np.asarray(ijk[::-1], float)
+
+
+def cube(volume: np.ndarray, centre_kji: np.ndarray, size: int = PATCH,
+         fill: float = FILL_HU) -> np.ndarray:
+    """(size,)³ float32 cube whose centre is the voxel nearest ``centre_kji``; ``fill`` outside."""
+    out = np.full((size,) * 3, fill, np.float32)
+    start = np.round(np.asarray(centre_kji) - (size - 1) / 2).astype(int)
+    lo, hi = np.maximum(start, 0), np.minimum(start + size, volume.shape)
+    if np.any(hi <= lo):
+        return out
+    dst = tuple(slice(a - s, b - s) for a, b, s in zip(lo, hi, start, strict=True))
+    out[dst] = volume[tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))]
+    return out
+
+
+def crop_half_sizes(diameter_mm: float, spec: PatchSpec = TRAINING_SPEC) -> tuple[float, float]:
+    """Half-height (z) and in-plane half-width, in patch voxels, of the box :func:`crop_like` keeps."""
+    return (diameter_mm / 2 + 1.5) / spec.spacing_mm, max(15.0, diameter_mm / 2 + 8.0) / spec.spacing_mm
+
+
+def crop_like(patch: np.ndarray, diameter_mm: float, spec: PatchSpec = TRAINING_SPEC) -> np.ndarray:
+    """Keep real voxels only inside a training-crop-shaped box around a candidate of this diameter."""
+    n = patch.shape[0]
+    half_z, half_xy = crop_half_sizes(diameter_mm, spec)
+    dist = np.abs(np.arange(n) - (n - 1) / 2)
+    in_plane = dist <= half_xy
+    keep = (dist <= half_z)[:, None, None] & in_plane[None, :, None] & in_plane[None, None, :]
+    return np.where(keep, patch, np.float32(spec.fill_hu)).astype(np.float32)
+
+
+def candidate_patches(volume: np.ndarray, iso: sitk.Image, centres_mm: list[np.ndarray],
+                      diameters_mm: list[float], spec: PatchSpec = TRAINING_SPEC) -> np.ndarray:
+    """Windowed, crop-cut patches (N, 1, P, P, P) float32 for candidates on the patch-grid volume."""
+    if not centres_mm:
+        return np.zeros((0, 1) + (spec.patch,) * 3, np.float32)
+    patches = [window(crop_like(cube(volume, index_of(iso, c), spec.patch, spec.fill_hu), d, spec), spec)
+               for c, d in zip(centres_mm, diameters_mm, strict=True)]
+    return np.stack(patches)[:, None].astype(np.float32)
