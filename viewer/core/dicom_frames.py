@@ -226,9 +226,12 @@ def _dcmread(path: Path, force: bool = False) -> Dataset:
     with open(path, "rb") as fh, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # problems are reported per file, not as warnings
         try:
-            return pydicom.dcmread(_BudgetedFile(fh), defer_size=2048, force=force)
+            ds = pydicom.dcmread(_BudgetedFile(fh), defer_size=2048, force=force)
         except _HeaderBudgetExceeded:
             raise NotAnImageError("not a DICOM header (endless empty or oversized elements)") from None
+    # deferred values are read later from the file by name, not through the closed wrapper
+    ds.filename, ds.fileobj_type, ds.buffer = str(path), open, None
+    return ds
 
 
 def _looks_like_raw_dataset(path: Path) -> bool:
