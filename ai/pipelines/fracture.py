@@ -1,51 +1,65 @@
-"""Radiograph fracture pipeline: one 2D radiograph in → fracture probability, decision at the
-operating point, class-activation map on the input grid and a box around its hottest region.
+"""Radiograph fracture pipeline: one 2D radiograph in → fracture probability for triage, fracture boxes
+with scores (a CenterNet-style detector at stride 8), the detector's centre map as the explanation, and
+"not scored" for inputs that do not look like the training radiographs.
 
 Everything about the input (size, letterbox, 8-bit ÷ 255 / percentile stretch, MONOCHROME1 inversion)
-and the labels comes from ``model.json`` (``resources/models/fracture-radiograph``); outputs
-``logits`` (N, 2) in the order of ``labels`` (the positive class last) and ``cam`` (N, 2, h, w)
-(the last feature map weighted by the linear head).
+comes from ``model.json`` (``resources/models/fracture-radiograph``). Outputs: ``logits`` (N, 2)
+(no fracture, fracture), ``cam`` (N, 2, 20, 20), ``heat`` (N, 1, 40, 40) fracture-centre probability per
+stride-8 cell, ``reg`` (N, 4, 40, 40) centre offset x/y and log width/height in cells, ``ood_distance``
+(N,) (see :mod:`ai.ood`).
+Operating points in ``model.json``: ``default`` (image-level probability, triage) and ``box`` (box score).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from ai.box_decode import decode_centres
 from ai.findings import Finding, located
 from ai.image import ImageInput
+from ai.ood import load_guard, verdict
 from ai.package import ModelPackage
 from ai.pipelines import ModelOutputs, PipelineResult, Prepared
-from ai.pipelines.preprocess2d import Letterbox, grid_box_to_input, model_input_2d, unletterbox_map
-from ai.resample import normalise01
+from ai.pipelines.preprocess2d import Letterbox, model_input_2d, unletterbox_map
 from ai.scores import softmax
 
-
-def hot_box(cam: np.ndarray, level: float = 0.5) -> tuple[float, float, float, float]:
-    """Bounding box (x0, y0, x1, y1) of the connected region ≥ ``level`` × max around the peak (4-conn.)."""
-    peak = np.unravel_index(int(np.argmax(cam)), cam.shape)
-    hot = cam >= level * cam[peak]
-    seen = np.zeros_like(hot)
-    stack = [peak]
-    seen[peak] = True
-    while stack:
-        r, c = stack.pop()
-        for nr, nc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
-            if 0 <= nr < hot.shape[0] and 0 <= nc < hot.shape[1] and hot[nr, nc] and not seen[nr, nc]:
-                seen[nr, nc] = True
-                stack.append((nr, nc))
-    rows, cols = np.nonzero(seen)
-    return float(cols.min()), float(rows.min()), float(cols.max() + 1), float(rows.max() + 1)
+STRIDE = 8  # model-grid pixels per cell of ``heat`` / ``reg``
+MAX_BOXES = 5  # candidates reported per image (best first)
+MIN_BOX_SCORE = 0.05  # candidates below this are not reported at all
 
 
-def fracture_map(grid: np.ndarray, lb: Letterbox) -> tuple[np.ndarray, tuple[float, ...]]:
-    """The positive-class CAM on the model grid → (map on the input grid in [0, 1], box in input pixels)."""
-    cam = normalise01(unletterbox_map(grid, lb))
-    box = grid_box_to_input(hot_box(grid - grid.min()), lb.size / grid.shape[-1], lb)
-    return cam.astype(np.float32), box
+@dataclass(frozen=True)
+class FractureResult:
+    probability: float
+    heat: np.ndarray  # fracture-centre map on the input grid (H, W), float32 in [0, 1]
+    boxes: np.ndarray  # (K, 4) x0, y0, x1, y1 in input pixels, best first
+    box_scores: np.ndarray  # (K,)
+
+
+def to_input(boxes: np.ndarray, lb: Letterbox) -> np.ndarray:
+    """(K, 4) boxes in model-grid pixels → input pixels, clipped to the image."""
+    h, w = lb.shape
+    out = (boxes - np.array([lb.pad_x, lb.pad_y, lb.pad_x, lb.pad_y], np.float32)) / lb.scale
+    return np.clip(out, 0, [w, h, w, h]).astype(np.float32)
+
+
+def postprocess(outputs: dict[str, np.ndarray], lb: Letterbox, index: int = 0) -> FractureResult:
+    p = float(softmax(outputs["logits"][index])[-1])
+    heat = outputs["heat"][index, 0]
+    boxes, scores = decode_centres(heat, outputs["reg"][index], STRIDE, MAX_BOXES, MIN_BOX_SCORE)
+    full = np.clip(unletterbox_map(heat, lb), 0, 1).astype(np.float32)
+    return FractureResult(p, full, to_input(boxes, lb), scores)
+
+
+def box_threshold(package) -> float | None:
+    point = package.operating_point("fracture", "box")
+    return None if point is None or point.name != "box" else point.threshold
 
 
 class FracturePipeline:
-    """The engine's ``Pipeline`` protocol (``ai.pipelines``) for the fracture model."""
+    """The engine's ``Pipeline`` protocol (``ai.pipelines``) around :func:`preprocess`/:func:`postprocess`."""
 
     def prepare(self, image: ImageInput, package: ModelPackage) -> Prepared:
         x, lb = model_input_2d(image, package.input)
@@ -53,18 +67,50 @@ class FracturePipeline:
 
     def interpret(self, image: ImageInput, package: ModelPackage, prepared: Prepared,
                   outputs: ModelOutputs) -> PipelineResult:
-        positive = package.labels[-1]
-        probs = softmax(outputs.outputs["logits"][0])
-        probability = float(probs[-1])
-        cam, (x0, y0, x1, y1) = fracture_map(outputs.outputs["cam"][0, -1], prepared.context["letterbox"])
-        point = package.operating_point(positive)
-        threshold = None if point is None else point.threshold
-        passes = threshold is None or probability >= threshold
-        finding = Finding(package.name, package.version, positive, probability, passes,
-                          threshold=threshold, explanation=positive, explanation_method="cam_output")
-        probabilities = {label: float(p) for label, p in zip(package.labels, probs, strict=True)}
-        return PipelineResult([located(finding, image, (0.0, y0, x0, 1.0, y1, x1))],
-                              maps={positive: cam[None]}, probabilities=probabilities)
+        ood = verdict(load_guard(package.directory), outputs.outputs)
+        if ood is not None and ood.refused:
+            return PipelineResult([], notes=[ood.message])
+        result = postprocess(outputs.outputs, prepared.context["letterbox"])
+        threshold = box_threshold(package)
+        findings = [
+            self._finding(image, package, box, float(s), threshold)
+            for box, s in zip(result.boxes, result.box_scores, strict=True)
+        ]
+        point = package.operating_point("fracture")
+        notes = [
+            _triage_note(result.probability, None if point is None else point.threshold),
+            f"{sum(f.passes_operating_point for f in findings)} fracture box(es) pass the box threshold",
+        ]
+        return PipelineResult(
+            findings,
+            maps={"fracture": result.heat[None]},
+            probabilities={"no fracture": 1.0 - result.probability, "fracture": result.probability},
+            notes=notes,
+        )
+
+    @staticmethod
+    def _finding(image, package, box: np.ndarray, score: float, threshold: float | None) -> Finding:
+        passes = threshold is None or score >= threshold
+        finding = Finding(
+            package.name,
+            package.version,
+            "fracture",
+            score,
+            passes,
+            threshold=threshold,
+            explanation="fracture",
+            explanation_method="detector centre map",
+        )
+        x0, y0, x1, y1 = (float(v) for v in box)
+        return located(finding, image, (0.0, y0, x0, 1.0, y1, x1))
+
+
+def _triage_note(probability: float, threshold: float | None) -> str:
+    if threshold is None:
+        return f"fracture probability {probability:.2f} (image level)"
+    verdict_word = "at or above" if probability >= threshold else "below"
+    return (f"fracture probability {probability:.2f} (image level), {verdict_word} the triage threshold "
+            f"{threshold:.2f}")
 
 
 PIPELINE = FracturePipeline()

@@ -2,8 +2,10 @@
 
 One command per model, then one that exports and measures it and one that writes the package::
 
-    python -m ai.training.tumour;   python -m ai.training.tumour_eval;   python -m ai.training.tumour_card
-    python -m ai.training.fracture; python -m ai.training.fracture_eval; python -m ai.training.fracture_card
+    python -m ai.training.tumour;   python -m ai.training.tumour_export
+    radsight validate ... (test splits, see the card);  python -m ai.training.tumour_card OUT
+    python -m ai.training.fracture; python -m ai.training.fracture_export
+    radsight validate ... (test split, see the card);   python -m ai.training.fracture_card OUT
     python -m ai.training.nodule;   python -m ai.training.nodule_eval;   python -m ai.training.nodule_card
 
 Each is seeded (seed 0), reads/writes its split CSV in ``resources/models/<name>/split.csv``,

@@ -1,5 +1,6 @@
-"""Fracture network: EfficientNet-Lite0 trunk, a stride-16 fused map → GAP → linear (CAM at stride 16),
-plus a 1×1 box-mask head used only as auxiliary supervision during training. Input (N, 1, H, W) in [0, 1]."""
+"""Fracture detector: EfficientNet-Lite0 trunk (frozen to stride 16), a stride-16 fused map → GAP →
+linear image-level head (fracture / none, with its CAM), and a CenterNet-style head at stride 8 on a
+top-down fused map: centre heat map, sub-cell offset and log box size. Input (N, 1, H, W) in [0, 1]."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from torch import nn
 from ai.training.common import GRAY_MEAN, GRAY_STD, Lite0Features
 
 FUSED = 256
+DET = 64
+STRIDE = 8
 
 
 class FractureNet(nn.Module):
@@ -21,28 +24,38 @@ class FractureNet(nn.Module):
         self.fuse_bn = nn.BatchNorm2d(FUSED)
         self.dropout = nn.Dropout(0.3)
         self.fc = nn.Linear(FUSED, n_classes)
-        self.mask_head = nn.Conv2d(FUSED, 1, 1)
+        self.lat_early = nn.Conv2d(40, DET, 1, bias=False)
+        self.reduce = nn.Conv2d(FUSED, DET, 1, bias=False)
+        self.det_bn = nn.BatchNorm2d(DET)
+        self.det = nn.Sequential(nn.Conv2d(DET, DET, 3, padding=1), nn.ReLU(), nn.Conv2d(DET, 5, 1))
+        nn.init.constant_(self.det[-1].bias[:1], -4.6)  # centre prior 0.01 (focal-loss start)
 
-    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return self.forward_mid(self.trunk.bottom((image - GRAY_MEAN) / GRAY_STD))
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        early = self.trunk.early((image - GRAY_MEAN) / GRAY_STD)
+        return self.forward_cached(early, self.trunk.middle(early))
 
-    def forward_mid(self, mid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """From the (cached, frozen) stride-16 features: logits, cam, auxiliary mask logits."""
-        up = F.interpolate(self.lat_top(self.trunk.top(mid)), scale_factor=2.0, mode="nearest")
+    def forward_cached(
+        self, early: torch.Tensor, mid: torch.Tensor, top: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, ...]:
+        """From the frozen stride-8 and stride-16 features (and the cached ``trunk.top(mid)`` where the
+        stride-32 blocks are frozen too): logits (N, 2), cam (N, 2, H/16, W/16), detection map
+        (N, 5, H/8, W/8): centre logit, offset x/y (cells), log width/height (cells)."""
+        top = self.trunk.top(mid) if top is None else top
+        up = F.interpolate(self.lat_top(top), scale_factor=2.0, mode="nearest")
         fmap = F.relu6(self.fuse_bn(self.lat_mid(mid) + up))
         logits = self.fc(self.dropout(fmap.mean(dim=(2, 3))))
         h, w = fmap.shape[-2:]
         cam = torch.einsum("kc,nchw->nkhw", self.fc.weight, fmap) / (h * w)
-        return logits, cam, self.mask_head(fmap)[:, 0]
+        up8 = F.interpolate(self.reduce(fmap), scale_factor=2.0, mode="nearest")
+        det = self.det(F.relu6(self.det_bn(self.lat_early(early) + up8)))
+        return logits, cam, det
 
 
-class FractureExport(nn.Module):
-    """What ships: ``logits`` (N, 2) and ``cam`` (N, 2, H/16, W/16)."""
-
-    def __init__(self, net: FractureNet) -> None:
-        super().__init__()
-        self.net = net
-
-    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logits, cam, _ = self.net(image)
-        return logits, cam
+def focal_loss(logit: torch.Tensor, heat: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """CenterNet focal loss on (N, h, w) centre logits against Gaussian targets, images with ``valid``."""
+    p = torch.sigmoid(logit[valid]).clamp(1e-4, 1 - 1e-4)
+    t = heat[valid]
+    pos = t >= 0.999
+    pos_loss = -(torch.log(p) * (1 - p) ** 2)[pos].sum()
+    neg_loss = -(torch.log(1 - p) * p**2 * (1 - t) ** 4)[~pos].sum()
+    return (pos_loss + neg_loss) / pos.sum().clamp(min=1)

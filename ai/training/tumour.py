@@ -1,9 +1,14 @@
-"""Train the brain-MRI tumour model (type + box + CAM): ``python -m ai.training.tumour [--epochs N]``.
+"""Train the brain-MRI tumour model (presence + type + box + CAM): ``python -m ai.training.tumour``.
 
-Fine-tunes ImageNet-pretrained EfficientNet-Lite0 at 224² on ``brain-tumor-mri`` (stem and blocks up to
-stride 8 frozen, their features cached for each slice and its mirror image; the rest trained);
-split by blocks of neighbouring image ids (no patient IDs in the source); best epoch chosen on
-validation; test touched once at the end by :mod:`ai.training.tumour_eval`.
+Fine-tunes ImageNet-pretrained EfficientNet-Lite0 at 224² on brain-tumor-mri (type + box; every slice
+has a tumour) and Br35H (tumour / no tumour from one source; boxes on the tumours). Stem and blocks up
+to stride 16 frozen, their stride-8 and stride-16 features cached for one view of each slice
+(:mod:`ai.training.tumour_data`);
+the rest trained. Presence is weighted so that Br35H's two classes count as much as brain-tumor-mri's
+positives (presence is measured on Br35H alone: the sources differ). Splits by blocks of neighbouring
+ids (no patient IDs); best epoch chosen on validation; test measured once, through the product, by
+``radsight validate``
+(see :mod:`ai.training.tumour_export` and :mod:`ai.training.tumour_card`).
 """
 
 from __future__ import annotations
@@ -15,41 +20,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ai.datasets import TUMOUR_CLASSES, assign_splits, read_brain_tumor, read_split_csv, write_split_csv
-from ai.training.common import (
-    LABELLED,
-    MODELS,
-    WORK,
-    Timer,
-    mid_feature_cache,
-    resized_cache,
-    save_json,
-    setup,
-)
+from ai.datasets import TUMOUR_CLASSES
+from ai.training.common import WORK, Timer, roc_auc, save_json, setup
+from ai.training.top_cache import top_cache
+from ai.training.tumour_data import NAME, NO_TYPE, SIZE, TumourData, load, view_cache
 from ai.training.tumour_model import TumourNet, giou_loss
 
-NAME = "tumour-mri"
-SIZE = 224
-FROZEN_BLOCKS = 5  # stem + blocks 0-4 (up to stride 8) frozen; their output is cached
-CAM_WEIGHT = 0.5  # weight of the loss that keeps the true class's CAM mass inside the box
+FROZEN_BLOCKS = 16  # the whole trunk frozen (ImageNet weights); its stride-8/16/32 outputs are cached
+CAM_WEIGHT = 0.5  # weight of the losses that keep the CAM mass inside the box
+PRESENCE_WEIGHT = {(0, 1): 0.5, (1, 1): 3.0, (1, 0): 3.0}  # (source, presence) → loss weight
 log = logging.getLogger("radsight.train")
-
-
-def load_data() -> tuple[list, np.ndarray, np.ndarray, np.ndarray, dict[str, str]]:
-    records = read_brain_tumor(LABELLED / "brain-tumor-mri")
-    split_csv = MODELS / NAME / "split.csv"
-    splits = read_split_csv(split_csv) if split_csv.is_file() else assign_splits(records, seed=0)
-    if not split_csv.is_file():
-        write_split_csv(split_csv, records, splits)
-    images = resized_cache("brain", records, SIZE)
-    labels = np.array([r.label_index for r in records])
-    boxes = np.array([_cxcywh(r.boxes[0]) for r in records], np.float32)
-    return records, images, labels, boxes, splits
-
-
-def _cxcywh(box: tuple[float, float, float, float], size: float = 512.0) -> list[float]:
-    x0, y0, x1, y1 = (v / size for v in box)
-    return [(x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0]
 
 
 def centre_cells(boxes: torch.Tensor, grid: int) -> torch.Tensor:
@@ -68,32 +48,52 @@ def box_cells(boxes: torch.Tensor, grid: int) -> torch.Tensor:
     return cells
 
 
-def cam_in_box_loss(cam: torch.Tensor, y: torch.Tensor, cells: torch.Tensor) -> torch.Tensor:
-    """−log of the true class's spatial-softmax CAM mass inside the box: the map must point at the lesion."""
-    n, _, h, w = cam.shape
-    log_p = torch.log_softmax(cam[torch.arange(n), y].reshape(n, -1) * (h * w), dim=1)
+def cam_in_box_loss(cam: torch.Tensor, cells: torch.Tensor) -> torch.Tensor:
+    """−log of a (N, h, w) CAM's spatial-softmax mass inside the box cells (the map must point at the
+    lesion)."""
+    n, h, w = cam.shape
+    if n == 0:
+        return cam.sum() * 0.0
+    log_p = torch.log_softmax(cam.reshape(n, -1) * (h * w), dim=1)
     return -torch.logsumexp(log_p.masked_fill(~cells, -1e4), dim=1).mean()
 
 
-def loss_fn(net: TumourNet, mid: torch.Tensor, y: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    logits, cam, box, heat = net.forward_early(mid)
-    grid = int(round(heat.shape[1] ** 0.5))
-    cls = F.cross_entropy(logits, y, label_smoothing=0.05)
-    loc = 5 * F.l1_loss(box, b) + 2 * giou_loss(box, b) + 0.5 * F.cross_entropy(heat, centre_cells(b, grid))
-    return cls + loc + CAM_WEIGHT * cam_in_box_loss(cam, y, box_cells(b, cam.shape[-1]))
+def loss_fn(
+    net: TumourNet, early: torch.Tensor, mid: torch.Tensor, batch: dict[str, torch.Tensor], top=None
+) -> torch.Tensor:
+    presence, logits, cam, box, heat = net.forward_cached(early, mid, top)
+    b, has_box, y = batch["box"], batch["has_box"], batch["type"]
+    loss = (
+        batch["weight"]
+        * F.binary_cross_entropy_with_logits(presence, batch["presence"].float(), reduction="none")
+    ).mean()
+    if (y != NO_TYPE).any():
+        loss = loss + F.cross_entropy(logits, y, ignore_index=NO_TYPE, label_smoothing=0.05)
+    if has_box.any():
+        pb, tb, grid = box[has_box], b[has_box], int(round(heat.shape[1] ** 0.5))
+        loss = loss + 5 * F.l1_loss(pb, tb) + 2 * giou_loss(pb, tb)
+        loss = loss + 0.5 * F.cross_entropy(heat[has_box], centre_cells(tb, grid))
+        cells = box_cells(tb, cam.shape[-1])
+        loss = loss + CAM_WEIGHT * cam_in_box_loss(cam[has_box, 0], cells)
+        typed = y[has_box] != NO_TYPE
+        loss = loss + CAM_WEIGHT * cam_in_box_loss(cam[has_box][typed, 1 + y[has_box][typed]], cells[typed])
+    return loss
 
 
 @torch.no_grad()
-def predict(net: TumourNet, mids: np.ndarray, batch: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Logits, boxes and CAMs from cached stride-8 features (N, 40, 28, 28)."""
+def predict(
+    net: TumourNet, early: np.ndarray, mids: np.ndarray, tops: np.ndarray, batch: int = 64
+) -> dict[str, np.ndarray]:
+    """Presence probability, type logits, boxes and CAMs from cached features."""
     net.eval()
-    logits, boxes, cams = [], [], []
+    out: dict[str, list] = {"presence": [], "logits": [], "box": [], "cam": []}
     for i in range(0, len(mids), batch):
-        lo, cam, box, _ = net.forward_early(torch.from_numpy(mids[i : i + batch]).float())
-        logits.append(lo.numpy())
-        boxes.append(box.numpy())
-        cams.append(cam.numpy())
-    return np.concatenate(logits), np.concatenate(boxes), np.concatenate(cams)
+        presence, logits, cam, box, _ = net.forward_cached(
+            *(torch.from_numpy(a[i : i + batch]).float() for a in (early, mids, tops))
+        )
+        for key, value in zip(out, (torch.sigmoid(presence), logits, box, cam), strict=True):
+            out[key].append(value.numpy())
+    return {k: np.concatenate(v) for k, v in out.items()}
 
 
 def iou_cxcywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -103,60 +103,86 @@ def iou_cxcywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / (a[:, 2:].prod(1) + b[:, 2:].prod(1) - inter + 1e-9)
 
 
-def shift_features(mid: torch.Tensor, boxes: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
-    """Shift each feature map by −1..1 cells in x and y (zero fill); boxes follow."""
+def shift_maps(maps: torch.Tensor, shifts: list, scale: int) -> torch.Tensor:
+    """Shift each (C, h, w) map by ``scale`` × (dx, dy) cells (zero fill)."""
+    _, _, h, w = maps.shape
+    p = scale
+    padded = F.pad(maps, (p, p, p, p))
+    return torch.stack(
+        [
+            padded[i, ..., p - dy * scale : p - dy * scale + h, p - dx * scale : p - dx * scale + w]
+            for i, (dx, dy) in enumerate(shifts)
+        ]
+    )
+
+
+def shift_features(
+    early: torch.Tensor, mid: torch.Tensor, boxes: torch.Tensor, gen: torch.Generator
+) -> tuple[torch.Tensor, ...]:
+    """Shift the stride-16 maps by −1..1 cells in x and y (the stride-8 maps by twice that); boxes
+    follow (empty boxes stay empty)."""
     n, _, h, w = mid.shape
     shifts = torch.randint(-1, 2, (n, 2), generator=gen)
-    padded = F.pad(mid, (1, 1, 1, 1))
-    out = torch.stack([padded[i, :, 1 - dy : 1 - dy + h, 1 - dx : 1 - dx + w]
-                       for i, (dx, dy) in enumerate(shifts.tolist())])
+    early, out = shift_maps(early, shifts.tolist(), 2), shift_maps(mid, shifts.tolist(), 1)
     moved = boxes.clone()
-    moved[:, 0] = (boxes[:, 0] + shifts[:, 0] / w).clamp(0, 1)
-    moved[:, 1] = (boxes[:, 1] + shifts[:, 1] / h).clamp(0, 1)
-    return out, moved
+    present = boxes[:, 2] > 0
+    moved[:, 0] = torch.where(present, (boxes[:, 0] + shifts[:, 0] / w).clamp(0, 1), boxes[:, 0])
+    moved[:, 1] = torch.where(present, (boxes[:, 1] + shifts[:, 1] / h).clamp(0, 1), boxes[:, 1])
+    return early, out, moved
 
 
 def train(epochs: int, batch: int, lr: float, seed: int) -> None:
-    work = setup(NAME, seed)
-    records, images, labels, boxes, splits = load_data()
-    tr = np.array([splits[r.id] == "train" for r in records])
-    va = np.array([splits[r.id] == "val" for r in records])
-    log.info("train %d val %d test %d", tr.sum(), va.sum(), len(records) - tr.sum() - va.sum())
+    work = setup(NAME, seed, threads=1)  # one thread: spinning OpenMP threads lose on oversubscribed cores
+    data = load()
+    tr, va = data.split == "train", data.split == "val"
+    log.info("train %d val %d test %d", tr.sum(), va.sum(), (data.split == "test").sum())
     net = TumourNet(len(TUMOUR_CLASSES), SIZE)
-    mids = mid_feature_cache("brain", net.trunk, images, stage="early")
-    net.trunk.freeze_early(FROZEN_BLOCKS)
+    cache = view_cache(net.trunk, data)
+    cache["top"] = top_cache("tumour3", net.trunk, cache["mid"], data.split != "test")
+    net.trunk.requires_grad_(False)
     opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=lr, weight_decay=1e-4)
     steps = epochs * (int(tr.sum()) // batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     gen = torch.Generator().manual_seed(seed)
-    flipped = boxes.copy()
-    flipped[:, 0] = 1 - flipped[:, 0]
-    data = (mids[:, tr], labels[tr], np.stack([boxes[tr], flipped[tr]]))
+    weights = np.array([PRESENCE_WEIGHT[(s, p)] for s, p in zip(data.source, data.presence, strict=True)])
+    train_set = {
+        "early": cache["early"][:, tr],
+        "mid": cache["mid"][:, tr],
+        "top": cache["top"][:, tr],
+        "box": cache["boxes"][:, tr],
+        "presence": data.presence[tr],
+        "type": data.types[tr],
+        "weight": weights[tr].astype(np.float32),
+    }
     best = -1.0
     for epoch in range(epochs):
         timer = Timer()
-        _epoch(net, opt, sched, data, batch, gen, np.random.default_rng(seed * 1000 + epoch))
-        score = _validate(net, mids[0, va], labels[va], boxes[va])
+        _epoch(net, opt, sched, train_set, batch, gen, np.random.default_rng(seed * 1000 + epoch))
+        score = validate(net, *(cache[k][0, va] for k in ("early", "mid", "top")), data, va)
         if score["select"] > best:
             best = score["select"]
             torch.save(net.state_dict(), work / "best.pt")
         log.info("epoch %d %.1f min val %s", epoch, timer.minutes(), score)
 
 
-def _epoch(net, opt, sched, data, batch, gen, rng) -> None:
-    mids, yi, bi = data
+def _epoch(net, opt, sched, train_set, batch, gen, rng) -> None:
     net.train()
-    net.trunk.frozen_eval(FROZEN_BLOCKS)
-    order = rng.permutation(mids.shape[1])
-    views = rng.integers(0, 2, mids.shape[1])
-    total, n_steps = 0.0, mids.shape[1] // batch
+    net.trunk.eval()
+    n_views, n = train_set["mid"].shape[:2]
+    order, views = rng.permutation(n), rng.integers(0, n_views, n)
+    total, n_steps = 0.0, n // batch
     for step in range(n_steps):
         idx = order[step * batch : (step + 1) * batch]
-        mid = torch.from_numpy(mids[views[idx], idx]).float()
-        b = torch.from_numpy(bi[views[idx], idx])
-        mid, b = shift_features(mid, b, gen)
-        mid = F.dropout2d(mid, 0.1)
-        loss = loss_fn(net, mid, torch.from_numpy(yi[idx]), b)
+        early, mid, top = (
+            torch.from_numpy(train_set[k][views[idx], idx]).float() for k in ("early", "mid", "top")
+        )
+        box = torch.from_numpy(train_set["box"][views[idx], idx])
+        item = {
+            "box": box,
+            "has_box": box[:, 2] > 0.01,
+            **{k: torch.from_numpy(train_set[k][idx]) for k in ("presence", "type", "weight")},
+        }
+        loss = loss_fn(net, F.dropout2d(early, 0.1), F.dropout2d(mid, 0.1), item, F.dropout2d(top, 0.1))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -166,17 +192,25 @@ def _epoch(net, opt, sched, data, batch, gen, rng) -> None:
             log.info("step %d/%d loss %.3f", step, n_steps, total / (step + 1))
 
 
-def _validate(net, mids, labels, boxes) -> dict[str, float]:
-    logits, pred_boxes, cams = predict(net, mids)
-    pred = logits.argmax(1)
-    acc = float((pred == labels).mean())
-    rec = float((iou_cxcywh(pred_boxes, boxes) >= 0.5).mean())
-    grid = cams.shape[-1]
-    peak = cams[np.arange(len(pred)), pred].reshape(len(pred), -1).argmax(1)
-    cells = box_cells(torch.from_numpy(boxes), grid).numpy()
-    hit = float(cells[np.arange(len(pred)), peak].mean())
-    return {"accuracy": round(acc, 4), "iou50_recall": round(rec, 4), "cam_cell_in_box": round(hit, 4),
-            "select": acc + rec + hit}
+def validate(
+    net: TumourNet, early: np.ndarray, mids: np.ndarray, tops: np.ndarray, data: TumourData, sel: np.ndarray
+) -> dict[str, float]:
+    out = predict(net, early, mids, tops)
+    src, pres, types = data.source[sel], data.presence[sel], data.types[sel]
+    br = src == 1
+    auc = roc_auc(pres[br], out["presence"][br])
+    typed = types != NO_TYPE
+    acc = float((out["logits"][typed].argmax(1) == types[typed]).mean())
+    has_box = data.has_box[sel]
+    rec = float((iou_cxcywh(out["box"][has_box], data.boxes[sel][has_box]) >= 0.5).mean())
+    spec = float((out["presence"][br & (pres == 0)] < 0.5).mean())
+    return {
+        "br35h_presence_auc": round(auc, 4),
+        "br35h_specificity@0.5": round(spec, 4),
+        "type_accuracy": round(acc, 4),
+        "iou50_recall": round(rec, 4),
+        "select": 2 * auc + acc + rec,
+    }
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
-"""Tumour network: EfficientNet-Lite0 trunk, a stride-16 fused map feeding a GAP → linear type head
-(so the CAM is 14×14 at 224²) and a soft-argmax box head at stride 8 (28×28 at 224²).
+"""Tumour network: EfficientNet-Lite0 trunk, a stride-16 fused map feeding GAP → linear presence and type
+heads (so their CAMs are 14×14 at 224²) and a soft-argmax box head at stride 8 (28×28 at 224²).
 Input: (N, 1, H, W) in [0, 1]."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from torch import nn
 from ai.training.common import GRAY_MEAN, GRAY_STD, Lite0Features
 
 FUSED = 256
-BOX = 128
+BOX = 64
 
 
 class TumourNet(nn.Module):
@@ -23,27 +23,37 @@ class TumourNet(nn.Module):
         self.fuse_bn = nn.BatchNorm2d(FUSED)
         self.dropout = nn.Dropout(0.2)
         self.fc = nn.Linear(FUSED, n_classes)
+        self.presence = nn.Linear(FUSED, 1)
         self.lat_early = nn.Conv2d(40, BOX, 1, bias=False)
         self.reduce = nn.Conv2d(FUSED, BOX, 1, bias=False)
         self.box_bn = nn.BatchNorm2d(BOX)
-        self.box_head = nn.Sequential(
-            nn.Conv2d(BOX, BOX, 3, padding=1), nn.ReLU(), nn.Conv2d(BOX, 5, 1)
-        )
+        self.box_head = nn.Sequential(nn.Conv2d(BOX, BOX, 3, padding=1), nn.ReLU(), nn.Conv2d(BOX, 5, 1))
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return self.forward_early(self.trunk.early((image - GRAY_MEAN) / GRAY_STD))
+        early = self.trunk.early((image - GRAY_MEAN) / GRAY_STD)
+        return self.forward_cached(early, self.trunk.middle(early))
 
-    def forward_early(self, early: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """From the (cached, frozen) stride-8 features: logits, cam, box, centre heat logits."""
-        mid = self.trunk.middle(early)
-        up = F.interpolate(self.lat_top(self.trunk.top(mid)), scale_factor=2.0, mode="nearest")
-        fmap = F.relu6(self.fuse_bn(self.lat_mid(mid) + up))
-        logits = self.fc(self.dropout(fmap.mean(dim=(2, 3))))
+    def forward_cached(
+        self, early: torch.Tensor, mid: torch.Tensor, top: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, ...]:
+        """From the (cached, frozen) stride-8 and stride-16 features: presence logit (N,), type logits,
+        CAMs (N, 1 + types, h, w; presence first), box, centre heat logits. ``top``: the cached
+        ``trunk.top(mid)`` where the stride-32 blocks are frozen too."""
+        fmap = self.fused(mid, top)
+        pooled = self.dropout(fmap.mean(dim=(2, 3)))
+        logits, presence = self.fc(pooled), self.presence(pooled)[:, 0]
         h, w = fmap.shape[-2:]
-        cam = torch.einsum("kc,nchw->nkhw", self.fc.weight, fmap) / (h * w)
+        weights = torch.cat([self.presence.weight, self.fc.weight])
+        cam = torch.einsum("kc,nchw->nkhw", weights, fmap) / (h * w)
         up8 = F.interpolate(self.reduce(fmap), scale_factor=2.0, mode="nearest")
         box, heat = self.box(F.relu6(self.box_bn(self.lat_early(early) + up8)))
-        return logits, cam, box, heat
+        return presence, logits, cam, box, heat
+
+    def fused(self, mid: torch.Tensor, top: torch.Tensor | None = None) -> torch.Tensor:
+        """The stride-16 fused map (N, FUSED, h, w) the heads read."""
+        top = self.trunk.top(mid) if top is None else top
+        up = F.interpolate(self.lat_top(top), scale_factor=2.0, mode="nearest")
+        return F.relu6(self.fuse_bn(self.lat_mid(mid) + up))
 
     def box(self, feat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Soft-argmax over a centre heat map; offsets and sizes averaged with the same weights."""
@@ -58,18 +68,6 @@ class TumourNet(nn.Module):
         bw, bh = torch.sigmoid(out[:, 3]), torch.sigmoid(out[:, 4])
         box = torch.stack([(p * v).sum(dim=(1, 2)) for v in (cx, cy, bw, bh)], dim=1)
         return box, heat
-
-
-class TumourExport(nn.Module):
-    """What ships: ``logits``, ``cam``, ``box`` (normalised cx, cy, w, h)."""
-
-    def __init__(self, net: TumourNet) -> None:
-        super().__init__()
-        self.net = net
-
-    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        logits, cam, box, _ = self.net(image)
-        return logits, cam, box
 
 
 def giou_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

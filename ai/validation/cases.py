@@ -10,6 +10,9 @@ auc                 ``positive`` + ``score``, or
                     ``truth`` + ``probabilities``          (multi-class: macro one-vs-rest AUC)
 accuracy            the above, or ``truth`` + ``predicted``  (multi-class: predicted == true class)
 iou50_recall        ``gt_boxes`` + ``pred_boxes``          ground-truth boxes hit at IoU >= 0.5
+iou30_recall, ap50  ``cand_boxes`` + ``cand_scores``       scored candidate boxes (detectors), matched
+fp_boxes_per_image                                         greedily at IoU 0.3 / 0.5 (see detection.py)
+not_scored_rate     ``not_scored``                         cases the OOD guard refused
 cam_in_box          ``gt_boxes`` + ``heatmap``             map peak inside a ground-truth box
 lesion_sensitivity  ``outcome``                            FROC outcome of the case's detections
 fp_per_scan, froc_cpm
@@ -58,6 +61,9 @@ class CaseResult:
     gt_mask: np.ndarray | None = field(default=None, repr=False)
     pred_mask: np.ndarray | None = field(default=None, repr=False)
     spacing: tuple[float, ...] | None = None
+    cand_boxes: np.ndarray | None = None
+    cand_scores: np.ndarray | None = None
+    not_scored: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,10 @@ class CaseScore:
     outcome: ScanOutcome | None = None
     dice: float | None = None
     hd95: float | None = None
+    cand_scores: np.ndarray | None = None
+    cand_tp30: np.ndarray | None = None
+    cand_tp50: np.ndarray | None = None
+    not_scored: bool = False
 
 
 def score_case(case: CaseResult, min_iou: float = 0.5) -> CaseScore:
@@ -99,9 +109,17 @@ def score_case(case: CaseResult, min_iou: float = 0.5) -> CaseScore:
     if case.gt_mask is not None and case.pred_mask is not None:
         dice_value = dice(case.pred_mask, case.gt_mask)
         hd_value = hausdorff(case.pred_mask, case.gt_mask, case.spacing, percentile=95.0)
+    candidates = {}
+    if case.cand_boxes is not None and case.cand_scores is not None:
+        from ai.validation.detection import match
+
+        scores = np.asarray(case.cand_scores, float)
+        candidates = {"cand_scores": scores,
+                      "cand_tp30": match(case.cand_boxes, scores, case.gt_boxes, 0.3),
+                      "cand_tp50": match(case.cand_boxes, scores, case.gt_boxes, 0.5)}
     return CaseScore(
         id=case.id, truth=case.truth, subgroups=case.subgroups, group=case.group, positive=case.positive,
         score=case.score, predicted=case.predicted, probabilities=case.probabilities,
         boxes_total=len(case.gt_boxes), boxes_hit=boxes_hit, cam_hit=cam_hit, outcome=case.outcome,
-        dice=dice_value, hd95=hd_value,
+        dice=dice_value, hd95=hd_value, not_scored=case.not_scored, **candidates,
     )

@@ -6,6 +6,8 @@ Layouts (as under ``../shared/data/labelled``), each read by its ``ai.datasets``
   → target ``fracture``; subgroups = body regions.
 - ``brain-tumor-mri``: ``{glioma,meningioma,pituitary}/*.jpg`` + YOLO ``*.txt`` → target ``tumour``;
   subgroups = tumour type.
+- ``br35h``: ``yes/*.jpg`` (+ YOLO ``*.txt``) and ``no/*.jpg`` → target ``tumour``, measured as
+  presence (``presence_*`` metrics) with boxes on the tumours; subgroups = tumour / no tumour.
 - ``lidc-nodule-vois``: ``voi_index.csv`` + ``image/*.nii.gz`` (+ ``nodule_mask/``) → target ``nodule``;
   subgroups = size band; bootstrap resamples patients.
 """
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ai.datasets import Record, read_brain_tumor, read_fracatlas, read_lidc_vois
+from ai.datasets import Record, read_br35h, read_brain_tumor, read_fracatlas, read_lidc_vois
 
 TUMOUR_FOLDERS = ("glioma", "meningioma", "pituitary")
 
@@ -37,6 +39,7 @@ class Layout:
     read: Callable[[Path], list[Record]]
     caveat: str
     modality: str
+    metric_prefix: str = ""
 
     def subgroups(self, record: Record) -> tuple[str, ...]:
         """Breakdown labels of a record: body regions on FracAtlas, else the reader's group."""
@@ -51,6 +54,10 @@ FRACATLAS = Layout(
 BRAIN_TUMOR = Layout(
     "brain-tumor-mri", "tumour", read_brain_tumor,
     "no patient IDs (slices of one patient are correlated) and no tumour-free slices", "MR")
+BR35H = Layout(
+    "br35h", "tumour", read_br35h,
+    "no patient IDs (slices of one patient are correlated); mixed sequences; near-duplicates removed; "
+    "licence not stated by the source", "MR", metric_prefix="presence_")
 LIDC_VOIS = Layout(
     "lidc-nodule-vois", "nodule", read_lidc_vois,
     "crop mode (nodule crops, not whole scans; whole-scan mode takes a folder of full series with LIDC "
@@ -71,9 +78,12 @@ def detect_layout(root: str | Path) -> Layout:
         return LIDC_VOIS
     if any((root / sub).is_dir() for sub in TUMOUR_FOLDERS):
         return BRAIN_TUMOR
+    if (root / "yes").is_dir() and (root / "no").is_dir():
+        return BR35H
     raise LayoutError(
         f"unrecognised layout in {root}: expected fracatlas (images/Fractured, images/Non_fractured), "
-        f"brain-tumor-mri ({'/, '.join(TUMOUR_FOLDERS)}/) or lidc-nodule-vois (voi_index.csv + image/)"
+        f"brain-tumor-mri ({'/, '.join(TUMOUR_FOLDERS)}/), br35h (yes/, no/) or lidc-nodule-vois "
+        "(voi_index.csv + image/)"
     )
 
 

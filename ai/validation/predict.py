@@ -77,24 +77,41 @@ def _slice_map(result: PipelineResult, finding: Any | None) -> np.ndarray | None
 
 def case_of(record: Record, layout: Layout, package: ModelPackage, result: PipelineResult) -> CaseResult:
     """Fracture: positive-class probability, boxes of the passing findings (none passing: every true box
-    is missed). Tumour: most probable type and the top finding's box."""
+    is missed) and every scored candidate box. Tumour on Br35H: presence (1 − P(no tumour)) and the top
+    finding's box. Tumour types: the top finding's type ("no tumour" without one) and its box.
+    A case the out-of-distribution guard refused carries ``not_scored`` and no finding."""
     findings = sorted(result.findings, key=lambda f: -f.score)
     top = findings[0] if findings else None
     heatmap = _slice_map(result, top)
     missing = heatmap is None and package.explanation != "none"
-    common = {**base_fields(record, layout), "heatmap": heatmap, "heatmap_missing": missing}
+    common = {**base_fields(record, layout), "heatmap": heatmap, "heatmap_missing": missing,
+              "not_scored": is_not_scored(result)}
     positive = package.labels[-1]
     if layout.target == "fracture":
         score = result.probabilities.get(positive)
         if score is None:
             score = max((f.score for f in findings if f.label == positive), default=0.0)
         boxes = [_xy_box(f.box_kji) for f in findings if f.passes_operating_point and f.box_kji]
+        located = [f for f in findings if f.box_kji]
         return CaseResult(**common, positive=record.label_index == 1, score=float(score),
-                          pred_boxes=np.asarray(boxes, float).reshape(-1, 4))
-    predicted = result.label or (top.label if top else None)
+                          pred_boxes=np.asarray(boxes, float).reshape(-1, 4),
+                          cand_boxes=np.asarray([_xy_box(f.box_kji) for f in located], float).reshape(-1, 4),
+                          cand_scores=np.asarray([f.score for f in located], float))
     boxes = [_xy_box(top.box_kji)] if top is not None and top.box_kji else []
+    pred_boxes = np.asarray(boxes, float).reshape(-1, 4)
+    if layout.metric_prefix == "presence_":
+        presence = 1.0 - result.probabilities.get("no tumour", 1.0)
+        return CaseResult(**common, positive=record.label_index == 1, score=float(presence),
+                          pred_boxes=pred_boxes)
+    predicted = top.label if top is not None else ("no tumour" if "no tumour" in result.probabilities
+                                                   else result.label)
     return CaseResult(**common, predicted=predicted, probabilities=dict(result.probabilities) or None,
-                      pred_boxes=np.asarray(boxes, float).reshape(-1, 4))
+                      pred_boxes=pred_boxes)
+
+
+def is_not_scored(result: PipelineResult) -> bool:
+    """Whether the pipeline refused the input (its out-of-distribution guard's "not scored: ..." note)."""
+    return any(note.startswith("not scored") for note in result.notes)
 
 
 def pipeline_predictor(package: ModelPackage, layout: Layout, pipeline: Pipeline,

@@ -27,6 +27,7 @@ from ai.validation import metrics as M
 from ai.validation import plots
 from ai.validation.bootstrap import Estimate, Statistic, bootstrap_ci, subgroup_indices
 from ai.validation.cases import CaseScore
+from ai.validation.detection import DETECTION_DEFINITIONS, candidate_statistics, not_scored_statistic
 
 DEFINITIONS = {
     "sensitivity": "TP / (TP + FN) at the operating threshold (score >= threshold is positive)",
@@ -42,6 +43,7 @@ DEFINITIONS = {
     "cam_in_box": "cases whose explanation-map peak lies inside a ground-truth box / cases with a box",
     "dice": "mean Dice of predicted vs ground-truth mask",
     "hd95": "mean 95th-percentile symmetric Hausdorff distance of mask edges (mm), cases with both masks",
+    **DETECTION_DEFINITIONS,
 }
 
 
@@ -139,7 +141,8 @@ def _segmentation_statistics(cases: Sequence[CaseScore]) -> dict[str, Statistic]
     return stats
 
 
-def metric_statistics(cases: Sequence[CaseScore], threshold: float) -> dict[str, Statistic]:
+def metric_statistics(cases: Sequence[CaseScore], threshold: float,
+                      box_threshold: float | None = None) -> dict[str, Statistic]:
     """Every metric the cases support, as a statistic of an index array into ``cases``."""
     stats: dict[str, Statistic] = {}
     stats |= _multiclass_statistics(cases)
@@ -147,6 +150,8 @@ def metric_statistics(cases: Sequence[CaseScore], threshold: float) -> dict[str,
     stats |= _localisation_statistics(cases)
     stats |= _detection_statistics(cases, threshold)
     stats |= _segmentation_statistics(cases)
+    stats |= candidate_statistics(cases, box_threshold)
+    stats |= not_scored_statistic(cases)
     return stats
 
 
@@ -196,9 +201,12 @@ def _curves(cases: Sequence[CaseScore]) -> tuple[M.RocCurve | None, M.FrocCurve 
 
 
 def build_report(model: str, version: str, cases: Sequence[CaseScore], threshold: float, n_boot: int = 1000,
-                 seed: int = 0, details: dict[str, object] | None = None) -> ValidationReport:
-    """Estimate every supported metric overall and per subgroup, with bootstrap intervals."""
-    stats = metric_statistics(cases, threshold)
+                 seed: int = 0, details: dict[str, object] | None = None,
+                 box_threshold: float | None = None, prefix: str = "") -> ValidationReport:
+    """Estimate every supported metric overall and per subgroup, with bootstrap intervals.
+
+    ``prefix`` is put before the image-level binary metrics' names (``presence_`` on Br35H)."""
+    stats = _prefixed(metric_statistics(cases, threshold, box_threshold), prefix)
     groups = [c.group or c.id for c in cases] if any(c.group for c in cases) else None
     overall = _estimates(stats, np.arange(len(cases)), groups, n_boot, seed)
     report = ValidationReport(model, version, len(cases), overall, threshold=threshold, cases=list(cases))
@@ -206,17 +214,26 @@ def build_report(model: str, version: str, cases: Sequence[CaseScore], threshold
         report.subgroups[name] = _estimates(stats, idx, groups, n_boot, seed)
         report.subgroup_n[name] = int(idx.size)
     report.roc, report.froc = _curves(cases)
-    uses_threshold = any(k in report.metrics for k in THRESHOLD_METRICS)
+    uses_threshold = any(k in report.metrics or prefix + k in report.metrics for k in THRESHOLD_METRICS)
     report.details = {
         **(details or {}),
         "threshold": threshold if uses_threshold else None,
         "bootstrap": {"replicates": n_boot, "seed": seed, "method": "percentile",
                       "unit": "group (patient/scan)" if groups else "case"},
-        "definitions": {k: DEFINITIONS[k] for k in report.metrics},
+        "definitions": {k: DEFINITIONS[k.removeprefix(prefix)] for k in report.metrics},
+        "metric_prefix": prefix,
+        "box_threshold": box_threshold,
     }
     if not uses_threshold:
         report.details["threshold_source"] = "no metric of this model depends on a threshold"
     return report
+
+
+PREFIXABLE = ("sensitivity", "specificity", "ppv", "f1", "accuracy", "auc")
+
+
+def _prefixed(stats: dict[str, Statistic], prefix: str) -> dict[str, Statistic]:
+    return {(prefix + k if k in PREFIXABLE else k): v for k, v in stats.items()}
 
 
 def _jsonable(value: object) -> object:
@@ -264,7 +281,7 @@ def write_cases_csv(cases: Sequence[CaseScore], path: str | Path) -> Path:
 
 
 def _value(report: ValidationReport, key: str) -> float | None:
-    est = report.metrics.get(key)
+    est = report.metrics.get(key) or report.metrics.get(f"{report.details.get('metric_prefix', '')}{key}")
     return None if est is None else est.value
 
 

@@ -86,6 +86,9 @@ def validate(request: ValidateRequest, registry: ModelRegistry | None = None,
         "card_metrics": {k: {"value": m.value, "ci95": m.ci95} for k, m in package.metrics.items()},
         "disclaimer": "not for diagnostic use",
     }
+    box_point = package.operating_point(package.target, "box")
+    box_threshold = box_point.threshold if box_point is not None and box_point.name == "box" else None
     report = build_report(package.name, package.version, cases, threshold, n_boot=request.n_boot,
-                          seed=request.seed, details=details)
+                          seed=request.seed, details=details, box_threshold=box_threshold,
+                          prefix=layout.metric_prefix)
     return report, write_report(report, request.out)

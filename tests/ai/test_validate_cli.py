@@ -21,7 +21,10 @@ from viewer.cli import main
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "resources" / "models"
 ALL_KEYS = {"sensitivity", "specificity", "ppv", "f1", "accuracy", "auc", "lesion_sensitivity", "fp_per_scan",
-            "froc_cpm", "iou50_recall", "cam_in_box", "dice", "hd95"}
+            "froc_cpm", "iou50_recall", "cam_in_box", "dice", "hd95", "iou30_recall", "fp_boxes_per_image",
+            "ap50",
+            "not_scored_rate", "presence_sensitivity", "presence_specificity", "presence_ppv", "presence_f1",
+            "presence_accuracy", "presence_auc"}
 
 
 # --- report on hand-made predictions ------------------------------------------------------------
@@ -111,8 +114,9 @@ def test_evenly_spaced_limit_draws_across_folders() -> None:
 
 
 def _constant_tumour_onnx(path: Path) -> None:
-    """An ONNX model with the tumour contract whose outputs ignore the pixels:
-    logits always favour glioma; box = normalised (0.5, 0.5, 0.2, 0.2); cam peaks at cell (7, 7)."""
+    """An ONNX model with the tumour contract whose outputs ignore the pixels: presence logit 3 (a tumour,
+    p ≈ 0.95); logits always favour glioma; box = normalised (0.5, 0.5, 0.2, 0.2); cam peaks at cell
+    (7, 7)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -121,7 +125,9 @@ def _constant_tumour_onnx(path: Path) -> None:
     consts = {
         "logit_c": np.array([[2.0, 0.0, 0.0]], np.float32),
         "box_c": np.array([[0.5, 0.5, 0.2, 0.2]], np.float32),
-        "cam_c": np.broadcast_to(cam, (1, 3, 14, 14)).astype(np.float32),
+        "cam_c": np.broadcast_to(cam, (1, 4, 14, 14)).astype(np.float32),
+        "presence_c": np.array([3.0], np.float32),
+        "shape_n": np.array([-1], np.int64),
         "zero": np.zeros((1,), np.float32),
         "shape_n1": np.array([-1, 1], np.int64),
     }
@@ -134,12 +140,15 @@ def _constant_tumour_onnx(path: Path) -> None:
         helper.make_node("Mul", ["mean_n1", "zero"], ["mean0"]),
         helper.make_node("Add", ["mean0", "logit_c"], ["logits"]),
         helper.make_node("Add", ["mean0", "box_c"], ["box"]),
+        helper.make_node("Reshape", ["mean0", "shape_n"], ["mean0_n"]),
+        helper.make_node("Add", ["mean0_n", "presence_c"], ["presence"]),
     ]
     graph = helper.make_graph(
         nodes, "constant_tumour",
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 224, 224])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 3]),
-         helper.make_tensor_value_info("cam", TensorProto.FLOAT, ["N", 3, 14, 14]),
+        [helper.make_tensor_value_info("presence", TensorProto.FLOAT, ["N"]),
+         helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 3]),
+         helper.make_tensor_value_info("cam", TensorProto.FLOAT, ["N", 4, 14, 14]),
          helper.make_tensor_value_info("box", TensorProto.FLOAT, ["N", 4])],
         [numpy_helper.from_array(v, k) for k, v in consts.items()],
     )
@@ -155,9 +164,9 @@ def _install_constant_tumour(models_dir: Path, tmp_path: Path) -> None:
         name="tumour-constant", version="0.0.1", task="detection", target="tumour",
         scope=Scope(modalities=("MR",), dimensionality="2d"),
         input=InputSpec(axes="NCHW", channels=1, size=(224, 224), normalization="minmax"),
-        outputs=(OutputSpec("logits", "(N, 3)"), OutputSpec("cam", "(N, 3, 14, 14)"),
-                 OutputSpec("box", "(N, 4)")),
-        labels=("glioma", "meningioma", "pituitary"), operating_points=(), explanation="cam_output",
+        outputs=(OutputSpec("presence", "(N,)"), OutputSpec("logits", "(N, 3)"),
+                 OutputSpec("cam", "(N, 4, 14, 14)"), OutputSpec("box", "(N, 4)")),
+        labels=("tumour", "glioma", "meningioma", "pituitary"), operating_points=(), explanation="cam_output",
         training_data=TrainingData(name="none (constant test model)", licence="Apache-2.0"),
     )
     write_package(models_dir / "tumour-constant", tmp_path / "constant.onnx", package)
@@ -233,7 +242,8 @@ def test_validate_refuses_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_detect_layouts_of_shared_data(shared_data: Path) -> None:
     labelled = shared_data / "labelled"
-    expected = {"fracatlas": "fracture", "brain-tumor-mri": "tumour", "lidc-nodule-vois": "nodule"}
+    expected = {"fracatlas": "fracture", "brain-tumor-mri": "tumour", "lidc-nodule-vois": "nodule",
+                "br35h": "tumour"}
     present = [name for name in expected if (labelled / name).is_dir()]
     if not present:
         pytest.skip(f"no labelled data sets under {labelled}")
@@ -247,7 +257,9 @@ def test_detect_layouts_of_shared_data(shared_data: Path) -> None:
 # --- shipped models on real labelled subsets -------------------------------------------------------
 
 SHIPPED_CASES = [("tumour-mri", "brain-tumor-mri", {"accuracy", "auc", "iou50_recall", "cam_in_box"}),
-                 ("fracture-radiograph", "fracatlas", {"auc", "sensitivity", "specificity", "cam_in_box"}),
+                 ("tumour-mri", "br35h", {"presence_auc", "presence_sensitivity", "presence_specificity"}),
+                 ("fracture-radiograph", "fracatlas", {"auc", "sensitivity", "specificity", "iou30_recall",
+                                                       "fp_boxes_per_image", "ap50"}),
                  ("nodule-ct", "lidc-nodule-vois", {"lesion_sensitivity", "fp_per_scan", "froc_cpm"})]
 
 
@@ -260,7 +272,7 @@ def test_validate_shipped_model_on_real_subset(model: str, folder: str, keys: se
     data = shared_data / "labelled" / folder
     if not data.is_dir():
         pytest.skip(f"labelled data set not found at {data}")
-    out = output_dir / f"validate-{model}"
+    out = output_dir / f"validate-{model}-{folder}"
     assert main(["validate", "--model", model, "--data", str(data), "--out", str(out), "--limit", "24",
                  "--bootstrap", "200"]) == 0
     result = json.loads((out / "metrics.json").read_text())
@@ -287,7 +299,9 @@ def _save_onnx(nodes: list, inputs: list, outputs: list, consts: dict[str, np.nd
 
 
 def _brightness_fracture_onnx(path: Path, size: int, pool: int, gain: float) -> None:
-    """logits = [0, gain * mean(image) - 100]; cam = average pooling of the image (``pool`` cells)."""
+    """logits = [0, gain * mean(image) - 100]; cam = average pooling of the image (``pool`` cells);
+    for the fracture pipeline also heat = 8-pixel average pooling of the image (centres on bright
+    squares) and reg = zeros (boxes of 8 × 8 pixels on the model grid)."""
     from onnx import TensorProto, helper
 
     consts = {"shape_n1": np.array([-1, 1], np.int64), "c100": np.array([100.0], np.float32),
@@ -301,11 +315,16 @@ def _brightness_fracture_onnx(path: Path, size: int, pool: int, gain: float) -> 
         helper.make_node("Concat", ["logit0", "logit1"], ["logits"], axis=1),
         helper.make_node("AveragePool", ["image"], ["pooled"], kernel_shape=[pool] * 2, strides=[pool] * 2),
         helper.make_node("Concat", ["pooled", "pooled"], ["cam"], axis=1),
+        helper.make_node("AveragePool", ["image"], ["heat"], kernel_shape=[8, 8], strides=[8, 8]),
+        helper.make_node("Mul", ["heat", "zero_col"], ["heat0"]),
+        helper.make_node("Concat", ["heat0", "heat0", "heat0", "heat0"], ["reg"], axis=1),
     ]
-    cells = size // pool
+    cells, grid = size // pool, size // 8
     _save_onnx(nodes, [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, size, size])],
                [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 2]),
-                helper.make_tensor_value_info("cam", TensorProto.FLOAT, ["N", 2, cells, cells])],
+                helper.make_tensor_value_info("cam", TensorProto.FLOAT, ["N", 2, cells, cells]),
+                helper.make_tensor_value_info("heat", TensorProto.FLOAT, ["N", 1, grid, grid]),
+                helper.make_tensor_value_info("reg", TensorProto.FLOAT, ["N", 4, grid, grid])],
                consts, path)
 
 
@@ -377,7 +396,9 @@ def test_validate_binary_model_through_engine_pipeline(pipeline: str, tmp_path: 
     expected = {"sensitivity": 2 / 3, "specificity": 2 / 3, "ppv": 2 / 3, "f1": 2 / 3, "accuracy": 4 / 6,
                 "auc": 7 / 9, "cam_in_box": 2 / 3}
     assert {k: values[k] for k in expected} == pytest.approx(expected)
-    assert "iou50_recall" in values  # boxes of the passing findings (around the map's peak) vs truth
+    assert "iou50_recall" in values  # boxes of the passing findings vs truth
+    if pipeline == "fracture":  # scored candidate boxes of the detector contract
+        assert {"iou30_recall", "fp_boxes_per_image", "ap50"} <= set(values)
     # hand: IMG1 TP, IMG4 FP, IMG5 TN -> sensitivity 1, specificity 1/2.
     hand = result["subgroups"]["hand"]["metrics"]
     assert hand["sensitivity"]["value"] == 1.0 and hand["specificity"]["value"] == 0.5
@@ -472,7 +493,12 @@ def test_validate_tumour_agrees_with_direct_pipeline_run(shared_data: Path, tmp_
 
     records = evenly_spaced(read_brain_tumor(data), 12)
     package = load_package(package_dir)
-    correct = [run_pipeline(package, read_image_input(r.path, "MR")).label == r.label for r in records]
+
+    def named_type(path: Path) -> str:
+        result = run_pipeline(package, read_image_input(path, "MR"))
+        return result.findings[0].label if result.findings else "no tumour"
+
+    correct = [named_type(r.path) == r.label for r in records]
     out = tmp_path / "out"
     assert main(["validate", "--model", "tumour-mri", "--data", str(data), "--out", str(out), "--limit", "12",
                  "--bootstrap", "50"]) == 0
@@ -510,7 +536,11 @@ def _per_case_agreement(cases: list[dict], rows: dict[str, dict[str, str]]) -> N
             assert float(row["score"]) == pytest.approx(c["probability"], abs=2e-5), c["id"]
 
 
-@pytest.mark.parametrize("model", [m for m, _, _ in SHIPPED_CASES])
+SUBSET_FOLDERS = {"tumour-mri": "brain-tumor-mri", "fracture-radiograph": "fracatlas",
+                  "nodule-ct": "lidc-nodule-vois"}
+
+
+@pytest.mark.parametrize("model", sorted(SUBSET_FOLDERS))
 def test_validate_reproduces_card_subset(model: str, shared_data: Path, tmp_path: Path) -> None:
     """The model card's fixed subset (``subset_check.json``): validate gives the same per-case answers and
     the metrics they imply."""
@@ -522,7 +552,7 @@ def test_validate_reproduces_card_subset(model: str, shared_data: Path, tmp_path
     check = SHIPPED / model / "subset_check.json"
     if not check.is_file():
         pytest.skip(f"shipped model '{model}' has no subset_check.json yet ({check})")
-    folder = {m: f for m, f, _ in SHIPPED_CASES}[model]
+    folder = SUBSET_FOLDERS[model]
     data = shared_data / "labelled" / folder
     if not data.is_dir():
         pytest.skip(f"labelled data set not found at {data}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -38,6 +40,19 @@ def test_presets_ct_and_other_modalities() -> None:
     mr = Volume(np.arange(1000, dtype=np.float32).reshape(10, 10, 10), (1, 1, 1), modality="MR",
                 default_window=Window(500, 800, "from DICOM"))
     assert [w.name for w in presets_for(mr)] == ["from DICOM", "auto"]
+
+
+def test_ct_presets_end_with_the_dicom_window_so_the_box_can_return_to_it() -> None:
+    own = Window(-450, 2000, "from DICOM")
+    ct = replace(ct_volume(), default_window=own)
+    model = ViewerModel()
+    model.set_volume(ct)
+    presets = presets_for(ct)
+    assert presets[:len(CT_PRESETS)] == list(CT_PRESETS.values()) and presets[-1] == own
+    model.apply_preset(1)
+    assert model.apply_preset(len(presets)) == own and model.window == own
+    same = replace(ct, default_window=CT_PRESETS["lung"])  # the same as a preset: not listed twice
+    assert presets_for(same) == list(CT_PRESETS.values())
 
 
 def test_replace_volume_keeps_reader_state_and_takes_final_window() -> None:

@@ -64,7 +64,8 @@ def finding_image(volume: Volume, finding: Finding, heat: ExplanationMap | None)
     if finding.box_kji is not None and finding.box_kji[0] <= k < finding.box_kji[3]:
         _, j0, i0, _, j1, i1 = finding.box_kji
         draw.rectangle([i0, j0, max(i0, i1 - 1), max(j0, j1 - 1)], outline=colour, width=2)
-    draw.text((4, 4), f"{finding.label} {finding.score:.2f} (slice {k}) - {DISCLAIMER}", fill=colour)
+    draw.text((4, 4), f"{finding.label} {finding.score:.2f} (slice {k + 1}/{volume.shape[0]}) - {DISCLAIMER}",
+              fill=colour)
     return image
 
 

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"radsight snapshot: {exc}")
         return 1
     try:
-        image = _render(result.volume, args, _body_part(result))
+        image = _render(result.volume, args, _body_part(result), _info(result))
     except (ValueError, KeyError, RuntimeError) as exc:
         print(f"radsight snapshot: {exc.args[0] if exc.args else exc}")
         return 2
@@ -76,7 +76,15 @@ def _body_part(result: object) -> str | None:
     return (series.descriptor.body_part_examined or None) if series is not None else None
 
 
-def _render(volume: object, args: argparse.Namespace, body_part: str | None = None) -> object:
+def _info(result: object) -> dict[str, str]:
+    """The corner text the viewer shows for this series (patient, study date, series, acquisition)."""
+    from viewer.ui.corner_info import series_info
+
+    return series_info(getattr(result, "series", None), result.volume)  # type: ignore[attr-defined]
+
+
+def _render(volume: object, args: argparse.Namespace, body_part: str | None = None,
+            info: dict[str, str] | None = None) -> object:
     from viewer.ui.app import create_app
 
     create_app()
@@ -85,18 +93,20 @@ def _render(volume: object, args: argparse.Namespace, body_part: str | None = No
             raise ValueError("--analyze draws on the 2D views (axial, coronal, sagittal), not --view 3d")
         return _render_3d(volume, args)
     if getattr(args, "analyze", False):
-        return _render_analysis(volume, args, body_part)
+        return _render_analysis(volume, args, body_part, info)
     from viewer.ui.snapshot_render import render_slice
     from viewer.ui.view_state import ViewKind
 
     return render_slice(volume, ViewKind(args.view), slice_number=args.slice, z_mm=args.z,
-                        preset=args.preset, size=args.size)
+                        preset=args.preset, size=args.size, info=info)
 
 
-def _render_analysis(volume: object, args: argparse.Namespace, body_part: str | None) -> object:
+def _render_analysis(volume: object, args: argparse.Namespace, body_part: str | None,
+                     info: dict[str, str] | None = None) -> object:
     """Analyze, print what ran where, and render the view with the findings and heat map."""
     from viewer.core.raster_image import declare_modality
     from viewer.ui.analysis_snapshot import analyse_volume, render_analysis
+    from viewer.ui.disclaimer_stamp import stamp_disclaimer
     from viewer.ui.view_state import ViewKind
 
     if getattr(args, "modality", None) and volume.modality == "OT":  # type: ignore[attr-defined]
@@ -104,9 +114,10 @@ def _render_analysis(volume: object, args: argparse.Namespace, body_part: str | 
     summary = analyse_volume(volume, body_part)  # type: ignore[arg-type]
     print(summary.status_text())
     print("AI findings and heat maps: not for diagnostic use.")
-    return render_analysis(volume, summary, ViewKind(args.view), slice_number=args.slice,  # type: ignore[arg-type]
-                           z_mm=args.z, preset=args.preset, size=args.size,
-                           only_passing=not getattr(args, "all_findings", False))
+    image = render_analysis(volume, summary, ViewKind(args.view), slice_number=args.slice,  # type: ignore[arg-type]
+                            z_mm=args.z, preset=args.preset, size=args.size, info=info,
+                            only_passing=not getattr(args, "all_findings", False))
+    return stamp_disclaimer(image)
 
 
 def _render_3d(volume: object, args: argparse.Namespace) -> object:

@@ -52,7 +52,9 @@ if TYPE_CHECKING:
 
 DISCLAIMER_TEXT = ("NOT FOR DIAGNOSTIC USE — AI findings are a research second opinion, "
                    "not a medical device.")
-_DISCLAIMER_STYLE = "color: #b00000; font-weight: bold; padding: 2px;"
+# white on dark red: 10:1 contrast whatever the palette (WCAG asks ≥ 4.5:1)
+FINDINGS_DOCK_SHARE = 0.3  # of the window's height, when the findings dock opens
+_DISCLAIMER_STYLE = "color: #ffffff; background-color: #8b0000; font-weight: bold; padding: 3px 6px;"
 
 
 def open_feedback_db() -> tuple[FeedbackDB, str]:
@@ -73,6 +75,18 @@ def stored_text(analyses: list[Analysis]) -> str:
     runs = [f"{a.model} {a.model_version} on {_device(a.provider)}, {a.analysed_at:%Y-%m-%d %H:%M} UTC"
             for a in analyses]
     return "Stored findings (heat maps are not stored; Analyze again to see them): " + "; ".join(runs)
+
+
+PLAIN_IMAGE_HINT = ("Not analysed: this plain image does not say (declare it a radiograph or an MR slice "
+                    "first) in AI › Plain image shows")
+
+
+def analysis_text(summary: AnalysisSummary, undeclared_plain_image: bool) -> str:
+    """The status line after Analyze; for a plain image nobody declared, one plain hint where to
+    declare it (not "0 finding(s)", which could be read as a negative, nor one reason per model)."""
+    if undeclared_plain_image and not (summary.runs or summary.failed or summary.cancelled):
+        return PLAIN_IMAGE_HINT
+    return summary.status_text()
 
 
 def disclaimer_label() -> QLabel:
@@ -136,9 +150,14 @@ class AIReading(QObject):
         self.kind_actions[None].setChecked(True)
 
     def declare_plain_image(self, kind: str | None) -> None:
+        """Remember what the plain image shows (None: not declared); the corner text shows it."""
         self.plain_image_kind = kind
         if kind in self.kind_actions:
             self.kind_actions[kind].setChecked(True)
+        model = self.window.model
+        if model.volume is not None and model.volume.modality == UNKNOWN_MODALITY:
+            model.info["modality"] = f"{kind} (declared)" if kind else ""
+            self.window.grid.update_views()
 
     def _declared(self, volume: Volume) -> Volume:
         if volume.modality == UNKNOWN_MODALITY and self.plain_image_kind:
@@ -208,7 +227,8 @@ class AIReading(QObject):
         if self.findings_dock.isHidden():
             self.findings_dock.show()
             self.agreement_dock.show()
-            self.window.resizeDocks([self.findings_dock], [330], Qt.Orientation.Vertical)
+            height = min(330, int(FINDINGS_DOCK_SHARE * self.window.height()))  # the image keeps the room
+            self.window.resizeDocks([self.findings_dock], [height], Qt.Orientation.Vertical)
         self.findings_dock.raise_()
 
     # --- analyze ----------------------------------------------------------------------------
@@ -274,7 +294,7 @@ class AIReading(QObject):
             return
         self.summary = summary
         record_summary(self.db, summary, volume)
-        text = summary.status_text()
+        text = analysis_text(summary, volume.modality == UNKNOWN_MODALITY and not self.plain_image_kind)
         if volume.series_instance_uid == self._series_uid:  # still the series on screen
             if summary.runs:  # (a cancel before any model finished keeps what was shown)
                 self.panel.set_rules({k: v for run in summary.runs for k, v in run.mark_rules.items()})
@@ -302,7 +322,7 @@ class AIReading(QObject):
     # --- findings ---------------------------------------------------------------------------
     def show_finding(self, finding: Finding) -> None:
         """Jump every view to the finding, centre it, highlight it (its own map) in 2D and 3D."""
-        jump_to_finding(self.window.model, self.window.grid.views.values(), finding)
+        jump_to_finding(self.window.model, self.window.grid.views.values(), finding, zoom=True)
         self.overlay.select_finding(finding)
         if self.actors is not None:
             self.actors.select(finding.id)

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -101,6 +102,12 @@ def status_text(findings: Sequence[Finding], shown: int) -> str:
     return f"{text}; {shown} shown"
 
 
+def marked_colour(background: QColor) -> QColor:
+    """Red for "marked" text that keeps ≥ 4.5:1 contrast: light red on a dark table, dark red on a
+    light one."""
+    return QColor(255, 130, 130) if background.lightness() < 128 else QColor(160, 0, 0)
+
+
 def feedback_text(feedback: Feedback | None) -> str:
     if feedback is None:
         return ""
@@ -141,8 +148,11 @@ class FindingsPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(COLUMNS.index("Location"), QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)  # (the Model column took half the width)
+        self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.table.itemClicked.connect(self._on_click)
         self.table.viewport().installEventFilter(self)
@@ -249,7 +259,7 @@ class FindingsPanel(QWidget):
             item = QTableWidgetItem(text)
             item.setData(_ROLE, finding.id)
             if column == 2 and finding.marked:
-                item.setForeground(Qt.GlobalColor.red)
+                item.setForeground(marked_colour(self.table.palette().color(QPalette.ColorRole.Base)))
             if column == 2 and finding.hidden_by:
                 item.setToolTip(self.rules.get(finding.hidden_by, rule_words(finding.hidden_by)))
             self.table.setItem(row, column, item)

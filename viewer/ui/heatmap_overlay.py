@@ -58,6 +58,16 @@ def heat_rgba(heat: np.ndarray, opacity: float, floor: float = 0.0) -> np.ndarra
     return rgba
 
 
+COLOUR_BAR_TOP = 80  # below four lines of top-right corner text
+
+
+def colour_bar_rect(width: int, height: int) -> QRectF:
+    """Where the colour bar goes: right edge, from below the corner text to above the right letter."""
+    letter_top = height / 2 - 11 - 6  # (the right letter's box is 22 px high around the middle)
+    bar_h = max(40.0, min(160.0, letter_top - COLOUR_BAR_TOP))
+    return QRectF(width - 30, max(4.0, letter_top - bar_h), 12, bar_h)
+
+
 def colour_bar_rgba(height: int, width: int) -> np.ndarray:
     """(height, width, 4) opaque colour bar, 1.0 at the top and 0.0 at the bottom."""
     values = np.linspace(1.0, 0.0, height, dtype=np.float32)[:, None].repeat(width, axis=1)
@@ -307,12 +317,13 @@ class AIOverlay(QObject):
         painter.restore()
 
     def paint_colour_bar(self, painter: QPainter, size: tuple[int, int]) -> None:
-        """A vertical colour bar at the view's right edge, labelled 0 and 1."""
-        width, height = size
-        bar_h = max(40, min(160, height // 3))
+        """A vertical colour bar at the view's right edge, labelled 0 and 1 on a dark backing, between
+        the top-right corner text and the right orientation letter (never over either)."""
+        rect = colour_bar_rect(*size)
+        bar_h = int(rect.height())
         rgba = np.ascontiguousarray(colour_bar_rgba(bar_h, 12))
         image = QImage(rgba.data, 12, bar_h, 48, QImage.Format.Format_RGBA8888)
-        rect = QRectF(width - 30, (height - bar_h) / 2, 12, bar_h)
+        painter.fillRect(rect.adjusted(-10, -4, 3, 4), QColor(0, 0, 0, 170))
         painter.drawImage(rect, image)
         painter.setPen(QColor(235, 235, 200))
         painter.setFont(_font(10))

@@ -27,10 +27,15 @@ from viewer.core.series_loader import LoadResult
 from viewer.core.volume import Volume
 from viewer.ui.ai_reading import AIReading
 from viewer.ui.app import TITLE, resources_dir
+from viewer.ui.cine_speed import install_cine_speed
+from viewer.ui.corner_info import series_info
 from viewer.ui.measurement_panel import MeasurementPanel
 from viewer.ui.node_menu import install_clinic
+from viewer.ui.reading_report import ReadingReport
+from viewer.ui.scale_bar import paint_scale_bar
+from viewer.ui.screenshot import Screenshots
 from viewer.ui.slice_view import BUTTON_ACTIONS, DEFAULT_BUTTON_ACTIONS
-from viewer.ui.study_browser import StudyBrowser, format_date, series_title
+from viewer.ui.study_browser import StudyBrowser, series_title
 from viewer.ui.view_grid import LAYOUTS, ViewGrid
 from viewer.ui.view_state import Tool, ViewerModel, presets_for
 from viewer.ui.workers import IndexWorker, LoadWorker, start_worker
@@ -42,15 +47,6 @@ MAX_RECENT = 10
 _TOOL_LABELS = {Tool.WINDOW: "W/L", Tool.CROSSHAIR: "Crosshair", Tool.DISTANCE: "Distance",
                 Tool.ANGLE: "Angle", Tool.ELLIPSE: "Ellipse ROI", Tool.RECTANGLE: "Rectangle ROI"}
 _SLAB_MODES = {"Single slice": None, "MIP": "mip", "MinIP": "minip", "Average": "mean"}
-
-
-def series_info(series: SeriesRecord | None, volume: Volume) -> dict[str, str]:
-    """Display-only corner text (patient name is shown on screen, never logged)."""
-    if series is None:
-        return {"series": volume.series_description}
-    d = series.descriptor
-    study = " ".join(t for t in (format_date(d.study_date), d.study_description) if t)
-    return {"patient": d.patient_name, "study": study, "series": series_title(series)}
 
 
 _RUNNING_ORPHANS: set[QThread] = set()
@@ -87,6 +83,9 @@ class MainWindow(QMainWindow):
         self.ai = AIReading(self, feedback_db)
         self.feedback_db, self.ai_overlay = self.ai.db, self.ai.overlay
         self.findings_panel = self.ai.panel
+        self.reading = ReadingReport(self)  # key images, File › Report…
+        self.grid.add_layer(paint_scale_bar)
+        self.screenshots = Screenshots(self)
         self.setWindowTitle(TITLE)
         self.setCentralWidget(self.grid)
         self.setAcceptDrops(True)
@@ -108,6 +107,7 @@ class MainWindow(QMainWindow):
             dock.setObjectName(f"dock-{title.lower()}")
             dock.setWidget(widget)
             self.addDockWidget(area, dock)
+        self.reading.add_dock()
         self.ai.add_docks()
         QTimer.singleShot(0, self._add_optional_docks)  # plots load after the first paint
 
@@ -157,6 +157,9 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self._action("Open &file…", self.choose_file, "Ctrl+Shift+O"))
         self.recent_menu = file_menu.addMenu("&Recent studies")
         file_menu.addSeparator()
+        self.reading.add_to_menu(file_menu)
+        self.screenshots.add_to_menu(file_menu)
+        file_menu.addSeparator()
         file_menu.addAction(self._action("&Quit", self.close, "Ctrl+Q"))
         self._refresh_recent_menu()
         toolbar = QToolBar("Main", self)
@@ -186,6 +189,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self._action("Reset view", lambda: self.grid.current.reset()))
         view_menu.addAction(self._action("Invert", lambda: self.model.set_invert(not self.model.invert)))
         view_menu.addAction(self._action("Cine", lambda: self.grid.current.toggle_cine()))
+        self.cine_speed_actions = install_cine_speed(view_menu, self.grid.views.values(), self.settings)
 
     def _build_tool_actions(self, tools_menu: object, toolbar: QToolBar) -> None:
         toolbar.addSeparator()
@@ -214,6 +218,8 @@ class MainWindow(QMainWindow):
         self.slab_mm.setRange(1, 100)
         self.slab_mm.setValue(self.model.slab_mm)
         self.slab_mm.setSuffix(" mm")
+        self.slab_mm.setToolTip("Slab thickness (MIP, MinIP, Average)")
+        self.slab_mm.setEnabled(False)  # single slice: no slab
         self.slab_mm.valueChanged.connect(lambda v: self.model.set_slab(self.model.slab_mode, v))
         toolbar.addWidget(self.slab_box)
         toolbar.addWidget(self.slab_mm)
@@ -283,6 +289,7 @@ class MainWindow(QMainWindow):
         self.preset_box.setCurrentIndex(windows.index(current) if current in windows else -1)
 
     def _slab_changed(self, text: str) -> None:
+        self.slab_mm.setEnabled(_SLAB_MODES[text] is not None)
         self.model.set_slab(_SLAB_MODES[text], self.slab_mm.value())
 
     def _on_volume_changed(self) -> None:

@@ -52,7 +52,8 @@ def corner_lines(view: SliceView) -> dict[str, list[str]]:
     info = model.info
     top_left = [info.get("patient", ""), info.get("study", ""),
                 info.get("series", volume.series_description)]
-    top_right = [volume.modality, f"Im: {view.slice_index + 1}/{view.n_slices}"]
+    top_right = [t for t in (info.get("modality") or volume.modality, info.get("acquisition", "")) if t]
+    top_right.append(f"Im: {view.slice_index + 1}/{view.n_slices}")
     if volume.has_geometry and not volume.is_2d:
         axis, name = _NORMAL_AXIS[view.state.kind]
         centre = view.geometry.slice_center(view.slice_index)

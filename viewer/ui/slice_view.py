@@ -101,6 +101,7 @@ class SliceView(QWidget):
         self._drag: tuple[Qt.MouseButton, QPointF] | None = None
         self._draft: list[tuple[float, float]] = []  # plane (row, col) points of a measurement
         self.layers: list[Callable[[QPainter, SliceView], None]] = []  # drawn over the image
+        self.cine_fps = 15.0
         self._cine = QTimer(self)
         self._cine.timeout.connect(self._cine_step)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -394,11 +395,18 @@ class SliceView(QWidget):
             self.model.set_window(self.model.initial_window(self.model.volume))
         self.update()
 
-    def toggle_cine(self, fps: float = 15.0) -> None:
+    def toggle_cine(self, fps: float | None = None) -> None:
+        """Start or stop paging through the slices at ``fps`` (default: :attr:`cine_fps`)."""
         if self._cine.isActive():
             self._cine.stop()
         else:
-            self._cine.start(int(1000 / fps))
+            self._cine.start(int(1000 / (fps or self.cine_fps)))
+
+    def set_cine_fps(self, fps: float) -> None:
+        """The cine speed; a running cine changes speed at once."""
+        self.cine_fps = float(fps)
+        if self._cine.isActive():
+            self._cine.setInterval(int(1000 / self.cine_fps))
 
     def _cine_step(self) -> None:
         if self.n_slices:

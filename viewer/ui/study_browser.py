@@ -52,7 +52,7 @@ class StudyBrowser(QTreeWidget):
         self.index = index
         for patient in index.patients:
             first = patient.studies[0].descriptor if patient.studies else None
-            name = (first.patient_name if first else "") or "(no name)"
+            name = (first.patient_name or first.patient_id if first else "") or "(no name)"
             top = QTreeWidgetItem([name, "", "", "", ""])
             self.addTopLevelItem(top)
             for study in patient.studies:

@@ -105,12 +105,14 @@ class SliceViewState:
 
 
 def presets_for(volume: Volume | None) -> list[Window]:
-    """Windows for the number keys: the CT presets for CT; the file's own + automatic otherwise."""
+    """Windows for the number keys: the CT presets for CT, then the file's own window when it is
+    none of them (so the preset box can return to it); the file's own + automatic otherwise."""
     if volume is None:
         return []
-    if volume.modality == "CT":
-        return list(CT_PRESETS.values())
     own = [volume.default_window] if volume.default_window else []
+    if volume.modality == "CT":
+        presets = list(CT_PRESETS.values())
+        return presets + [w for w in own if (w.center, w.width) not in {(p.center, p.width) for p in presets}]
     return own + [auto_window(volume.voxels)]
 
 

@@ -1,0 +1,57 @@
+"""Out-of-distribution statistic shipped inside a model: the Mahalanobis distance of an image's pooled
+frozen backbone features (per-channel mean and spread of the stride-16 EfficientNet-Lite0 map, ImageNet
+weights, never fine-tuned) to the training images' distribution (mean, shrunk covariance).
+
+The distance is an extra ONNX output (``ood_distance``); the threshold is the validation images'
+quantile written to ``model.json`` (``ood`` block) and applied by :mod:`ai.ood`."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+SHRINK = 0.05  # share of the average variance added to the diagonal (covariance of a few thousand images)
+
+
+def pooled(mid: torch.Tensor) -> torch.Tensor:
+    """(N, C, h, w) feature map → (N, 2C): per-channel spatial mean and standard deviation."""
+    flat = mid.float().flatten(2)
+    return torch.cat([flat.mean(dim=2), flat.std(dim=2)], dim=1)
+
+
+def pooled_numpy(mids: np.ndarray, batch: int = 256) -> np.ndarray:
+    return np.concatenate(
+        [pooled(torch.from_numpy(mids[i : i + batch])).numpy() for i in range(0, len(mids), batch)]
+    ).astype(np.float64)
+
+
+def fit(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean (D,), whitening matrix W (D, D)) with ‖(x − mean) @ W‖ = Mahalanobis distance."""
+    mean = features.mean(axis=0)
+    cov = np.cov(features - mean, rowvar=False)
+    cov = (1 - SHRINK) * cov + SHRINK * np.trace(cov) / len(cov) * np.eye(len(cov))
+    precision = np.linalg.inv(cov)
+    return mean, np.linalg.cholesky(precision)
+
+
+def distances(features: np.ndarray, mean: np.ndarray, whiten: np.ndarray) -> np.ndarray:
+    return np.linalg.norm((features - mean) @ whiten, axis=1)
+
+
+class MahalanobisHead(nn.Module):
+    """Torch form of :func:`distances` on a feature map, for the ONNX export: (N, C, h, w) → (N,)."""
+
+    def __init__(self, mean: np.ndarray, whiten: np.ndarray) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.from_numpy(mean.astype(np.float32)))
+        self.register_buffer("whiten", torch.from_numpy(whiten.astype(np.float32)))
+
+    def forward(self, mid: torch.Tensor) -> torch.Tensor:
+        z = (pooled(mid) - self.mean) @ self.whiten
+        return torch.sqrt((z * z).sum(dim=1))
+
+
+def threshold(val_distances: np.ndarray, quantile: float = 0.99) -> float:
+    """Refusal threshold: the ``quantile`` of the in-distribution validation distances."""
+    return float(np.quantile(val_distances, quantile))

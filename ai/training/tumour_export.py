@@ -1,0 +1,140 @@
+"""Export the trained tumour model with its OOD guard and calibrate its presence threshold on validation.
+
+``python -m ai.training.tumour_export`` (after ``python -m ai.training.tumour``):
+
+1. ``model.onnx`` with outputs ``presence``, ``logits``, ``cam``, ``box``, ``ood_distance``;
+2. ``ood.json``: Mahalanobis statistics fitted on the training slices' frozen features, threshold the
+   99th percentile of the validation slices' distances;
+3. the package written, then run through :func:`ai.validation.run.validate` (the product's pipeline) on
+   the Br35H validation split; the presence threshold is the one with the highest sensitivity at
+   validation specificity ≥ ``MIN_SPECIFICITY``, and its measured sensitivity / specificity go into
+   ``model.json``. The test splits are measured afterwards by ``radsight validate`` (see the card).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ai.datasets import TUMOUR_CLASSES
+from ai.ood import OOD_FILE
+from ai.package import OperatingPoint
+from ai.training import ood_fit
+from ai.training.common import GRAY_MEAN, GRAY_STD, LABELLED, MODELS, WORK, export_onnx, setup
+from ai.training.tumour_card import package
+from ai.training.tumour_data import NAME, SIZE, load, view_cache
+from ai.training.tumour_model import TumourNet
+
+MIN_SPECIFICITY = 0.92
+OOD_QUANTILE = 0.99
+log = logging.getLogger("radsight.train")
+
+
+class TumourExport(nn.Module):
+    """What ships: presence logit, type logits, CAMs (tumour + types), box, OOD distance."""
+
+    def __init__(self, net: TumourNet, ood: ood_fit.MahalanobisHead) -> None:
+        super().__init__()
+        self.net, self.ood = net, ood
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        early = self.net.trunk.early((image - GRAY_MEAN) / GRAY_STD)
+        mid = self.net.trunk.middle(early)
+        presence, logits, cam, box, _ = self.net.forward_cached(early, mid)
+        return presence, logits, cam, box, self.ood(mid)
+
+
+def fit_guard(net: TumourNet) -> tuple[ood_fit.MahalanobisHead, dict]:
+    data = load()
+    cache = view_cache(net.trunk, data)
+    feats = ood_fit.pooled_numpy(cache["mid"][0])
+    mean, whiten = ood_fit.fit(feats[data.split == "train"])
+    val = ood_fit.distances(feats[data.split == "val"], mean, whiten)
+    threshold = ood_fit.threshold(val, OOD_QUANTILE)
+    info = {
+        "output": "ood_distance",
+        "threshold": round(threshold, 3),
+        "expects": "a brain MRI slice",
+        "calibration": f"{OOD_QUANTILE:.0%} quantile of the distances of {len(val)} validation slices "
+        "(brain-tumor-mri + Br35H)",
+        "features": "per-channel mean and standard deviation of the frozen stride-16 EfficientNet-Lite0 "
+        "map (ImageNet weights); Mahalanobis distance with 5 % shrinkage to the training slices",
+    }
+    return ood_fit.MahalanobisHead(mean, whiten), info
+
+
+def export(onnx_path: Path) -> dict:
+    net = TumourNet(len(TUMOUR_CLASSES), SIZE)
+    net.load_state_dict(torch.load(WORK / NAME / "best.pt"))
+    net.eval()
+    head, info = fit_guard(net)
+    export_onnx(
+        TumourExport(net, head),
+        torch.rand(1, 1, SIZE, SIZE),
+        onnx_path,
+        ["presence", "logits", "cam", "box", "ood_distance"],
+    )
+    return info
+
+
+def calibrate(directory: Path) -> OperatingPoint:
+    """Presence threshold from the product pipeline's scores on the Br35H validation split."""
+    from ai.validation.run import ValidateRequest, validate
+
+    with tempfile.TemporaryDirectory() as out:
+        request = ValidateRequest(
+            model=NAME,
+            data=LABELLED / "br35h",
+            out=Path(out),
+            subset_file=directory / "split_br35h.csv",
+            split="val",
+            n_boot=10,
+        )
+        report, _ = validate(request)
+    y = np.array([c.positive for c in report.cases], bool)
+    s = np.array([c.score for c in report.cases], float)
+    best = None
+    for t in np.unique(s):
+        spec, sens = float((s[~y] < t).mean()), float((s[y] >= t).mean())
+        if spec >= MIN_SPECIFICITY and (best is None or sens > best[1]):
+            best = (float(t), sens, spec)
+    t, sens, spec = best or (0.5, float((s[y] >= 0.5).mean()), float((s[~y] < 0.5).mean()))
+    log.info("presence threshold %.4f: validation sensitivity %.4f specificity %.4f", t, sens, spec)
+    return OperatingPoint(
+        label="tumour",
+        threshold=round(t, 6),
+        sensitivity=round(sens, 4),
+        specificity=round(spec, 4),
+        measured_on="Br35H validation split, product pipeline",
+    )
+
+
+def main() -> None:
+    setup(NAME)
+    directory = MODELS / NAME
+    onnx_path = WORK / NAME / "export" / "model.onnx"
+    info = export(onnx_path)
+    (directory / OOD_FILE).write_text(json.dumps(info, indent=2) + "\n")
+    from ai.package import write_package
+
+    provisional = OperatingPoint(
+        label="tumour",
+        threshold=0.5,
+        sensitivity=0.0,
+        specificity=0.0,
+        measured_on="provisional, replaced by calibration",
+    )
+    write_package(directory, onnx_path, package(provisional, {}))
+    point = calibrate(directory)
+    write_package(directory, onnx_path, package(point, {}))
+    (WORK / NAME / "operating_point.json").write_text(json.dumps(point.__dict__, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
