@@ -196,7 +196,8 @@ def test_volume_view_widget(qtbot, output_dir: Path) -> None:  # noqa: ANN001 (p
     style.InvokeEvent("StartInteractionEvent")
     assert view.scene.interactive and view.scene.prop.GetMapper() is view.scene._coarse
     style.InvokeEvent("EndInteractionEvent")
-    assert not view.scene.interactive and view.scene.prop.GetMapper() is view.scene._full
+    qtbot.waitUntil(lambda: not view.scene.interactive, timeout=10000)  # full quality at rest
+    assert view.scene.prop.GetMapper() is view.scene._full
 
 
 def test_tilted_head_ct_renders_on_its_true_geometry(dicom_data: Path, output_dir: Path) -> None:
@@ -269,4 +270,36 @@ def test_mouse_rotation_renders_coarse_then_full(qtbot) -> None:  # noqa: ANN001
     qtbot.mouseRelease(widget, Qt.MouseButton.LeftButton, pos=centre + QPoint(80, 0))
     assert camera.GetPosition() != pytest.approx(before), "dragging turns the camera"
     assert "coarse" in mappers, "frames while dragging use the reduced level of detail"
-    assert mappers[-1] == "full" and not scene.interactive, "the frame at rest is full quality"
+    assert scene.interactive, "no full-quality frame on release: it waits for the view to rest"
+    qtbot.waitUntil(lambda: mappers[-1] == "full" and not scene.interactive, timeout=10000)
+
+
+def test_viewer_opens_a_compressed_series_with_a_broken_file(qtbot, tmp_path: Path,  # noqa: ANN001
+                                                            dicom_data: Path, output_dir: Path) -> None:
+    """The JPEG-LS LIDC-0001 (decoded in worker processes) opens in the viewer as int16 HU; a
+    truncated file in the folder is named in the status bar and does not stop the folder."""
+    import shutil
+
+    from viewer.core import decode_pool
+    from viewer.core.dicom_index import index_path
+
+    from .viewer_helpers import grab_screen, open_window, to_array
+
+    source = dicom_data / "lidc-idri-0001" / "series"
+    frames = sorted(index_path(source).series[0].frames, key=lambda f: f.position[2])
+    folder = tmp_path / "scan"
+    folder.mkdir()
+    for frame in frames[40:80]:  # 40 contiguous slices (file names are not in slice order)
+        shutil.copy(frame.path, folder / frame.path.name)
+    cut = folder / frames[45].path.name
+    cut.write_bytes(cut.read_bytes()[:5000])  # pixel data cut short
+    try:
+        window = open_window(qtbot, tmp_path, folder)
+        volume = window.result.volume
+        assert volume.voxels.dtype == np.int16 and volume.shape[1:] == (512, 512)
+        assert cut.name in window.status_label.text()
+        pixels = to_array(grab_screen(window.grid.current))
+        Image.fromarray(pixels).save(output_dir / "viewer-jpeg-ls-with-broken-file.png")
+        assert pixels.std() > 20, "the CT slice is on screen"
+    finally:
+        decode_pool.shutdown()

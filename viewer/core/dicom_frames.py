@@ -9,8 +9,10 @@ so `pixel_reader` can read them straight into the destination array.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pydicom
@@ -101,8 +103,11 @@ def frames_from_scan(path: Path) -> list[Frame] | None:
     if header.get("Rows") is None or header.get("Columns") is None or header.get("BitsAllocated") is None:
         return None
     ts = found[0x00020010].rstrip(b"\0 ").decode("ascii")  # type: ignore[union-attr]
-    common = _common_fields(path, header, ts, int(found[PIXEL_DATA_TAG]))  # type: ignore[arg-type]
-    n_frames = _int_or_none(header.get("NumberOfFrames")) or 1
+    offset = int(found[PIXEL_DATA_TAG])  # type: ignore[arg-type]
+    native = ts in NATIVE_LITTLE_ENDIAN and offset >= 0
+    common = _common_fields(path, header, ts, offset if native else None)
+    n_frames = _frame_count(header)
+    _checked(common, n_frames)
     geometry = _classic_geometry(header)
     return [Frame(frame_index=i, number_of_frames=n_frames, **common, **geometry)
             for i in range(n_frames)]
@@ -153,6 +158,89 @@ class Frame:
         return self.number_of_frames > 1
 
 
+#: Bytes pydicom may *read* (not seek past) while parsing a header, and the longest run of
+#: zero bytes it may read: big values are deferred (skipped by seeking), so a header never
+#: needs more — a sparse or zero-filled file would otherwise parse as millions of empty elements.
+HEADER_READ_BUDGET = 64 * 1024**2
+ZERO_RUN_LIMIT = 64 * 1024**2
+
+
+_EMPTY_ELEMENT = bytes(8)
+
+
+class _HeaderBudgetExceeded(Exception):
+    pass
+
+
+class _BudgetedFile:
+    """A binary file whose reads are counted: parsing stops at `HEADER_READ_BUDGET`."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self._fh = fh
+        self.name = fh.name
+        self._read = 0
+        self._zeros = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._fh.read(size)
+        if size == 8 and data == _EMPTY_ELEMENT and self._skip_empty_elements():
+            data = self._fh.read(8)  # the header of the element after the run
+        self._read += len(data)
+        self._zeros = self._zeros + len(data) if data and not data.strip(b"\0") else 0
+        if self._read > HEADER_READ_BUDGET or self._zeros > ZERO_RUN_LIMIT:
+            raise _HeaderBudgetExceeded()
+        return data
+
+    def _skip_empty_elements(self) -> int:
+        """After an all-zero element header, skip the whole run of empty (0000,0000) elements.
+
+        pydicom would parse them one by one (a real GE MR file holds 2.4 MB of them: seconds).
+        A zero *value* of 8 bytes is followed by the next element's non-zero tag, so nothing
+        is skipped then. Returns the bytes skipped (a multiple of 8).
+        """
+        start = self._fh.tell()
+        run = 0
+        while run <= ZERO_RUN_LIMIT:
+            chunk = self._fh.read(65536)
+            stripped = chunk.lstrip(b"\0")
+            run += len(chunk) - len(stripped)
+            if stripped or not chunk:
+                break
+        if run > ZERO_RUN_LIMIT:
+            raise _HeaderBudgetExceeded()
+        whole = run // 8 * 8
+        self._fh.seek(start + whole)
+        return whole
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._fh.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def _dcmread(path: Path, force: bool = False) -> Dataset:
+    with open(path, "rb") as fh, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # problems are reported per file, not as warnings
+        try:
+            ds = pydicom.dcmread(_BudgetedFile(fh), defer_size=2048, force=force)
+        except _HeaderBudgetExceeded:
+            raise NotAnImageError("not a DICOM header (endless empty or oversized elements)") from None
+    # deferred values are read later from the file by name, not through the closed wrapper
+    ds.filename, ds.fileobj_type, ds.buffer = str(path), open, None
+    return ds
+
+
+def _looks_like_raw_dataset(path: Path) -> bool:
+    """A raw data set (no preamble) starts with a group 0002–0008 element, little endian."""
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    return len(head) == 8 and 0x0002 <= int.from_bytes(head[:2], "little") <= 0x0008
+
+
 def read_dataset(path: Path) -> Dataset:
     """Read a DICOM header (pixel data deferred). Raises `NotAnImageError` with a reason.
 
@@ -160,13 +248,17 @@ def read_dataset(path: Path) -> Dataset:
     raw data set when that yields recognisable DICOM elements.
     """
     try:
-        return pydicom.dcmread(path, defer_size=2048)
+        return _dcmread(path)
     except InvalidDicomError:
         pass
-    except (OSError, EOFError, ValueError, KeyError, TypeError) as exc:
-        raise NotAnImageError(f"unreadable DICOM header ({exc.__class__.__name__}: {exc})") from exc
+    except NotAnImageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - pydicom raises many types on corrupt headers
+        raise NotAnImageError(f"unreadable DICOM header ({one_line(exc)})") from None
+    if not _looks_like_raw_dataset(path):
+        raise NotAnImageError("not a DICOM file (no 'DICM' prefix)")
     try:
-        ds = pydicom.dcmread(path, defer_size=2048, force=True)
+        ds = _dcmread(path, force=True)
         recognisable = "SOPClassUID" in ds or PIXEL_DATA_TAG in ds
     except Exception:  # noqa: BLE001 - pydicom raises many types on non-DICOM input
         recognisable = False
@@ -175,18 +267,32 @@ def read_dataset(path: Path) -> Dataset:
     return ds
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception as one short line: its type and the first line of its message.
+
+    Only printable characters are kept (a corrupt value quoted by a decoder is cut short).
+    """
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = "".join(c if c.isprintable() else "?" for c in text[:160])
+    return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
+
+
 def frames_from_dataset(path: Path, ds: Dataset) -> list[Frame]:
     """All image frames of one dataset. Raises `NotAnImageError` for a non-image object."""
     header = _Header(ds)
     if str(header.get("SOPClassUID") or "") == MEDIA_STORAGE_DIRECTORY:
         raise NotAnImageError("DICOMDIR (media directory, holds no image itself)")
     if PIXEL_DATA_TAG not in ds:
-        raise NotAnImageError(f"no pixel data ({_sop_class_name(ds)})")
+        kind = _sop_class_name(ds)
+        if "Image Storage" in kind:  # an image without its pixels: cut short, not a non-image
+            raise NotAnImageError(f"pixel data missing, file truncated? ({kind})")
+        raise NotAnImageError(f"no pixel data ({kind})")
     for keyword in ("Rows", "Columns", "BitsAllocated"):
         if header.get(keyword) in (None, ""):
             raise NotAnImageError(f"pixel data without {keyword}")
     common = _common_fields(path, header, *_syntax_and_offset(ds))
-    n_frames = _int_or_none(header.get("NumberOfFrames")) or 1
+    n_frames = _frame_count(header)
+    _checked(common, n_frames)
     if "PerFrameFunctionalGroupsSequence" in ds:
         return _enhanced_frames(ds, common, n_frames)
     geometry = _classic_geometry(header)
@@ -197,8 +303,17 @@ def frames_from_dataset(path: Path, ds: Dataset) -> list[Frame]:
 
 
 def _sop_class_name(ds: Dataset) -> str:
-    uid = ds.get("SOPClassUID")
-    return getattr(uid, "name", None) or str(uid or "unknown object")
+    """The SOP class's name, its UID when valid but unnamed, else 'unknown object'.
+
+    Never raw bytes: a corrupt value can run into the following elements (patient data).
+    """
+    try:
+        uid = pydicom.uid.UID(str(ds.get("SOPClassUID") or ""))
+    except Exception:  # noqa: BLE001 - an unreadable value is simply unknown
+        return "unknown object"
+    if not uid.is_valid:
+        return "unknown object"
+    return uid.name if uid.name != str(uid) else str(uid)
 
 
 def _syntax_and_offset(ds: Dataset) -> tuple[str, int | None]:
@@ -213,17 +328,44 @@ def _syntax_and_offset(ds: Dataset) -> tuple[str, int | None]:
     return ts, None
 
 
+#: The most decoded pixel bytes one file may hold (a memory budget for its decoder).
+MAX_DECODED_BYTES = 2 * 1024**3
+_BITS_ALLOCATED = (1, 8, 16, 32, 64)
+
+
+def _checked(fields: dict, n_frames: int) -> dict:
+    """Raise `NotAnImageError` for image attributes no decoder can honour (one-line reason)."""
+    rows, columns = fields["rows"], fields["columns"]
+    allocated, stored = fields["bits_allocated"], fields["bits_stored"]
+    if rows < 1 or columns < 1:
+        raise NotAnImageError(f"invalid image size: Rows {rows}, Columns {columns}")
+    if allocated not in _BITS_ALLOCATED:
+        raise NotAnImageError(f"invalid BitsAllocated {allocated}")
+    if not 1 <= stored <= allocated:
+        raise NotAnImageError(f"invalid BitsStored {stored} (BitsAllocated {allocated})")
+    if fields["samples_per_pixel"] not in (1, 3, 4) or fields["pixel_representation"] not in (0, 1):
+        raise NotAnImageError("invalid SamplesPerPixel or PixelRepresentation")
+    if n_frames < 1:
+        raise NotAnImageError(f"invalid NumberOfFrames {n_frames}")
+    nbytes = rows * columns * fields["samples_per_pixel"] * max(1, allocated // 8) * n_frames
+    if nbytes > MAX_DECODED_BYTES:
+        raise NotAnImageError(f"image too large to decode ({nbytes / 1e9:.1f} GB declared)")
+    return fields
+
+
 def _common_fields(path: Path, header: _Header | _ScannedHeader, ts: str, offset: int | None) -> dict:
     get = header.get
-    bits_allocated = int(get("BitsAllocated"))  # type: ignore[arg-type]
+    bits_allocated = _int_or_none(get("BitsAllocated"))
+    if bits_allocated is None:
+        raise NotAnImageError("invalid BitsAllocated")
     return {
         "path": path,
         "sop_instance_uid": str(get("SOPInstanceUID") or ""),
         "series_instance_uid": str(get("SeriesInstanceUID") or ""),
         "study_instance_uid": str(get("StudyInstanceUID") or ""),
         "modality": str(get("Modality") or "OT"),
-        "rows": int(get("Rows")),  # type: ignore[arg-type]
-        "columns": int(get("Columns")),  # type: ignore[arg-type]
+        "rows": _int_or_none(get("Rows")) or 0,
+        "columns": _int_or_none(get("Columns")) or 0,
         "instance_number": _int_or_none(get("InstanceNumber")),
         "photometric_interpretation": str(get("PhotometricInterpretation") or "MONOCHROME2"),
         "samples_per_pixel": _int_or_none(get("SamplesPerPixel")) or 1,
@@ -239,7 +381,7 @@ def _classic_geometry(header: _Header | _ScannedHeader) -> dict:
     get = header.get
     return {
         "position": _floats(get("ImagePositionPatient"), 3),
-        "orientation": _floats(get("ImageOrientationPatient"), 6),
+        "orientation": _orientation(get("ImageOrientationPatient")),
         "pixel_spacing": _positive(_floats(get("PixelSpacing"), 2)),
         "imager_pixel_spacing": _positive(_floats(get("ImagerPixelSpacing"), 2)),
         "rescale_slope": _float_or(get("RescaleSlope"), 1.0),
@@ -285,7 +427,7 @@ def _functional_group_geometry(per_frame: Dataset, shared: Dataset) -> dict:
     measures = measures or empty
     return {
         "position": _floats((position or empty).get("ImagePositionPatient"), 3),
-        "orientation": _floats((orientation or empty).get("ImageOrientationPatient"), 6),
+        "orientation": _orientation((orientation or empty).get("ImageOrientationPatient")),
         "pixel_spacing": _positive(_floats(measures.get("PixelSpacing"), 2)),
         "imager_pixel_spacing": None,
         "rescale_slope": _float_or((rescale or empty).get("RescaleSlope"), 1.0),
@@ -297,6 +439,28 @@ def _functional_group_geometry(per_frame: Dataset, shared: Dataset) -> dict:
     }
 
 
+def _frame_count(header: _Header | _ScannedHeader) -> int:
+    """NumberOfFrames; absent, 0 or unreadable counts as one frame (negative is refused)."""
+    count = _int_or_none(header.get("NumberOfFrames"))
+    return count or 1
+
+
+#: Coordinates (mm) beyond this are garbage, not anatomy.
+_MAX_COORDINATE_MM = 1e6
+
+
+def _orientation(value: object) -> tuple[float, ...] | None:
+    """ImageOrientationPatient when it holds two unit-length, orthogonal vectors, else None."""
+    values = _floats(value, 6)
+    if values is None:
+        return None
+    row, col = np.asarray(values[:3]), np.asarray(values[3:])
+    norms = np.linalg.norm(row), np.linalg.norm(col)
+    if min(norms) < 0.5 or max(norms) > 1.5 or abs(row @ col) / (norms[0] * norms[1]) > 0.1:
+        return None
+    return values
+
+
 def _floats(value: object, n: int) -> tuple[float, ...] | None:
     if value is None or value == "" or isinstance(value, str):
         return None
@@ -305,6 +469,8 @@ def _floats(value: object, n: int) -> tuple[float, ...] | None:
     except (TypeError, ValueError):
         return None
     if len(values) != n or not np.all(np.isfinite(values)):
+        return None
+    if max(abs(v) for v in values) > _MAX_COORDINATE_MM:
         return None
     return values
 

@@ -8,6 +8,7 @@ plus the byte offset of native Pixel Data.
 
 It returns ``None`` whenever the file is not the plain case (no preamble, big endian, deflated,
 enhanced multi-frame functional groups, anything malformed); the caller then uses pydicom.
+Compressed (encapsulated) files are scanned too: only their header is needed to index them.
 `tests/core/test_header_scan.py` checks that it agrees with pydicom on every corpus file.
 """
 
@@ -18,6 +19,9 @@ from pathlib import Path
 
 IMPLICIT_LE = "1.2.840.10008.1.2"
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
+#: JPEG, JPEG-LS, JPEG 2000 (…1.2.4.*) and RLE (…1.2.5): explicit VR little endian data sets
+#: whose pixel data are encapsulated (undefined length).
+ENCAPSULATED_LE = ("1.2.840.10008.1.2.4.", "1.2.840.10008.1.2.5")
 _LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR",
              b"UT", b"UV"}
 _UNDEFINED = 0xFFFFFFFF
@@ -25,6 +29,8 @@ _ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _PIXEL_DATA = 0x7FE00010
 _PER_FRAME_GROUPS = 0x52009230
 _HEAD_BYTES = 16384
+_EMPTY_ELEMENT = bytes(8)
+_MAX_ZERO_RUN = 32 * 1024**2
 _UINT32 = struct.Struct("<I")
 _TAG_VR = struct.Struct("<HH2s")
 _TAG_LEN = struct.Struct("<HHI")
@@ -38,7 +44,8 @@ def scan_header(path: Path, wanted: dict[int, str]) -> dict[int, bytes | int] | 
     """Raw values of the ``wanted`` top-level tags (tag → VR), or None to fall back to pydicom.
 
     The result also holds the transfer syntax under key ``0x00020010`` (bytes) and, when pixel
-    data are native, ``_PIXEL_DATA`` → byte offset of the value (int).
+    pixel data are present, ``_PIXEL_DATA`` → byte offset of the value (int), -1 when the pixel
+    data are encapsulated (undefined length).
     """
     try:
         with open(path, "rb") as fh:
@@ -70,7 +77,7 @@ class _Scanner:
             raise _Unusual("no preamble")
         pos = self._meta(132)
         syntax = self.found.get(0x00020010, b"").rstrip(b"\0 ").decode("ascii")  # type: ignore[union-attr]
-        if syntax not in (IMPLICIT_LE, EXPLICIT_LE):
+        if syntax not in (IMPLICIT_LE, EXPLICIT_LE) and not syntax.startswith(ENCAPSULATED_LE):
             raise _Unusual(f"transfer syntax {syntax}")
         self.implicit = syntax == IMPLICIT_LE
         self._dataset(pos)
@@ -93,12 +100,14 @@ class _Scanner:
         while True:
             if pos + 8 > len(self.data):
                 self._ensure(pos + 8)
+            if self.data[pos:pos + 8] == _EMPTY_ELEMENT:
+                pos = self._skip_zeros(pos)
+                continue
             tag, vr, length, value_pos = self._element(pos)
             if tag == _PER_FRAME_GROUPS:
                 raise _Unusual("enhanced multi-frame")
             if tag == _PIXEL_DATA:
-                if length != _UNDEFINED:
-                    self.found[_PIXEL_DATA] = value_pos
+                self.found[_PIXEL_DATA] = value_pos if length != _UNDEFINED else -1
                 return
             if tag in self.wanted:
                 if length == _UNDEFINED:
@@ -106,6 +115,25 @@ class _Scanner:
                 self._ensure(value_pos + length)
                 self.found[tag] = self.data[value_pos:value_pos + length]
             pos = self._skip_undefined(value_pos) if length == _UNDEFINED else value_pos + length
+
+    def _skip_zeros(self, pos: int) -> int:
+        """Skip a run of all-zero bytes: empty (0000,0000) elements, 8 bytes each.
+
+        Seen in real files (a GE MR image holds 2.4 MB of them); pydicom parses them one by
+        one, which takes seconds. The run ends at the next non-zero byte, rounded down to a
+        whole element; the file must go on after it.
+        """
+        start = pos
+        while True:
+            self._ensure(pos + 1)
+            chunk = self.data[pos:pos + _HEAD_BYTES]
+            stripped = chunk.lstrip(b"\0")
+            if stripped:
+                pos += len(chunk) - len(stripped)
+                return start + (pos - start) // 8 * 8
+            pos += len(chunk)
+            if pos - start > _MAX_ZERO_RUN:
+                raise _Unusual("endless zeros")
 
     def _element(self, pos: int) -> tuple[int, bytes, int, int]:
         if self.implicit:

@@ -10,18 +10,23 @@ single-image records without geometry.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import stat
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydicom.dataset import Dataset
 
+from viewer.core import decode_pool
 from viewer.core.dicom_frames import (
     Frame,
     NotAnImageError,
     frames_from_dataset,
     frames_from_scan,
+    one_line,
     read_dataset,
 )
 from viewer.core.problems import FileProblem
@@ -75,7 +80,15 @@ class SeriesRecord:
 
     @property
     def has_geometry(self) -> bool:
-        return bool(self.frames) and all(f.position and f.orientation for f in self.frames)
+        """Every frame is placed: position, orientation and a valid PixelSpacing."""
+        return bool(self.frames) and all(
+            f.position and f.orientation and f.pixel_spacing for f in self.frames)
+
+    @property
+    def positioned_without_spacing(self) -> bool:
+        """Positioned frames whose PixelSpacing is missing, zero or garbage."""
+        return bool(self.frames) and all(f.position and f.orientation for f in self.frames) \
+            and not self.has_geometry
 
     @property
     def files(self) -> list[Path]:
@@ -146,10 +159,10 @@ class DicomIndex:
 def index_path(path: str | os.PathLike[str], progress: ProgressCallback | None = None) -> DicomIndex:
     """Index a file, a folder tree or a DICOMDIR file."""
     root = Path(path)
-    if not root.exists():
+    if not root.exists() and not root.is_symlink():
         raise FileNotFoundError(f"{root} does not exist")
-    files = _files_under(root)
     builder = _IndexBuilder(root)
+    files = _files_under(root, builder.problems)
     for n, file in enumerate(files, 1):
         builder.add_file(file)
         if progress:
@@ -157,24 +170,60 @@ def index_path(path: str | os.PathLike[str], progress: ProgressCallback | None =
     return builder.build()
 
 
-def _files_under(root: Path) -> list[Path]:
+def _files_under(root: Path, problems: list[FileProblem]) -> list[Path]:
     if root.is_file() and root.name.upper() == "DICOMDIR":
-        return _dicomdir_files(root)
-    if root.is_file():
+        return _dicomdir_files(root, problems)
+    if not root.is_dir():
         return [root]
+
+    def unreadable(error: OSError) -> None:
+        folder = Path(error.filename or root)
+        problems.append(FileProblem(folder, f"folder cannot be read ({_os_reason(error)})"))
+
     found = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         found.extend(Path(dirpath, f) for f in sorted(filenames) if not f.startswith("."))
     return found
 
 
-def _dicomdir_files(dicomdir: Path) -> list[Path]:
-    """The image files a DICOMDIR references (PS3.10 File-set)."""
+def _dicomdir_files(dicomdir: Path, problems: list[FileProblem]) -> list[Path]:
+    """The image files a DICOMDIR references (PS3.10 File-set); missing ones are reported."""
     from pydicom.fileset import FileSet
 
-    fileset = FileSet(dicomdir)
-    return sorted({Path(instance.path) for instance in fileset})
+    try:
+        paths = sorted({Path(instance.path) for instance in FileSet(dicomdir)})
+    except Exception as exc:  # noqa: BLE001 - pydicom raises many types on a corrupt DICOMDIR
+        problems.append(FileProblem(dicomdir, f"DICOMDIR cannot be read ({one_line(exc)})"))
+        return []
+    present = [p for p in paths if p.exists()]
+    problems.extend(FileProblem(p, "listed in the DICOMDIR but missing")
+                    for p in paths if p not in present)
+    return present
+
+
+def _os_reason(error: OSError) -> str:
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    return error.strerror or error.__class__.__name__
+
+
+def file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a file at all (permissions, not a regular file), or None."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        return f"cannot be read ({_os_reason(exc)})"
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file (a pipe, socket or device); skipped"
+    if info.st_size == 0:
+        return "empty file"
+    try:
+        with open(path, "rb") as fh:
+            fh.read(1)
+    except OSError as exc:
+        return f"cannot be read ({_os_reason(exc)})"
+    return None
 
 
 class _IndexBuilder:
@@ -188,33 +237,46 @@ class _IndexBuilder:
         self.seen_sop: set[str] = set()
 
     def add_file(self, path: Path) -> None:
-        if path.suffix.lower() in RASTER_SUFFIXES:
-            self.raster.append(path)
+        """Index one file, or record in one line why it cannot be (never raises)."""
+        reason = file_problem(path)
+        if reason is not None:
+            self.problems.append(FileProblem(path, reason))
             return
         try:
-            ds = None
-            frames = frames_from_scan(path)
-            if frames is None:
-                ds = read_dataset(path)
-                frames = frames_from_dataset(path, ds)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # pydicom's value warnings: problems say it
+                self._add_readable(path)
         except NotAnImageError as exc:
             severity = "ignored" if _is_ignorable(str(exc)) else "error"
             self.problems.append(FileProblem(path, str(exc), severity))
+        except Exception as exc:  # noqa: BLE001 - one bad file never stops a folder
+            self.problems.append(FileProblem(path, f"unreadable DICOM file ({one_line(exc)})"))
+
+    def _add_readable(self, path: Path) -> None:
+        if path.suffix.lower() in RASTER_SUFFIXES:
+            self.raster.append(path)
             return
+        ds = None
+        frames = frames_from_scan(path)
+        if frames is None:
+            ds = read_dataset(path)
+            frames = frames_from_dataset(path, ds)
         sop = frames[0].sop_instance_uid
         if sop and sop in self.seen_sop:
             self.problems.append(FileProblem(path, "duplicate instance (same SOP Instance UID as "
                                              "another file); skipped", "warning"))
             return
-        self.seen_sop.add(sop)
-        self.frames.extend(frames)
         series_uid = frames[0].series_instance_uid
         if series_uid not in self.descriptors:
             ds = ds if ds is not None else read_dataset(path)
             self.descriptors[series_uid] = _descriptor(ds)
-            self.patient_of_study.setdefault(frames[0].study_instance_uid, str(ds.get("PatientID", "")))
+            self.patient_of_study.setdefault(frames[0].study_instance_uid, _text(ds, "PatientID"))
+        self.seen_sop.add(sop)
+        self.frames.extend(frames)
 
     def build(self) -> DicomIndex:
+        if any(not f.is_native_little_endian for f in self.frames):
+            decode_pool.prestart()  # workers start while the user looks at the list
         index = DicomIndex(self.root, problems=self.problems)
         studies: dict[str, StudyRecord] = {}
         for series in self._dicom_series() + self._raster_series():
@@ -233,7 +295,10 @@ class _IndexBuilder:
             by_series.setdefault(frame.series_instance_uid, []).append(frame)
         records = []
         for uid, frames in by_series.items():
+            frames, duplicates = drop_identical_duplicates(frames)
+            self.problems.extend(duplicates)
             stacks = split_into_stacks(frames)
+            self.problems.extend(_repeated_position_notes(stacks))
             for number, stack in enumerate(stacks, 1):
                 records.append(SeriesRecord(
                     uid, stack[0].study_instance_uid, stack[0].modality, self.descriptors[uid],
@@ -252,17 +317,25 @@ def _is_ignorable(reason: str) -> bool:
     return reason.startswith(("not a DICOM file", "DICOMDIR", "no pixel data"))
 
 
+def _text(ds: Dataset, keyword: str) -> str:
+    """A display attribute as text; '' when absent or unreadable (bad VR, bad characters)."""
+    try:
+        return str(ds.get(keyword, ""))
+    except Exception:  # noqa: BLE001 - a corrupt display value never stops indexing
+        return ""
+
+
 def _descriptor(ds: Dataset) -> SeriesDescriptor:
-    number = ds.get("SeriesNumber")
+    number = _text(ds, "SeriesNumber")
     return SeriesDescriptor(
-        patient_name=str(ds.get("PatientName", "")),
-        patient_id=str(ds.get("PatientID", "")),
-        study_date=str(ds.get("StudyDate", "")),
-        study_description=str(ds.get("StudyDescription", "")),
-        series_description=str(ds.get("SeriesDescription", "")),
-        series_number=int(number) if number not in (None, "") else None,
-        body_part_examined=str(ds.get("BodyPartExamined", "")),
-        accession_number=str(ds.get("AccessionNumber", "")),
+        patient_name=_text(ds, "PatientName"),
+        patient_id=_text(ds, "PatientID"),
+        study_date=_text(ds, "StudyDate"),
+        study_description=_text(ds, "StudyDescription"),
+        series_description=_text(ds, "SeriesDescription"),
+        series_number=int(number) if number.strip().lstrip("-").isdigit() else None,
+        body_part_examined=_text(ds, "BodyPartExamined"),
+        accession_number=_text(ds, "AccessionNumber"),
     )
 
 
@@ -313,3 +386,69 @@ def _same_orientation(a: tuple[float, ...] | None, b: tuple[float, ...] | None) 
 def _position_key(position: tuple[float, ...]) -> tuple[int, int, int]:
     """Position rounded to the tolerance, so that equal positions hash alike."""
     return tuple(round(x / _POSITION_TOLERANCE_MM) for x in position)  # type: ignore[return-value]
+
+
+def drop_identical_duplicates(frames: list[Frame]) -> tuple[list[Frame], list[FileProblem]]:
+    """Remove single-frame images that repeat another's position with identical pixels.
+
+    Such files are copies of one instance (re-sent, re-exported with a new SOP Instance UID):
+    they are reported as duplicates and left out, so they never form a phantom second stack.
+    """
+    by_place: dict[tuple, list[Frame]] = {}
+    for frame in frames:
+        if frame.position is not None and frame.number_of_frames == 1:
+            by_place.setdefault(_place_key(frame), []).append(frame)
+    dropped: set[Path] = set()
+    problems = []
+    for group in by_place.values():
+        if len(group) < 2:
+            continue
+        kept: list[tuple[Frame, str | None]] = []
+        for frame in group:
+            digest = pixel_digest(frame)
+            twin = next((k for k, d in kept if digest is not None and d == digest), None)
+            if twin is None:
+                kept.append((frame, digest))
+                continue
+            dropped.add(frame.path)
+            problems.append(FileProblem(frame.path, f"duplicate of {twin.path.name} (same "
+                                        "position, identical pixels); left out", "warning"))
+    return [f for f in frames if f.path not in dropped], problems
+
+
+def _place_key(frame: Frame) -> tuple:
+    orientation = tuple(round(v, 3) for v in frame.orientation or ())
+    return _position_key(frame.position), orientation, frame.rows, frame.columns  # type: ignore[arg-type]
+
+
+def pixel_digest(frame: Frame) -> str | None:
+    """A hash of a file's stored pixel data (native or encapsulated); None if unreadable."""
+    try:
+        if frame.pixel_offset is not None:
+            nbytes = frame.rows * frame.columns * frame.samples_per_pixel * frame.bits_allocated // 8
+            with open(frame.path, "rb") as fh:
+                fh.seek(frame.pixel_offset)
+                data = fh.read(nbytes)
+        else:
+            data = read_dataset(frame.path).PixelData
+        return hashlib.blake2b(data, digest_size=16).hexdigest()
+    except Exception:  # noqa: BLE001 - an unreadable file is simply not a twin
+        return None
+
+
+def _repeated_position_notes(stacks: list[list[Frame]]) -> list[FileProblem]:
+    """Say why a series split: images at positions its first stack already holds."""
+    notes = []
+    head = stacks[0][0] if stacks else None
+    for number, stack in enumerate(stacks[1:], 2):
+        first = stack[0]
+        if head is None or first.position is None or head.position is None:
+            continue
+        if (first.rows, first.columns) != (head.rows, head.columns) or \
+                not _same_orientation(first.orientation, head.orientation):
+            continue
+        notes.append(FileProblem(first.path, f"{len(stack)} image(s) repeat slice positions of "
+                                 f"their series with other pixels (duplicates, echoes or "
+                                 f"phases): kept apart as stack #{number}", "warning"))
+    return notes
+

@@ -18,7 +18,7 @@ import numpy as np
 
 from viewer.core.dicom_frames import Frame
 from viewer.core.dicom_index import DicomIndex, SeriesRecord, index_path
-from viewer.core.pixel_reader import output_dtype, read_stack
+from viewer.core.pixel_reader import ValuesDoNotFit, output_dtype, read_stack
 from viewer.core.problems import DicomLoadError, FileProblem
 from viewer.core.raster_image import RasterImageError, load_raster_volume
 from viewer.core.regular_grid import resample_to_regular_grid
@@ -128,24 +128,39 @@ class _SeriesReader:
         self.warnings: list[str] = []
 
     def read(self, resample: bool) -> LoadResult:
-        geometry = analyse_stack(self.series.frames) if self.series.has_geometry else None
+        positioned = self.series.has_geometry or self.series.positioned_without_spacing
+        geometry = analyse_stack(self.series.frames) if positioned else None
         frames = self.series.frames
         if geometry is not None:
             frames = [frames[i] for i in geometry.order]
             self.warnings.extend(geometry.warnings())
-        volume = self._allocate(frames, geometry)
-        if self.on_geometry:
-            self.on_geometry(volume)
-        self._read_pixels(frames, volume)
+        if not self.series.has_geometry:
+            geometry = self._without_spacing(geometry)
+        volume = self._filled(frames, geometry, output_dtype(frames))
         volume = replace(volume, default_window=_default_window(frames, volume.voxels),
                          warnings=tuple(self.warnings))
         if geometry is not None and not geometry.is_regular and resample:
             return LoadResult(self._regularised(volume, geometry), self.series, self.problems, volume)
         return LoadResult(volume, self.series, self.problems)
 
-    def _allocate(self, frames: list[Frame], geometry: StackGeometry | None) -> Volume:
+    def _filled(self, frames: list[Frame], geometry: StackGeometry | None,
+                dtype: np.dtype) -> Volume:
+        """Allocate, announce (``on_geometry``) and read; into float32 if int16 cannot hold it."""
+        volume = self._allocate(frames, geometry, dtype)
+        if self.on_geometry:
+            self.on_geometry(volume)
+        marks = len(self.problems), len(self.warnings)
+        try:
+            self._read_pixels(frames, volume)
+        except ValuesDoNotFit:
+            del volume, self.problems[marks[0]:], self.warnings[marks[1]:]
+            return self._filled(frames, geometry, np.dtype(np.float32))
+        return volume
+
+    def _allocate(self, frames: list[Frame], geometry: StackGeometry | None,
+                  dtype: np.dtype) -> Volume:
         first = frames[0]
-        voxels = np.empty((len(frames), first.rows, first.columns), dtype=output_dtype(frames))
+        voxels = np.empty((len(frames), first.rows, first.columns), dtype=dtype)
         common = dict(
             voxels=voxels, modality=first.modality,
             sop_instance_uids=tuple(f.sop_instance_uid for f in frames),
@@ -162,8 +177,17 @@ class _SeriesReader:
         return Volume(**common, spacing=(geometry.nominal_spacing_mm, dj, di),
                       origin=tuple(geometry.positions[0]), direction=direction)
 
+    def _without_spacing(self, geometry: StackGeometry | None) -> None:
+        """Positioned frames without a valid PixelSpacing: sorted, but measured in pixels."""
+        if geometry is not None:
+            self.warnings.append("PixelSpacing missing, zero or invalid: slices sorted by "
+                                 "position, sizes in pixels (no mm measurements)")
+        return None
+
     def _unpositioned_geometry(self, first: Frame, n_frames: int) -> dict:
         spacing = first.pixel_spacing or first.imager_pixel_spacing
+        if self.series.positioned_without_spacing:
+            return {"spacing": (1.0, 1.0, 1.0), "has_geometry": False}
         if n_frames > 1:
             self.warnings.append("frames carry no patient position: shown in file order; "
                                  "distances across frames are not meaningful")
@@ -177,21 +201,24 @@ class _SeriesReader:
 
     def _read_pixels(self, frames: list[Frame], volume: Volume) -> None:
         total = len(frames)
-        failed = []
-        for done, (k, error) in enumerate(read_stack(frames, volume.voxels), 1):
+        failed: dict[Path, tuple[str, list[int]]] = {}  # one problem per file, not per frame
+        for done, (k, error) in enumerate(read_stack(frames, volume.voxels, self.cancel), 1):
             if self.cancel is not None and self.cancel.is_set():
                 raise LoadCancelled("loading cancelled")
             if error is not None:
-                failed.append(k)
-                self.problems.append(FileProblem(frames[k].path, f"{error}; slice {k + 1} of "
-                                                 f"{total} left blank", "error"))
+                failed.setdefault(frames[k].path, (str(error), []))[1].append(k)
             if self.on_slice:
                 self.on_slice(k, done, total)
-        if failed:
-            _blank(volume.voxels, failed)
-            self.warnings.append(f"{len(failed)} slice(s) could not be decoded and are shown "
-                                 "blank: " + ", ".join(str(k + 1) for k in failed[:10]))
-        if len(failed) == total:
+        if self.cancel is not None and self.cancel.is_set():  # the decoders stopped early
+            raise LoadCancelled("loading cancelled")
+        for path, (message, ks) in failed.items():
+            self.problems.append(FileProblem(path, f"{message}; {_slices(ks, total)} left blank"))
+        blank = sorted(k for _message, ks in failed.values() for k in ks)
+        if blank:
+            _blank(volume.voxels, blank)
+            self.warnings.append(f"{len(blank)} slice(s) could not be decoded and are shown "
+                                 "blank: " + ", ".join(str(k + 1) for k in blank[:10]))
+        if len(blank) == total:
             raise DicomLoadError(f"none of the {total} images of the series could be decoded "
                                  f"({self.problems[-1].message})")
 
@@ -206,6 +233,13 @@ class _SeriesReader:
         return replace(acquired, voxels=grid.voxels, spacing=grid.spacing,
                        origin=tuple(grid.origin), direction=direction, resampled=True,
                        sop_instance_uids=(), warnings=acquired.warnings + tuple(notes))
+
+
+def _slices(ks: list[int], total: int) -> str:
+    ks = sorted(ks)
+    if len(ks) == 1:
+        return f"slice {ks[0] + 1} of {total}"
+    return f"{len(ks)} slices ({ks[0] + 1}–{ks[-1] + 1}) of {total}"
 
 
 def _blank(voxels: np.ndarray, failed: list[int]) -> None:

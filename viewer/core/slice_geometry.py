@@ -74,8 +74,8 @@ class StackGeometry:
 def analyse_stack(frames: list[Frame]) -> StackGeometry:
     """Sort a positioned stack and describe its spacing, gaps and tilt.
 
-    Every frame must carry position, orientation and pixel spacing (callers check
-    `SeriesRecord.has_geometry` first).
+    Every frame must carry position and orientation (callers check `SeriesRecord`); without
+    PixelSpacing the in-plane spacing is taken as 1 (pixels) and the caller says so.
     """
     orientation = np.asarray(frames[0].orientation, dtype=float)
     row_dir = _unit(orientation[:3])
@@ -94,7 +94,7 @@ def analyse_stack(frames: list[Frame]) -> StackGeometry:
         normal=normal,
         positions=positions,
         along_normal_mm=along,
-        pixel_spacing=tuple(frames[0].pixel_spacing),  # type: ignore[arg-type]
+        pixel_spacing=tuple(frames[0].pixel_spacing or (1.0, 1.0)),  # type: ignore[arg-type]
         nominal_spacing_mm=nominal,
         uniform=_is_uniform(steps),
         tilt_deg=_tilt_deg(positions, normal),
@@ -132,14 +132,20 @@ def _tilt_deg(positions: np.ndarray, normal: np.ndarray) -> float:
     return float(np.degrees(np.arccos(min(1.0, cosine))))
 
 
+#: A step this many times the typical one is a hole (slices missing), whole multiple or not.
+HOLE_STEP_RATIO = 3.0
+
+
 def _find_gaps(along: np.ndarray, steps: np.ndarray, nominal: float) -> tuple[SliceGap, ...]:
-    """Steps close to a whole multiple (≥ 2) of the typical step: slices are missing there."""
+    """Where slices are missing: steps close to a whole multiple (≥ 2) of the typical step, and
+    any step of `HOLE_STEP_RATIO` typical steps or more (a hole is never filled by interpolation).
+    """
     if len(steps) < 3 or nominal <= 0:
         return ()
     gaps = []
     for n, step in enumerate(steps):
         ratio = step / nominal
         multiple = round(ratio)
-        if multiple >= 2 and abs(ratio - multiple) < 0.1:
-            gaps.append(SliceGap(float(along[n]), float(along[n + 1]), multiple - 1))
+        if (multiple >= 2 and abs(ratio - multiple) < 0.1) or ratio >= HOLE_STEP_RATIO:
+            gaps.append(SliceGap(float(along[n]), float(along[n + 1]), max(1, multiple - 1)))
     return tuple(gaps)
