@@ -29,6 +29,7 @@ from viewer.ui.ai_reading import AIReading
 from viewer.ui.app import TITLE
 from viewer.ui.cine_speed import install_cine_speed
 from viewer.ui.corner_info import series_info
+from viewer.ui.gui_thread_gc import collect_garbage_in_gui_thread
 from viewer.ui.help_dialogs import about_markdown, add_help_menu
 from viewer.ui.measurement_panel import MeasurementPanel
 from viewer.ui.node_menu import install_clinic
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None,
                  feedback_db: FeedbackDB | None = None) -> None:
         super().__init__(parent)
+        collect_garbage_in_gui_thread()
         self.settings = settings or QSettings()
         self.model = ViewerModel()
         self.grid = ViewGrid(self.model, self)
