@@ -30,13 +30,13 @@ from viewer.ui.main_window import MainWindow
 app = create_app()
 window = MainWindow()
 window.show()
-window.ai.declare_plain_image("DX")
 window.open_path(sys.argv[1])
 state = {"started": False}
 
 def poll():
     if not state["started"]:
         if window.model.volume is not None and window.model.complete:
+            window.ai.declare_plain_image("DX")  # as the reader does, once the image is open
             state["started"] = window.ai.analyze()
     elif not window.ai.running:
         print("STATUS", window.status_label.text(), flush=True)
