@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QObject, Qt, Slot
-from PySide6.QtWidgets import QApplication
 
 from ai.package import Scope, write_package
 from ai.registry import ModelRegistry
@@ -63,9 +62,6 @@ class Receiver(QObject):
         self.summary = summary
 
 
-_KEEP_ALIVE: list[tuple[object, object, object]] = []
-
-
 def run_in_thread(qtbot, worker: AnalysisWorker) -> tuple[AnalysisSummary, list[tuple[int, str]]]:  # noqa: ANN001
     receiver = Receiver()
     worker.progress.connect(receiver.on_progress)
@@ -73,12 +69,11 @@ def run_in_thread(qtbot, worker: AnalysisWorker) -> tuple[AnalysisSummary, list[
     thread = start_worker(worker, receiver)
     qtbot.waitUntil(lambda: receiver.summary is not None, timeout=60_000)
     # the thread's quit is queued to this (GUI) thread: keep processing events while it ends,
-    # never block in QThread.wait() (that would hold the quit back)
+    # never block in QThread.wait() before it has finished (that would hold the quit back)
     qtbot.waitUntil(thread.isFinished, timeout=10_000)
-    QApplication.processEvents()
-    # keep the Qt objects referenced for the whole session: letting Python collect the receiver
-    # (the thread's parent) and the worker wrapper here raced the worker's deleteLater (segfault)
-    _KEEP_ALIVE.append((receiver, thread, worker))
+    thread.wait()
+    # the worker, the thread and its parent (the receiver) are now dropped here, in the GUI thread,
+    # after the join: the contract of start_worker (no deleteLater, no keep-alive list)
     return receiver.summary, receiver.progress
 
 

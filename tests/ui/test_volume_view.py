@@ -265,8 +265,7 @@ def test_mouse_rotation_renders_coarse_then_full(qtbot) -> None:  # noqa: ANN001
     centre = QPoint(widget.width() // 2, widget.height() // 2)
     qtbot.mousePress(widget, Qt.MouseButton.LeftButton, pos=centre)
     for dx in range(10, 90, 10):
-        qtbot.mouseMove(widget, centre + QPoint(dx, 0))
-        qtbot.wait(5)
+        qtbot.mouseMove(widget, centre + QPoint(dx, 0))  # delivered and rendered synchronously
     qtbot.mouseRelease(widget, Qt.MouseButton.LeftButton, pos=centre + QPoint(80, 0))
     assert camera.GetPosition() != pytest.approx(before), "dragging turns the camera"
     assert "coarse" in mappers, "frames while dragging use the reduced level of detail"
