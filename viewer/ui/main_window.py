@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from viewer.core.dicom_index import DicomIndex, SeriesRecord
 from viewer.core.feedback_db import FeedbackDB
 from viewer.core.series_loader import LoadResult
+from viewer.core.view_state import Tool, ViewerModel, presets_for
 from viewer.core.volume import Volume
 from viewer.ui.ai_reading import AIReading
 from viewer.ui.app import TITLE
@@ -39,7 +40,6 @@ from viewer.ui.screenshot import Screenshots
 from viewer.ui.slice_view import BUTTON_ACTIONS, DEFAULT_BUTTON_ACTIONS
 from viewer.ui.study_browser import StudyBrowser, series_title
 from viewer.ui.view_grid import LAYOUTS, ViewGrid
-from viewer.ui.view_state import Tool, ViewerModel, presets_for
 from viewer.ui.workers import IndexWorker, LoadWorker, start_worker
 
 if TYPE_CHECKING:

@@ -16,11 +16,11 @@ from PySide6.QtWidgets import QWidget
 
 from viewer.core.measurements import intensity_profile
 from viewer.core.reslice import extract_plane
+from viewer.core.view_state import ViewKind
 from viewer.core.volume import Volume
 from viewer.core.windowing import Window
 from viewer.ui.plots import HistogramPlot, ProfilePlot
 from viewer.ui.tag_browser import TagBrowser
-from viewer.ui.view_state import ViewKind
 
 if TYPE_CHECKING:
     from viewer.ui.main_window import MainWindow
