@@ -33,7 +33,7 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from viewer.ui.app import create_app
 app = create_app()
 from viewer.ui.main_window import MainWindow
-from viewer.ui.view_state import ViewKind
+from viewer.core.view_state import ViewKind
 window = MainWindow()
 study = sys.argv[1] if len(sys.argv) > 1 else None
 class FirstPaint(QObject):
@@ -72,10 +72,10 @@ def summary(name: str, seconds: np.ndarray) -> float:
 
 def bench_views(volume: object, frames: int) -> dict[str, float]:
     from viewer.core.reslice import extract_plane
+    from viewer.core.view_state import ViewerModel, ViewKind
     from viewer.core.windowing import CT_PRESETS
     from viewer.ui.app import create_app
     from viewer.ui.slice_view import SliceView
-    from viewer.ui.view_state import ViewerModel, ViewKind
 
     app = create_app()
     model = ViewerModel()
@@ -119,8 +119,8 @@ def bench_radiograph(path: Path, frames: int) -> float:
     from PySide6.QtWidgets import QApplication
 
     from viewer.core.series_loader import load_series
+    from viewer.core.view_state import ViewerModel
     from viewer.ui.slice_view import SliceView
-    from viewer.ui.view_state import ViewerModel
 
     model = ViewerModel()
     model.set_volume(load_series(path).volume)

@@ -12,8 +12,8 @@ from conftest import Lidc, masked_finding
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
+from viewer.core.map_planes import box_on_plane
 from viewer.dicom_out.results import write_dicom_results
-from viewer.ui.heatmap_overlay import box_on_plane
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ui"))
 from viewer_helpers import grab_screen, open_window, save, to_array  # noqa: E402

@@ -22,13 +22,13 @@ from ai.registry import ModelRegistry, builtin_models_dir
 from viewer.core.feedback_db import FeedbackDB
 from viewer.core.raster_image import declare_modality
 from viewer.core.series_loader import load_series
+from viewer.core.view_state import ViewerModel, ViewKind
 from viewer.core.volume import Volume
 from viewer.ui.ai_worker import AnalysisWorker, record_summary
 from viewer.ui.finding_jump import jump_to_finding
 from viewer.ui.findings_panel import FindingsPanel
 from viewer.ui.heatmap_overlay import AIOverlay
 from viewer.ui.slice_view import SliceView
-from viewer.ui.view_state import ViewerModel, ViewKind
 
 from .viewer_helpers import nodule_contours, save, to_array, view_point
 

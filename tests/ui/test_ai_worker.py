@@ -125,8 +125,8 @@ def test_results_are_stored_with_the_slice_uid(qtbot, models: ModelRegistry, tmp
 
 
 def test_snapshot_with_analysis(qtbot, models: ModelRegistry, output_dir: Path) -> None:  # noqa: ANN001
+    from viewer.core.view_state import ViewKind
     from viewer.ui.analysis_snapshot import analyse_volume, render_analysis
-    from viewer.ui.view_state import ViewKind
 
     from .viewer_helpers import save, to_array
 

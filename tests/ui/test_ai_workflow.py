@@ -25,12 +25,12 @@ from PySide6.QtWidgets import QApplication, QToolBar
 from ai.findings import Finding
 from ai.region_map import full_map
 from ai.registry import builtin_models_dir
+from viewer.core.map_planes import box_on_plane, map_plane
+from viewer.core.view_state import ViewKind
 from viewer.ui.ai_worker import AnalysisSummary
-from viewer.ui.heatmap_overlay import box_on_plane, map_plane
 from viewer.ui.main_window import MainWindow
 from viewer.ui.slice_view import SliceView
 from viewer.ui.triage_columns import AI_COLUMN, study_rows
-from viewer.ui.view_state import ViewKind
 
 from .test_ai_reading import annotated_nodule
 from .viewer_helpers import grab_screen, open_window, save, to_array, view_point

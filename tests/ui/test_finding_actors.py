@@ -9,9 +9,9 @@ from PIL import Image
 from vtkmodules.vtkRenderingCore import vtkCoordinate
 
 from ai.findings import Finding
+from viewer.core.map_planes import box_corners_mm
 from viewer.core.volume import Volume
 from viewer.ui.finding_actors import FindingActors
-from viewer.ui.heatmap_overlay import box_corners_mm
 from viewer.ui.volume_view import VolumeScene, capture, offscreen_window
 
 SIZE = (256, 256)

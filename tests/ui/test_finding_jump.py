@@ -10,11 +10,11 @@ from PySide6.QtTest import QTest
 
 from ai.findings import Finding
 from viewer.core.feedback_db import FeedbackDB
+from viewer.core.view_state import ViewerModel, ViewKind
 from viewer.core.volume import Volume
 from viewer.ui.finding_jump import MissedFindingPicker, jump_to_finding, point_at
 from viewer.ui.findings_panel import FindingsPanel
 from viewer.ui.slice_view import SliceView
-from viewer.ui.view_state import ViewerModel, ViewKind
 
 from .viewer_helpers import view_point
 

@@ -10,11 +10,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from ai.findings import Finding
+from viewer.analysis.operating_point import operating_point_words
 from viewer.core.feedback_db import FeedbackDB
 from viewer.ui.findings_panel import (
     FindingsPanel,
     location_text,
-    operating_point_text,
     size_text,
     status_text,
     stored_findings,
@@ -72,9 +72,10 @@ def test_operating_point_words_are_true() -> None:
     """Marked only when score ≥ threshold and no other rule hid it; the rule that hid it is named."""
     nodule, weak = findings()[1], findings()[0]
     capped = replace(nodule, id="c1", score=0.95, hidden_by="per_scan_cap")
-    assert operating_point_text(nodule) == "marked: ≥ 0.5"
-    assert operating_point_text(weak) == "< 0.5"
-    assert operating_point_text(capped) == "≥ 0.5, not marked: per scan cap" and not capped.marked
+    assert operating_point_words(nodule, short=True) == "marked: ≥ 0.5"
+    assert operating_point_words(weak, short=True) == "< 0.5"
+    assert operating_point_words(capped, short=True) == "≥ 0.5, not marked: per scan cap"
+    assert not capped.marked
     assert status_text([nodule, weak, capped], 1) == ("3 finding(s), 1 marked (score ≥ operating point); "
                                                       "1 more ≥ it not marked by rule: per scan cap; 1 shown")
 

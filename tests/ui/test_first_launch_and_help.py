@@ -14,12 +14,13 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QDockWidget, QMessageBox, QTextBrowser
 
+from viewer.core.map_planes import box_on_plane
+from viewer.core.view_state import ViewKind
 from viewer.ui.app import resources_dir
 from viewer.ui.first_launch import SETTING, open_at_start
-from viewer.ui.heatmap_overlay import PASS_COLOUR, box_on_plane
+from viewer.ui.heatmap_overlay import PASS_COLOUR
 from viewer.ui.help_dialogs import ModelCardsDialog, TextDialog
 from viewer.ui.main_window import MainWindow
-from viewer.ui.view_state import ViewKind
 
 from .viewer_helpers import grab_screen, save, to_array, view_point
 

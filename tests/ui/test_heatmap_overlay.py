@@ -10,17 +10,12 @@ import pytest
 from PySide6.QtGui import QImage
 
 from ai.findings import Finding
+from viewer.core.map_planes import box_on_plane
+from viewer.core.view_state import ViewerModel, ViewKind
 from viewer.core.volume import Volume
 from viewer.core.windowing import Window
-from viewer.ui.heatmap_overlay import (
-    AIOverlay,
-    box_on_plane,
-    colour_bar_rgba,
-    heat_rgba,
-    map_plane,
-)
+from viewer.ui.heatmap_overlay import AIOverlay
 from viewer.ui.slice_view import SliceView
-from viewer.ui.view_state import ViewerModel, ViewKind
 
 from .viewer_helpers import save, to_array
 
@@ -79,19 +74,6 @@ def overlay_for(heat: np.ndarray, opacity: float = 0.6, boxes: bool = False) -> 
     overlay.set_boxes_visible(boxes)
     overlay.colour_bar_visible = False
     return overlay
-
-
-def test_numpy_helpers() -> None:
-    rgba = heat_rgba(np.array([[0.0, 0.5, 1.0]]), 0.8)
-    assert list(rgba[0, :, 3]) == [0, 102, 204]
-    assert heat_rgba(np.ones((2, 2)), 0.0)[..., 3].max() == 0
-    assert list(heat_rgba(np.array([[0.1, 0.2, 0.6, 1.0]]), 1.0, floor=0.2)[0, :, 3]) == [0, 0, 128, 255]
-    bar = colour_bar_rgba(100, 10)
-    assert bar.shape == (100, 10, 4) and (bar[..., 3] == 255).all()
-    assert bar[0, 0, 0] > bar[0, 0, 2] and bar[-1, 0, 2] > bar[-1, 0, 0]  # red on top, blue below
-    volume, heat = volume_with_cube(np.eye(3))
-    with pytest.raises(ValueError, match="not the volume's"):
-        map_plane(heat[:-1], volume, "axial", 0)
 
 
 @pytest.mark.parametrize("name", list(DIRECTIONS))

@@ -13,12 +13,12 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
+from viewer.core.view_state import Tool, ViewKind
 from viewer.core.windowing import CT_PRESETS, apply_window
 from viewer.ui.main_window import MainWindow
-from viewer.ui.overlays import corner_lines
+from viewer.ui.slice_annotations import corner_lines
 from viewer.ui.slice_view import VIEW_COLOURS, SliceView
 from viewer.ui.snapshot_render import slice_at_mm
-from viewer.ui.view_state import Tool, ViewKind
 
 from .viewer_helpers import (
     drag,

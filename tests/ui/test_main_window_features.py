@@ -13,9 +13,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from viewer.commands.view import sample_study
 from viewer.core.reslice import extract_slab
+from viewer.core.view_state import Tool, ViewKind
 from viewer.ui.main_window import MainWindow
-from viewer.ui.overlays import corner_lines
-from viewer.ui.view_state import Tool, ViewKind
+from viewer.ui.slice_annotations import corner_lines
 
 from .viewer_helpers import drag, grab_screen, open_window, save, view_point
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from viewer.core.view_state import ViewKind
 from viewer.ui.ai_reading import PLAIN_IMAGE_HINT
-from viewer.ui.overlays import corner_lines
-from viewer.ui.view_state import ViewKind
+from viewer.ui.slice_annotations import corner_lines
 
 from .test_ai_workflow import ANALYSIS_TIMEOUT_MS, declare, fracatlas_image, require_model
 from .viewer_helpers import grab_screen, open_window, save

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from viewer.ui.overlays import corner_lines, edge_labels
-from viewer.ui.view_state import Tool, ViewKind
+from viewer.core.view_state import Tool, ViewKind
+from viewer.ui.slice_annotations import corner_lines, edge_labels
 
 from .viewer_helpers import drag, grab_screen, open_window, save, to_array, view_point
 

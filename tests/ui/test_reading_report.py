@@ -18,10 +18,10 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog
 
 from viewer.core.feedback_db import FeedbackDB
+from viewer.core.view_state import Tool, ViewKind
 from viewer.ui.key_images import BADGE_COLOUR
 from viewer.ui.main_window import MainWindow
-from viewer.ui.overlays import corner_lines
-from viewer.ui.view_state import Tool, ViewKind
+from viewer.ui.slice_annotations import corner_lines
 
 from .test_report import assert_self_contained, parse, stored_verdict
 from .viewer_helpers import grab_screen, read_label, save, to_array

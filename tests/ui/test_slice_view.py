@@ -6,10 +6,10 @@ import numpy as np
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor
 
+from viewer.core.view_state import ViewerModel, ViewKind
 from viewer.core.volume import Volume
 from viewer.core.windowing import Window, apply_window
 from viewer.ui.slice_view import SliceView, WindowLut
-from viewer.ui.view_state import ViewerModel, ViewKind
 
 from .viewer_helpers import to_array
 

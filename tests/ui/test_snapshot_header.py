@@ -13,7 +13,7 @@ from PySide6.QtGui import QImage
 from viewer.cli import main
 from viewer.ui.disclaimer_stamp import STAMP_BACKGROUND, stamp_rect
 from viewer.ui.heatmap_overlay import colour_bar_rect
-from viewer.ui.overlays import label_places
+from viewer.ui.slice_annotations import label_places
 
 from .test_ai_workflow import require_model
 from .test_screen_controls import text_contrast

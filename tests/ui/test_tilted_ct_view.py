@@ -11,7 +11,7 @@ import pydicom
 import pytest
 
 from viewer.core.measurements import sample_bilinear
-from viewer.ui.view_state import ViewKind
+from viewer.core.view_state import ViewKind
 
 from .viewer_helpers import grab_screen, open_window, read_label, save, to_array
 

@@ -171,7 +171,7 @@ def test_lidc_presets(lidc: Volume, preset: str, output_dir: Path) -> None:
 
 
 def test_volume_view_widget(qtbot, output_dir: Path) -> None:  # noqa: ANN001 (pytest-qt fixture)
-    from viewer.ui.view_state import ViewerModel
+    from viewer.core.view_state import ViewerModel
     from viewer.ui.volume_view import VolumeView
 
     view = VolumeView()

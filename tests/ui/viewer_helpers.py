@@ -11,7 +11,7 @@ from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QApplication, QWidget
 
-from viewer.ui import overlays
+from viewer.ui import slice_annotations
 from viewer.ui.main_window import MainWindow
 from viewer.ui.slice_view import SliceView
 
@@ -72,14 +72,14 @@ def save(image: QImage, output_dir: Path, name: str) -> Path:
 
 def label_mask(pixels: np.ndarray) -> np.ndarray:
     """Pixels in the orientation-label colour."""
-    colour = overlays.LABEL_COLOUR
+    colour = slice_annotations.LABEL_COLOUR
     target = np.array([colour.red(), colour.green(), colour.blue()])
     return np.abs(pixels.astype(int) - target).sum(axis=-1) < 60
 
 
 def read_label(pixels: np.ndarray, view: SliceView, edge: str, candidates: Iterable[str]) -> str:
     """Which of ``candidates`` (letters or strings) is painted at ``edge`` (glyph template match)."""
-    rect, flags = overlays.label_places(view.width(), view.height())[edge]
+    rect, flags = slice_annotations.label_places(view.width(), view.height())[edge]
     x0, y0, x1, y1 = int(rect.left()), int(rect.top()), int(rect.right()), int(rect.bottom())
     seen = label_mask(pixels[y0:y1, x0:x1])
     scores = {}
@@ -87,7 +87,7 @@ def read_label(pixels: np.ndarray, view: SliceView, edge: str, candidates: Itera
         template = QImage(view.width(), view.height(), QImage.Format.Format_RGB32)
         template.fill(Qt.GlobalColor.black)
         painter = QPainter(template)
-        overlays.paint_label(painter, rect, flags, letter)
+        slice_annotations.paint_label(painter, rect, flags, letter)
         painter.end()
         expected = label_mask(to_array(template)[y0:y1, x0:x1])
         union = (seen | expected).sum()

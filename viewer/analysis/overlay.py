@@ -14,17 +14,11 @@ from PIL import Image, ImageDraw
 from ai.findings import Finding
 from ai.package import DISCLAIMER
 from ai.region_map import ExplanationMap, RegionMap, map_slice
+from viewer.core.map_colouring import heat_colours
 from viewer.core.volume import Volume
 
 PASSES_COLOUR = (255, 40, 40)
 BELOW_COLOUR = (255, 210, 0)
-
-
-def heat_colours(heat: np.ndarray) -> np.ndarray:
-    """[0, 1] → RGB 0..255 on a blue-green-yellow-red scale (H, W, 3)."""
-    h = 4.0 * np.clip(heat, 0, 1)[..., None]
-    peaks = np.array([3.0, 2.0, 1.0])  # where red, green and blue are strongest
-    return np.clip(1.5 - np.abs(h - peaks), 0, 1) * 255.0
 
 
 def slice_of(finding: Finding, depth: int) -> int:

@@ -22,6 +22,7 @@ from pathlib import Path
 from ai.findings import Finding
 from ai.package import DISCLAIMER, ModelPackage
 from ai.registry import ModelError, ModelRegistry
+from viewer.analysis.operating_point import operating_point_words
 from viewer.analysis.overlay import write_map, write_overlay
 from viewer.analysis.series import InputError, SeriesAnalysis, analyse_series, series_under
 from viewer.core.audit_log import default_audit_log
@@ -108,18 +109,6 @@ def _write_findings(path: Path, source: Path, analyses: list[SeriesAnalysis],
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
-def standing(finding: Finding) -> str:
-    """Where a finding stands, in true words (marked; at/above the threshold but hidden by a rule; below)."""
-    if finding.threshold is None:
-        return "marked, no threshold" if finding.marked else "not marked"
-    t = f"threshold {finding.threshold:.3g}"
-    if not finding.passes_operating_point:
-        return f"below the {t}, not marked"
-    if finding.hidden_by:
-        return f"at or above the {t}, not marked: rule {finding.hidden_by}"
-    return f"marked: at or above the {t}"
-
-
 def _audit(analyses: list[SeriesAnalysis], dicom: bool) -> None:
     """One ``analysis`` entry in the audit log: studies (hashed), counts, models - no PHI."""
     results = [a.result for a in analyses]
@@ -152,7 +141,7 @@ def _print_summary(analyses: list[SeriesAnalysis], findings: list[Finding], out:
             print(f"series {a.number}: {model.name} {model.version} on {model.provider} "
                   f"in {model.seconds:.2f} s")
         for finding in (f for f in findings if f.series_instance_uid == a.result.series_instance_uid):
-            print(f"  {finding.label}: score {finding.score:.3f} ({standing(finding)})")
+            print(f"  {finding.label}: score {finding.score:.3f} ({operating_point_words(finding)})")
         for name, reason in {**a.result.refused, **a.result.failed}.items():
             print(f"  {name} not run: {reason}")
     print(f"wrote {out / 'findings.json'} ({DISCLAIMER})")

@@ -94,8 +94,8 @@ def _render(volume: object, args: argparse.Namespace, body_part: str | None = No
         return _render_3d(volume, args)
     if getattr(args, "analyze", False):
         return _render_analysis(volume, args, body_part, info)
+    from viewer.core.view_state import ViewKind
     from viewer.ui.snapshot_render import render_slice
-    from viewer.ui.view_state import ViewKind
 
     return render_slice(volume, ViewKind(args.view), slice_number=args.slice, z_mm=args.z,
                         preset=args.preset, size=args.size, info=info)
@@ -105,9 +105,9 @@ def _render_analysis(volume: object, args: argparse.Namespace, body_part: str | 
                      info: dict[str, str] | None = None) -> object:
     """Analyze, print what ran where, and render the view with the findings and heat map."""
     from viewer.core.raster_image import declare_modality
+    from viewer.core.view_state import ViewKind
     from viewer.ui.analysis_snapshot import analyse_volume, render_analysis
     from viewer.ui.disclaimer_stamp import stamp_disclaimer
-    from viewer.ui.view_state import ViewKind
 
     if getattr(args, "modality", None) and volume.modality == "OT":  # type: ignore[attr-defined]
         volume = declare_modality(volume, args.modality)  # type: ignore[arg-type]

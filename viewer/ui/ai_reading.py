@@ -1,14 +1,14 @@
-"""The AI in the reading workflow, wired into the main window.
+"""The AI in the reading workflow, beside the main window.
 
-`AIReading` (a QObject owned by the window, living in the GUI thread) holds the feedback
-database, the 2D overlay (`AIOverlay` on every slice view), the findings panel with the overlay
-controls under a "Not for diagnostic use" header (the "Findings" dock), the agreement monitor
-(a dock tabbed with it), the missed-finding picker and the 3D finding actors. It offers:
+`AIReading` (a QObject living in the GUI thread) holds the feedback database, the 2D overlay
+(`AIOverlay` on every slice view), the findings panel with the overlay controls under a "Not for
+diagnostic use" header (the "Findings" dock), the agreement monitor (a dock tabbed with it), the
+missed-finding picker and the 3D finding actors. It offers:
 
 * :meth:`analyze` - every applicable model on the open, completely loaded series, in a worker
-  thread; progress in the window's progress bar and status label; :meth:`cancel` stops it. When
+  thread; progress and status lines go out as signals; :meth:`cancel` stops it. When
   it ends the runs are stored, the overlay / panel / 3D view / triage / agreement are refreshed,
-  and the status bar says which models ran on which provider and for how long, and which did not
+  and the status line says which models ran on which provider and for how long, and which did not
   apply and why (``AnalysisSummary.status_text``).
 * The overlays draw the findings that the panel's filters (model, score, "above operating
   point only" - on by default) let through.
@@ -17,17 +17,29 @@ controls under a "Not for diagnostic use" header (the "Findings" dock), the agre
 * On a change of series: the findings stored for it (with their verdicts) are shown again, and
   the missed findings the reader added (`MissedLayer`: magenta crosses).
 
+It is given what it works on - the view model, the view grid, the study browser (triage column)
+and the main window its docks go into - and never reaches into the window otherwise: the window
+tells it which series is being opened (:meth:`open_series`) and listens to its signals:
+
+* ``status(str)`` - a line for the status bar;
+* ``analysed(str)`` - the line after an analysis ended (status bar text and tooltip);
+* ``progress(int)`` - percent done of the running analysis;
+* ``busy(bool)`` - an analysis started (progress bar shown, Analyze off, Cancel on) or ended;
+* ``thread_started(QThread, worker)`` - keep the analysis thread and its worker until it ends.
+
 Worker signals go to methods of this object, so they arrive queued in the GUI thread.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, QThread
+from PySide6.QtCore import QObject, Qt, QThread, Signal
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QDockWidget, QLabel, QMenu, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QVBoxLayout, QWidget
 
 from ai.findings import Finding
 from ai.registry import UNKNOWN_MODALITY
@@ -47,8 +59,10 @@ from viewer.ui.workers import start_worker
 if TYPE_CHECKING:
     import numpy as np
 
+    from viewer.core.view_state import ViewerModel
     from viewer.ui.agreement_plot import AgreementPlot
-    from viewer.ui.main_window import MainWindow
+    from viewer.ui.study_browser import StudyBrowser
+    from viewer.ui.view_grid import ViewGrid
 
 DISCLAIMER_TEXT = ("NOT FOR DIAGNOSTIC USE — AI findings are a research second opinion, "
                    "not a medical device.")
@@ -109,20 +123,27 @@ def _stacked(*children: QWidget) -> QWidget:
 
 
 class AIReading(QObject):
-    """See the module docstring."""
+    """See the module docstring. ``host`` is the main window: the parent, and where the docks go."""
 
-    def __init__(self, window: MainWindow, db: FeedbackDB | None = None) -> None:
-        super().__init__(window)
-        self.window = window
+    status = Signal(str)
+    analysed = Signal(str)
+    progress = Signal(int)
+    busy = Signal(bool)
+    thread_started = Signal(object, object)  # (QThread, AnalysisWorker)
+
+    def __init__(self, model: ViewerModel, grid: ViewGrid, browser: StudyBrowser, host: QMainWindow,
+                 db: FeedbackDB | None = None) -> None:
+        super().__init__(host)
+        self.model, self.grid, self.browser, self.host = model, grid, browser, host
         self.db, self.db_problem = (db, "") if db is not None else open_feedback_db()
         self.overlay = AIOverlay(self)
-        self.overlay.attach(window.grid)
+        self.overlay.attach(grid)
         self.panel = FindingsPanel(self.db)
         self.controls = OverlayControls(self.overlay)
         self._plot: AgreementPlot | None = None  # pyqtgraph: made when its dock first shows
-        self.picker = MissedFindingPicker(self.panel, window.grid.views.values())
+        self.picker = MissedFindingPicker(self.panel, grid.views.values())
         self.missed = MissedLayer(self.db)
-        window.grid.add_layer(self.missed.paint_view)
+        grid.add_layer(self.missed.paint_view)
         self.actors = None  # FindingActors, made when the 3D view first shows a volume
         self.worker: AnalysisWorker | None = None
         self._thread: QThread | None = None
@@ -130,9 +151,16 @@ class AIReading(QObject):
         self.summary: AnalysisSummary | None = None
         self._analysed: Volume | None = None
         self._series_uid: str | None = None
+        self._body_part: str | None = None  # Body Part Examined of the series being opened
+        self._beside: list[Path] = []  # files beside it that the index passed over (RadSight SR?)
         self.plain_image_kind: str | None = None  # what the reader declared a plain image to show
         self.kind_actions: dict[str | None, QAction] = {}
         self._connect()
+
+    def open_series(self, body_part: str | None, beside: Sequence[Path]) -> None:
+        """The window opens a series: its Body Part Examined (for the models' scope) and the files
+        beside it that the index passed over (findings of a RadSight DICOM SR among them are shown)."""
+        self._body_part, self._beside = body_part or None, list(beside)
 
     # --- plain images: the reader says what they show -----------------------------------------
     def build_plain_image_menu(self, menu: QMenu) -> None:
@@ -154,10 +182,10 @@ class AIReading(QObject):
         self.plain_image_kind = kind
         if kind in self.kind_actions:
             self.kind_actions[kind].setChecked(True)
-        model = self.window.model
+        model = self.model
         if model.volume is not None and model.volume.modality == UNKNOWN_MODALITY:
             model.info["modality"] = f"{kind} (declared)" if kind else ""
-            self.window.grid.update_views()
+            self.grid.update_views()
 
     def _declared(self, volume: Volume) -> Volume:
         if volume.modality == UNKNOWN_MODALITY and self.plain_image_kind:
@@ -172,8 +200,8 @@ class AIReading(QObject):
         self.panel.finding_activated.connect(self.show_finding)
         self.panel.feedback_given.connect(self._on_feedback)
         self.panel.missed_added.connect(self._on_missed)
-        self.window.model.volume_changed.connect(self._on_volume_changed)
-        self.window.grid.view_3d_ready.connect(self._sync_3d)
+        self.model.volume_changed.connect(self._on_volume_changed)
+        self.grid.view_3d_ready.connect(self._sync_3d)
 
     # --- docks ------------------------------------------------------------------------------
     def findings_widget(self) -> QWidget:
@@ -189,12 +217,12 @@ class AIReading(QObject):
         docks = []
         self._agreement = agreement = _stacked(disclaimer_label())
         for title, widget in (("Findings", self.findings_widget()), ("AI agreement", agreement)):
-            dock = QDockWidget(title, self.window)
+            dock = QDockWidget(title, self.host)
             dock.setObjectName(f"dock-{title.lower().replace(' ', '-')}")
             dock.setWidget(widget)
-            self.window.addDockWidget(area, dock)
+            self.host.addDockWidget(area, dock)
             docks.append(dock)
-        self.window.tabifyDockWidget(docks[0], docks[1])
+        self.host.tabifyDockWidget(docks[0], docks[1])
         self.findings_dock, self.agreement_dock = docks
         self.agreement_dock.visibilityChanged.connect(self._on_agreement_visible)
         for dock in docks:
@@ -227,8 +255,8 @@ class AIReading(QObject):
         if self.findings_dock.isHidden():
             self.findings_dock.show()
             self.agreement_dock.show()
-            height = min(330, int(FINDINGS_DOCK_SHARE * self.window.height()))  # the image keeps the room
-            self.window.resizeDocks([self.findings_dock], [height], Qt.Orientation.Vertical)
+            height = min(330, int(FINDINGS_DOCK_SHARE * self.host.height()))  # the image keeps the room
+            self.host.resizeDocks([self.findings_dock], [height], Qt.Orientation.Vertical)
         self.findings_dock.raise_()
 
     # --- analyze ----------------------------------------------------------------------------
@@ -243,50 +271,45 @@ class AIReading(QObject):
 
     def analyze(self) -> bool:
         """Start Analyze on the open series; False (with the reason shown) when it cannot."""
-        window, volume = self.window, self.window.model.volume
+        volume = self.model.volume
         reason = ("Open a series first" if volume is None
-                  else "Wait until the series has loaded completely" if not window.model.complete
+                  else "Wait until the series has loaded completely" if not self.model.complete
                   else "Analysis is already running" if self.running else "")
         if reason:
-            window.status_label.setText(reason)
+            self.status.emit(reason)
             return False
-        body_part = window.series.descriptor.body_part_examined if window.series is not None else None
-        self.worker = AnalysisWorker(self._declared(volume), body_part or None)
+        self.worker = AnalysisWorker(self._declared(volume), self._body_part)
         self._analysed = volume
         self.worker.progress.connect(self._on_progress)
         self.worker.finished.connect(self._on_analysed)
         self.worker.failed.connect(self._on_failed)
-        self._thread = start_worker(self.worker, window)
-        window.track_thread(self._thread, self.worker)
-        window.progress.setRange(0, 100)
-        window.progress.setValue(0)
-        window.progress.show()
-        window.status_label.setText("Analysis starting…")
-        window.set_analysis_running(True)
+        self._thread = start_worker(self.worker, self.host)
+        self.thread_started.emit(self._thread, self.worker)
+        self.busy.emit(True)
+        self.status.emit("Analysis starting…")
         self.show_docks()
         return True
 
     def cancel(self) -> None:
         if self.worker is not None:
             self.worker.cancel()
-            self.window.status_label.setText("Cancelling the analysis…")
+            self.status.emit("Cancelling the analysis…")
 
     def _on_progress(self, percent: int, message: str) -> None:
         if self.worker is None or self.sender() is not self.worker:
             return
-        self.window.progress.setValue(percent)
-        self.window.status_label.setText(message + "…" if percent < 100 else message)
+        self.progress.emit(percent)
+        self.status.emit(message + "…" if percent < 100 else message)
 
     def _finish(self) -> Volume | None:
         volume, self.worker, self._analysed = self._analysed, None, None
-        self.window.progress.hide()
-        self.window.set_analysis_running(False)
+        self.busy.emit(False)
         return volume
 
     def _on_failed(self, message: str) -> None:
         if self._finish() is None or self._closed:
             return
-        self.window.status_label.setText(message)
+        self.status.emit(message)
 
     def _on_analysed(self, summary: AnalysisSummary) -> None:
         volume = self._finish()
@@ -300,8 +323,7 @@ class AIReading(QObject):
                 self.panel.set_rules({k: v for run in summary.runs for k, v in run.mark_rules.items()})
                 self.show_results(summary.findings, summary.maps, volume)
             self.run_label.setText(text)
-        self.window.status_label.setText(text)
-        self.window.status_label.setToolTip(text)
+        self.analysed.emit(text)
         self.refresh_triage()
         self._refresh_plot()
 
@@ -322,7 +344,7 @@ class AIReading(QObject):
     # --- findings ---------------------------------------------------------------------------
     def show_finding(self, finding: Finding) -> None:
         """Jump every view to the finding, centre it, highlight it (its own map) in 2D and 3D."""
-        jump_to_finding(self.window.model, self.window.grid.views.values(), finding, zoom=True)
+        jump_to_finding(self.model, self.grid.views.values(), finding, zoom=True)
         self.overlay.select_finding(finding)
         if self.actors is not None:
             self.actors.select(finding.id)
@@ -330,7 +352,7 @@ class AIReading(QObject):
 
     def _on_missed(self, *_: object) -> None:
         self.missed.set_series(self._series_uid)
-        self.window.grid.update_views()
+        self.grid.update_views()
         self._on_feedback()
 
     def _on_feedback(self, *_: object) -> None:
@@ -339,7 +361,7 @@ class AIReading(QObject):
 
     def _on_volume_changed(self) -> None:
         """A new series: show what is stored for it (findings and verdicts survive restarts)."""
-        volume = self.window.model.volume
+        volume = self.model.volume
         uid = volume.series_instance_uid if volume is not None else None
         if volume is None or uid == self._series_uid:
             return
@@ -357,23 +379,21 @@ class AIReading(QObject):
 
     def _findings_from_dicom_sr(self, volume: Volume) -> list[Finding]:
         """Findings of RadSight SR files found beside the series (the index passed them over)."""
-        index = getattr(self.window, "index", None)
-        problems = index.problems if index is not None else []
-        return findings_for_volume([p.path for p in problems if p.severity == "ignored"], volume)
+        return findings_for_volume(self._beside, volume)
 
     # --- triage -----------------------------------------------------------------------------
     def refresh_triage(self) -> None:
-        refresh_triage(self.window.browser, self.db)
+        refresh_triage(self.browser, self.db)
 
     def sort_by_ai(self) -> None:
-        sort_by_triage(self.window.browser, refresh_triage(self.window.browser, self.db))
+        sort_by_triage(self.browser, refresh_triage(self.browser, self.db))
 
     # --- 3D ---------------------------------------------------------------------------------
     def _scene(self) -> object | None:
         """The 3D view's scene when it shows the open volume."""
-        view = self.window.grid.view_3d
+        view = self.grid.view_3d
         scene = getattr(view, "scene", None)
-        volume = self.window.model.volume
+        volume = self.model.volume
         if scene is None or volume is None or scene.volume is None or scene.volume.shape != volume.shape:
             return None
         return scene
@@ -389,12 +409,12 @@ class AIReading(QObject):
             self.actors = FindingActors()
         if self.actors.renderer is not scene.renderer:
             self.actors.attach(scene.renderer)
-        self.actors.set_findings(self.window.model.volume, self.overlay.findings)
+        self.actors.set_findings(self.model.volume, self.overlay.findings)
         self.actors.select(self.overlay.selected_id)
         self._render_3d()
 
     def _render_3d(self) -> None:
-        view = self.window.grid.view_3d
+        view = self.grid.view_3d
         if self._scene() is not None and view.isVisible():
             view.scene.render()
 

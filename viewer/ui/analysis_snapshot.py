@@ -16,11 +16,11 @@ from PySide6.QtGui import QImage
 from ai.findings import Finding
 from ai.registry import ModelRegistry
 from viewer.analysis import AnalysisResult, analyse, image_input
+from viewer.core.view_state import ViewKind
 from viewer.core.volume import Volume
 from viewer.ui.finding_jump import jump_to_finding
 from viewer.ui.heatmap_overlay import AIOverlay
 from viewer.ui.snapshot_render import prepare_view
-from viewer.ui.view_state import ViewKind
 
 
 def analyse_volume(volume: Volume, body_part: str | None = None,

@@ -9,17 +9,10 @@ from pathlib import Path
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
+from viewer.core.resources import resources_dir
+
 ORGANIZATION = "RadSight"
 APPLICATION = "RadSight"
-TITLE = "RadSight — Not for diagnostic use"
-
-
-def resources_dir() -> Path:
-    """`resources/` of the source tree, or of a PyInstaller bundle (``sys._MEIPASS``)."""
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle:
-        return Path(bundle) / "resources"
-    return Path(__file__).resolve().parents[2] / "resources"
 
 
 def ensure_display() -> None:

@@ -8,7 +8,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
 from ai.package import DISCLAIMER
-from viewer.ui.overlays import label_places
+from viewer.ui.slice_annotations import label_places
 
 STAMP_BACKGROUND = QColor(139, 0, 0)
 STAMP_TEXT = QColor(255, 255, 255)

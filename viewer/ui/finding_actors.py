@@ -19,8 +19,8 @@ from vtkmodules.vtkFiltersSources import vtkSphereSource
 from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper, vtkRenderer
 
 from ai.findings import Finding
+from viewer.core.map_planes import box_corners_mm
 from viewer.core.volume import Volume
-from viewer.ui.heatmap_overlay import box_corners_mm
 
 PASS_RGB = (1.0, 0.16, 0.16)
 BELOW_RGB = (1.0, 0.82, 0.0)

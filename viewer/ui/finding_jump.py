@@ -20,7 +20,7 @@ from PySide6.QtCore import QEvent, QObject, Qt
 
 from ai.findings import Finding
 from viewer.core.feedback_db import sop_for_slice
-from viewer.ui.view_state import ScreenTransform, ViewerModel
+from viewer.core.view_state import ScreenTransform, ViewerModel
 
 
 def centring_pan(view: Any, row: float, col: float) -> tuple[float, float]:

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from ai.findings import Finding
+from viewer.analysis.operating_point import operating_point_words, rule_words
 from viewer.core.feedback_db import Feedback, FeedbackDB, FeedbackDBError
 
 COLUMNS = ("Finding", "Score", "Operating point", "Feedback", "Size", "Location", "Model")
@@ -72,23 +73,6 @@ def location_text(finding: Finding, n_slices: int | None = None) -> str:
     else:
         parts.append(f"row {j:.0f}, col {i:.0f} px")
     return " · ".join(parts)
-
-
-def rule_words(rule: str) -> str:
-    """A marking rule's name as words (``per_scan_cap`` → "per scan cap")."""
-    return rule.replace("_", " ")
-
-
-def operating_point_text(finding: Finding) -> str:
-    """True words: marked when score ≥ threshold and no other rule hid it; which rule hid it."""
-    if finding.threshold is None:
-        return "marked (no threshold)" if finding.marked else "not marked"
-    t = f"{finding.threshold:.3g}"
-    if not finding.passes_operating_point:
-        return f"< {t}"
-    if finding.hidden_by:
-        return f"≥ {t}, not marked: {rule_words(finding.hidden_by)}"
-    return f"marked: ≥ {t}"
 
 
 def status_text(findings: Sequence[Finding], shown: int) -> str:
@@ -252,7 +236,7 @@ class FindingsPanel(QWidget):
     def _add_row(self, finding: Finding) -> None:
         row = self.table.rowCount()
         self.table.insertRow(row)
-        values = (finding.label, f"{finding.score:.3f}", operating_point_text(finding),
+        values = (finding.label, f"{finding.score:.3f}", operating_point_words(finding, short=True),
                   feedback_text(self._feedback.get(finding.id)), size_text(finding),
                   location_text(finding, self.n_slices), f"{finding.model} {finding.model_version}")
         for column, text in enumerate(values):

@@ -1,16 +1,11 @@
 """AI overlays for the 2D slice views: explanation heat map, colour bar, finding boxes and markers.
 
 Maps come on the volume grid ``[k, j, i]`` (``PipelineResult.maps``; float in [0, 1]; a finding's
-own map may cover only its region, :class:`ai.region_map.RegionMap`). The
-displayed plane of a map is cut by the *same* functions the slice view uses for the image
-(:func:`viewer.core.reslice.extract_plane` / ``extract_slab`` on ``volume.with_voxels(map)``),
-so it follows orientation flips/transposes, the slice and the slab; it is drawn into the same
-target rectangle as the image (``ScreenTransform``), so it follows zoom and pan; it is
-independent of W/L. In a slab of any mode (MIP, MinIP, mean) the map shows its maximum
-through the slab (where in the slab the model looked).
-
-Numpy helpers (no Qt): :func:`heat_rgba`, :func:`colour_bar_rgba`, :func:`map_plane`,
-:func:`box_on_plane`, :func:`marker_on_plane`, :func:`box_corners_mm` (for the 3D view).
+own map may cover only its region, :class:`ai.region_map.RegionMap`). Where a map, a box or a
+centre falls on the displayed plane comes from `viewer.core.map_planes` (cut like the image, so it
+follows orientation, slice and slab) and the colours from `viewer.core.map_colouring`; here the
+plane is drawn into the same target rectangle as the image (``ScreenTransform``), so it follows
+zoom and pan; it is independent of W/L.
 
 Qt: :class:`AIOverlay` holds the findings, maps, opacity, visibility and selection and emits
 ``changed``. It is a ``SliceView`` layer (drawn over the image, under crosshair and text)::
@@ -35,27 +30,16 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 
 from ai.findings import Finding
 from ai.region_map import ExplanationMap, RegionMap, combine_maps, full_map
-from viewer.analysis.overlay import heat_colours
-from viewer.core.reslice import PlaneGeometry, extract_plane, extract_slab, plane_geometry, slab_range
+from viewer.core.map_colouring import colour_bar_rgba, heat_rgba
+from viewer.core.map_planes import box_on_plane, displayed_slices, map_plane, marker_on_plane
+from viewer.core.reslice import PlaneGeometry
+from viewer.core.view_state import ScreenTransform
 from viewer.core.volume import Volume
-from viewer.ui.view_state import ScreenTransform
 
 PASS_COLOUR = QColor(255, 40, 40)
 BELOW_COLOUR = QColor(255, 210, 0)
 SELECTED_COLOUR = QColor(0, 255, 255)
 WHOLE_IMAGE = None  # map key meaning "every map (their maximum)"
-
-
-# --- numpy helpers -----------------------------------------------------------------------------
-def heat_rgba(heat: np.ndarray, opacity: float, floor: float = 0.0) -> np.ndarray:
-    """(H, W) map in [0, 1] → (H, W, 4) uint8 RGBA: blue→green→yellow→red, alpha = opacity × heat
-    rescaled from ``floor`` (values ≤ floor and opacity 0 draw nothing; cold regions stay clear)."""
-    h = np.clip(np.nan_to_num(np.asarray(heat, dtype=np.float32)), 0.0, 1.0)
-    rgba = np.empty(h.shape + (4,), np.uint8)
-    rgba[..., :3] = heat_colours(h)
-    ramp = np.clip((h - floor) / max(1.0 - floor, 1e-6), 0.0, 1.0)
-    rgba[..., 3] = np.round(255.0 * float(np.clip(opacity, 0.0, 1.0)) * ramp)
-    return rgba
 
 
 COLOUR_BAR_TOP = 80  # below four lines of top-right corner text
@@ -66,63 +50,6 @@ def colour_bar_rect(width: int, height: int) -> QRectF:
     letter_top = height / 2 - 11 - 6  # (the right letter's box is 22 px high around the middle)
     bar_h = max(40.0, min(160.0, letter_top - COLOUR_BAR_TOP))
     return QRectF(width - 30, max(4.0, letter_top - bar_h), 12, bar_h)
-
-
-def colour_bar_rgba(height: int, width: int) -> np.ndarray:
-    """(height, width, 4) opaque colour bar, 1.0 at the top and 0.0 at the bottom."""
-    values = np.linspace(1.0, 0.0, height, dtype=np.float32)[:, None].repeat(width, axis=1)
-    rgba = heat_rgba(values, 1.0)
-    rgba[..., 3] = 255
-    return rgba
-
-
-def map_plane(heat: np.ndarray, volume: Volume, view: str, slice_index: int, slab_mode: str | None = None,
-              slab_mm: float = 0.0, geometry: PlaneGeometry | None = None) -> np.ndarray:
-    """The displayed plane (rows, cols) of a map on ``volume``'s grid, cut like the image."""
-    if heat.shape != volume.shape:
-        raise ValueError(f"map shape {heat.shape} is not the volume's {volume.shape}")
-    on_grid = volume.with_voxels(heat)
-    geometry = geometry or plane_geometry(volume, view)
-    if slab_mode and not volume.is_2d:
-        return extract_slab(on_grid, view, slice_index, slab_mm, "mip", geometry)
-    return extract_plane(on_grid, view, slice_index, geometry)
-
-
-def displayed_slices(geometry: PlaneGeometry, slice_index: int, slab_mode: str | None,
-                     slab_mm: float) -> tuple[int, int]:
-    """[start, stop) of the view's slices shown now (one slice, or the slab)."""
-    if slab_mode:
-        return slab_range(geometry, slice_index, slab_mm)
-    return slice_index, slice_index + 1
-
-
-def box_on_plane(box_kji: Sequence[float], geometry: PlaneGeometry,
-                 slices: tuple[int, int]) -> tuple[float, float, float, float] | None:
-    """The box's outline ``(row0, col0, row1, col1)`` in plane pixel-centre coordinates (edges at
-    ±0.5), or None when the box does not reach the displayed ``slices`` [start, stop)."""
-    lo, hi = np.asarray(box_kji[:3], float), np.asarray(box_kji[3:], float)
-    axis = geometry.axes.slice_axis
-    if not (np.ceil(lo[axis]) < slices[1] and hi[axis] > slices[0]):
-        return None
-    r0, c0, _ = geometry.from_index(lo - 0.5)
-    r1, c1, _ = geometry.from_index(hi - 0.5)
-    return min(r0, r1), min(c0, c1), max(r0, r1), max(c0, c1)
-
-
-def marker_on_plane(center_kji: Sequence[float], geometry: PlaneGeometry, slices: tuple[int, int],
-                    reach: float = 0.5) -> tuple[float, float] | None:
-    """(row, col) of a finding's centre when it lies within ``reach`` slices of the shown ones."""
-    row, col, sl = geometry.from_index(np.asarray(center_kji, float))
-    if slices[0] - reach <= sl <= slices[1] - 1 + reach:
-        return row, col
-    return None
-
-
-def box_corners_mm(volume: Volume, box_kji: Sequence[float]) -> np.ndarray:
-    """(8, 3) LPS corners of a box's outer voxel edges (for a 3D outline actor)."""
-    lo, hi = np.asarray(box_kji[:3], float) - 0.5, np.asarray(box_kji[3:], float) - 0.5
-    corners = np.array([[k, j, i] for k in (lo[0], hi[0]) for j in (lo[1], hi[1]) for i in (lo[2], hi[2])])
-    return volume.index_to_patient(corners)
 
 
 def slice_reach(finding: Finding, geometry: PlaneGeometry) -> float:

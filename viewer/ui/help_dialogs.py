@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from viewer.ui.app import resources_dir
+from viewer.core.resources import resources_dir
 
 if TYPE_CHECKING:
     from viewer.ui.main_window import MainWindow

@@ -17,8 +17,8 @@ from PySide6.QtCore import QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 
-from viewer.ui.overlays import label_places
-from viewer.ui.view_state import ViewerModel, ViewKind
+from viewer.core.view_state import ViewerModel, ViewKind
+from viewer.ui.slice_annotations import label_places
 
 BADGE_COLOUR = QColor(255, 214, 0)
 BADGE_TEXT = "KEY IMAGE"

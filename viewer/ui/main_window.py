@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
 from viewer.core.dicom_index import DicomIndex, SeriesRecord
 from viewer.core.feedback_db import FeedbackDB
 from viewer.core.series_loader import LoadResult
+from viewer.core.view_state import Tool, ViewerModel, presets_for
 from viewer.core.volume import Volume
 from viewer.ui.ai_reading import AIReading
-from viewer.ui.app import TITLE
 from viewer.ui.cine_speed import install_cine_speed
 from viewer.ui.corner_info import series_info
 from viewer.ui.gui_thread_gc import collect_garbage_in_gui_thread
@@ -39,12 +39,12 @@ from viewer.ui.screenshot import Screenshots
 from viewer.ui.slice_view import BUTTON_ACTIONS, DEFAULT_BUTTON_ACTIONS
 from viewer.ui.study_browser import StudyBrowser, series_title
 from viewer.ui.view_grid import LAYOUTS, ViewGrid
-from viewer.ui.view_state import Tool, ViewerModel, presets_for
 from viewer.ui.workers import IndexWorker, LoadWorker, start_worker
 
 if TYPE_CHECKING:
     from viewer.ui.agreement_plot import AgreementPlot
 
+TITLE = "RadSight — Not for diagnostic use"
 MAX_RECENT = 10
 _TOOL_LABELS = {Tool.WINDOW: "W/L", Tool.CROSSHAIR: "Crosshair", Tool.DISTANCE: "Distance",
                 Tool.ANGLE: "Angle", Tool.ELLIPSE: "Ellipse ROI", Tool.RECTANGLE: "Rectangle ROI"}
@@ -101,7 +101,7 @@ class MainWindow(QMainWindow):
         self._threads: dict[QThread, object] = {}
         self._load_worker: LoadWorker | None = None
         self._presets: list = []
-        self.ai = AIReading(self, feedback_db)
+        self.ai = AIReading(self.model, self.grid, self.browser, self, feedback_db)
         self.feedback_db, self.ai_overlay = self.ai.db, self.ai.overlay
         self.findings_panel = self.ai.panel
         self.reading = ReadingReport(self)  # key images, File › Report…
@@ -136,8 +136,11 @@ class MainWindow(QMainWindow):
         """Histogram and profile plots (pyqtgraph), tabbed under the measurements."""
         from viewer.ui.side_panels import optional_panels
 
+        self.plots, self.tags = optional_panels(self.model, self.grid, lambda: self.result, self)
+        panels = (("Histogram", self.plots.histogram), ("Profile", self.plots.profile),
+                  ("Tags", self.tags.browser))
         first = None
-        for title, widget in optional_panels(self):
+        for title, widget in panels:
             dock = QDockWidget(title, self)
             dock.setObjectName(f"dock-{title.lower()}")
             dock.setWidget(widget)
@@ -272,6 +275,27 @@ class MainWindow(QMainWindow):
         self.analyze_action.setEnabled(not running)
         self.cancel_analysis_action.setEnabled(running)
 
+    def _analysis_busy(self, running: bool) -> None:
+        """An analysis started (progress from 0 %, Analyze off, Cancel on) or ended."""
+        if running:
+            self.progress.setRange(0, 100)
+            self.progress.setValue(0)
+            self.progress.show()
+        else:
+            self.progress.hide()
+        self.set_analysis_running(running)
+
+    def _show_analysis_text(self, text: str) -> None:
+        self.status_label.setText(text)
+        self.status_label.setToolTip(text)
+
+    def _connect_ai(self) -> None:
+        self.ai.status.connect(self.status_label.setText)
+        self.ai.analysed.connect(self._show_analysis_text)
+        self.ai.progress.connect(self.progress.setValue)
+        self.ai.busy.connect(self._analysis_busy)
+        self.ai.thread_started.connect(self.track_thread)
+
     def _connect(self) -> None:
         self.browser.series_activated.connect(self.load_series)
         self.grid.status.connect(self.status_label.setText)
@@ -280,6 +304,7 @@ class MainWindow(QMainWindow):
         self.model.display_changed.connect(self._sync_crosshair_action)
         self.model.display_changed.connect(self._sync_preset_box)
         self.model.tool_changed.connect(lambda: self.tool_actions[self.model.tool].setChecked(True))
+        self._connect_ai()
         buttons = self.mouse_buttons()
         for view in self.grid.views.values():
             view.hovered.connect(self.hover_label.setText)
@@ -357,6 +382,7 @@ class MainWindow(QMainWindow):
         if self._load_worker is not None:
             self._load_worker.cancel()
         self.series = series
+        self.ai.open_series(series.descriptor.body_part_examined, self._passed_over())
         self._set_busy(f"Loading {series_title(series)}…")
         worker = LoadWorker(series)
         worker.geometry_ready.connect(self._on_geometry)
@@ -365,6 +391,11 @@ class MainWindow(QMainWindow):
         worker.failed.connect(self._on_failed)
         self._load_worker = worker
         self._run(worker)
+
+    def _passed_over(self) -> list[Path]:
+        """Files of the open index it passed over (a RadSight DICOM SR beside the series, say)."""
+        problems = self.index.problems if self.index is not None else []
+        return [p.path for p in problems if p.severity == "ignored"]
 
     def _run(self, worker: IndexWorker | LoadWorker) -> None:
         self.track_thread(start_worker(worker, self), worker)

@@ -7,7 +7,7 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
 from viewer.core.measurements import Measurement
-from viewer.ui.view_state import ViewerModel
+from viewer.core.view_state import ViewerModel
 
 _ID_ROLE = Qt.ItemDataRole.UserRole
 

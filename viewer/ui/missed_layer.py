@@ -14,7 +14,8 @@ from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 
 from viewer.core.feedback_db import FeedbackDB, MissedFinding
-from viewer.ui.heatmap_overlay import frame_of, marker_on_plane
+from viewer.core.map_planes import marker_on_plane
+from viewer.ui.heatmap_overlay import frame_of
 
 MISSED_COLOUR = QColor(255, 0, 255)
 _ARM = 7.0  # half the cross, screen pixels

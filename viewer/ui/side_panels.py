@@ -1,12 +1,15 @@
 """Side panels wired to the viewer model: histogram with the W/L region, intensity profile of the
 selected distance measurement, and the DICOM tags of the current axial slice's file.
 
-Built after the main window is shown (pyqtgraph's import is not on the cold-start path).
+Built after the main window is shown (pyqtgraph's import is not on the cold-start path), from
+what they read: the view model, the view grid (the current view's plane) and the latest load
+result (which file holds a slice); the window is only their Qt parent.
 Histogram refreshes are coalesced (a 120 ms timer) so that paging stays at full speed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,14 +19,15 @@ from PySide6.QtWidgets import QWidget
 
 from viewer.core.measurements import intensity_profile
 from viewer.core.reslice import extract_plane
+from viewer.core.series_loader import LoadResult
+from viewer.core.view_state import ViewerModel, ViewKind
 from viewer.core.volume import Volume
 from viewer.core.windowing import Window
 from viewer.ui.plots import HistogramPlot, ProfilePlot
 from viewer.ui.tag_browser import TagBrowser
-from viewer.ui.view_state import ViewKind
 
 if TYPE_CHECKING:
-    from viewer.ui.main_window import MainWindow
+    from viewer.ui.view_grid import ViewGrid
 
 _REFRESH_MS = 120
 
@@ -31,12 +35,11 @@ _REFRESH_MS = 120
 class PlotsBinder(QObject):
     """Keeps the histogram and profile plots in step with the model and the current view."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
-        self.model = window.model
-        self.histogram = HistogramPlot(window)
-        self.profile = ProfilePlot(window)
+    def __init__(self, model: ViewerModel, grid: ViewGrid, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.model, self.grid = model, grid
+        self.histogram = HistogramPlot(parent)
+        self.profile = ProfilePlot(parent)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.refresh_histogram)
@@ -45,7 +48,7 @@ class PlotsBinder(QObject):
             event.connect(self.schedule)
         self.model.display_changed.connect(self._window_to_histogram)
         self.model.measurements_changed.connect(self.refresh_profile)
-        window.grid.current_changed.connect(lambda _view: self.schedule())
+        grid.current_changed.connect(lambda _view: self.schedule())
         self.schedule()
 
     def schedule(self) -> None:
@@ -53,7 +56,7 @@ class PlotsBinder(QObject):
             self._timer.start(_REFRESH_MS)
 
     def refresh_histogram(self) -> None:
-        plane = self.window.grid.current.plane()
+        plane = self.grid.current.plane()
         if plane is not None:
             self.histogram.set_image(plane, self.model.window)
 
@@ -80,9 +83,8 @@ class PlotsBinder(QObject):
         self.profile.set_profile(intensity_profile(image, item.points[0], item.points[1], metric), unit)
 
 
-def slice_file(window: MainWindow) -> Path | None:
+def slice_file(model: ViewerModel, result: LoadResult | None) -> Path | None:
     """The file holding the current axial slice (for a resampled volume: the nearest acquired)."""
-    model, result = window.model, window.result
     if model.volume is None or result is None or result.series is None:
         return None
     volume: Volume = result.acquired or model.volume
@@ -99,29 +101,26 @@ def slice_file(window: MainWindow) -> Path | None:
 class TagsBinder(QObject):
     """Shows the tags of the current slice's file; re-reads (header only) when it changes."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
-        self.browser = TagBrowser(window)
+    def __init__(self, model: ViewerModel, loaded: Callable[[], LoadResult | None], parent: QWidget) -> None:
+        super().__init__(parent)
+        self.model, self.loaded = model, loaded
+        self.browser = TagBrowser(parent)
         self.path: Path | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.refresh)
-        window.model.cursor_changed.connect(lambda: self._timer.start(_REFRESH_MS))
-        window.model.loaded.connect(self.refresh)
+        model.cursor_changed.connect(lambda: self._timer.start(_REFRESH_MS))
+        model.loaded.connect(self.refresh)
         self.refresh()
 
     def refresh(self) -> None:
-        path = slice_file(self.window)
+        path = slice_file(self.model, self.loaded())
         if path is not None and path != self.path:
             self.path = path
             self.browser.set_file(path)
 
 
-def optional_panels(window: MainWindow) -> list[tuple[str, QWidget]]:
-    """(title, widget) of each side panel."""
-    binder = PlotsBinder(window)
-    window.plots = binder  # type: ignore[attr-defined]
-    tags = TagsBinder(window)
-    window.tags = tags  # type: ignore[attr-defined]
-    return [("Histogram", binder.histogram), ("Profile", binder.profile), ("Tags", tags.browser)]
+def optional_panels(model: ViewerModel, grid: ViewGrid, loaded: Callable[[], LoadResult | None],
+                    parent: QWidget) -> tuple[PlotsBinder, TagsBinder]:
+    """The histogram and profile plots and the tags panel, each kept in step with the model."""
+    return PlotsBinder(model, grid, parent), TagsBinder(model, loaded, parent)

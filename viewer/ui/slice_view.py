@@ -32,9 +32,9 @@ from PySide6.QtWidgets import QWidget
 
 from viewer.core.measurements import Measurement
 from viewer.core.reslice import PlaneGeometry, extract_plane, extract_slab
+from viewer.core.view_state import ScreenTransform, SliceViewState, Tool, ViewerModel, ViewKind
 from viewer.core.windowing import Window, apply_window
-from viewer.ui import overlays
-from viewer.ui.view_state import ScreenTransform, SliceViewState, Tool, ViewerModel, ViewKind
+from viewer.ui import slice_annotations
 
 VIEW_COLOURS: dict[ViewKind, QColor] = {
     ViewKind.AXIAL: QColor(255, 70, 70),
@@ -225,10 +225,10 @@ class SliceView(QWidget):
             if self.model.show_crosshair and not self.model.volume.is_2d:
                 self._paint_crosshair(painter, transform)
             self._paint_measurements(painter, transform)
-            overlays.paint_corner_text(painter, self)
-            overlays.paint_orientation_labels(painter, self)
+            slice_annotations.paint_corner_text(painter, self)
+            slice_annotations.paint_orientation_labels(painter, self)
         else:
-            overlays.paint_empty(painter, self)
+            slice_annotations.paint_empty(painter, self)
         if self.hasFocus():
             painter.setPen(QPen(VIEW_COLOURS[self.state.kind].darker(160), 2))
             painter.drawRect(self.rect().adjusted(1, 1, -1, -1))
@@ -263,11 +263,11 @@ class SliceView(QWidget):
     def _paint_measurements(self, painter: QPainter, transform: ScreenTransform) -> None:
         selected = self.model.measurements.selected_id
         for item in self.model.measurements.for_plane(str(self.state.kind), self.slice_index):
-            overlays.paint_measurement(painter, transform, Tool(item.kind), list(item.points),
+            slice_annotations.paint_measurement(painter, transform, Tool(item.kind), list(item.points),
                                        _label(item),
                                        selected=item.id == selected)
         if self._draft:
-            overlays.paint_measurement(painter, transform, self.model.tool, self._draft, "")
+            slice_annotations.paint_measurement(painter, transform, self.model.tool, self._draft, "")
 
     # --- mouse ----------------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtGui import QImage
 
+from viewer.core.view_state import ViewerModel, ViewKind
 from viewer.core.volume import Volume
 from viewer.ui.slice_view import SliceView
-from viewer.ui.view_state import ViewerModel, ViewKind
 
 _NORMAL_AXIS = {ViewKind.AXIAL: 2, ViewKind.CORONAL: 1, ViewKind.SAGITTAL: 0}
 

@@ -8,8 +8,8 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
+from viewer.core.view_state import ViewerModel, ViewKind
 from viewer.ui.slice_view import SliceView
-from viewer.ui.view_state import ViewerModel, ViewKind
 
 #: Layout name → the panes in reading order (row-major); "3d" is the volume rendering.
 LAYOUTS: dict[str, tuple[tuple[str, ...], int]] = {

@@ -7,7 +7,8 @@ plane it shows, zoom and pan. Plane cutting and orientation come from `viewer.co
 (`plane_geometry`: radiological convention from the direction cosines) and measurements from
 `viewer.core.measurements`; this module only keeps the state and its events.
 
-Nothing here imports Qt or VTK; the widgets in `viewer.ui` render this state and forward input.
+Nothing here imports Qt or VTK (viewer.core's import contract checks it); the widgets in `viewer.ui`
+render this state and forward input.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 
 from viewer.core.orientation import screen_labels
-from viewer.ui.view_state import ScreenTransform, Tool, ViewKind
+from viewer.core.view_state import ScreenTransform, Tool, ViewKind
 
 if TYPE_CHECKING:
     from viewer.ui.slice_view import SliceView

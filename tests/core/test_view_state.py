@@ -7,9 +7,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from viewer.core.view_state import ScreenTransform, SliceViewState, Tool, ViewerModel, ViewKind, presets_for
 from viewer.core.volume import Volume
 from viewer.core.windowing import CT_PRESETS, Window
-from viewer.ui.view_state import ScreenTransform, SliceViewState, Tool, ViewerModel, ViewKind, presets_for
 
 
 def ct_volume(shape: tuple[int, int, int] = (20, 40, 50)) -> Volume:
