@@ -38,6 +38,7 @@ from viewer.ui.scale_bar import paint_scale_bar
 from viewer.ui.screenshot import Screenshots
 from viewer.ui.slice_view import BUTTON_ACTIONS, DEFAULT_BUTTON_ACTIONS
 from viewer.ui.study_browser import StudyBrowser, series_title
+from viewer.ui.view_filter_menu import ViewFilters
 from viewer.ui.view_grid import LAYOUTS, ViewGrid
 from viewer.ui.view_state import Tool, ViewerModel, presets_for
 from viewer.ui.workers import IndexWorker, LoadWorker, start_worker
@@ -152,6 +153,7 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         self.status_label = QLabel("Ready", self)
+        self.status_label.setWordWrap(True)  # a long message takes a second line, never cut mid-word
         self.hover_label = QLabel("", self)
         self.progress = QProgressBar(self)
         self.progress.setMaximumWidth(220)
@@ -210,6 +212,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self._action("Invert", lambda: self.model.set_invert(not self.model.invert)))
         view_menu.addAction(self._action("Cine", lambda: self.grid.current.toggle_cine()))
         self.cine_speed_actions = install_cine_speed(view_menu, self.grid.views.values(), self.settings)
+        self.view_filters = ViewFilters(self.grid.views.values(), view_menu)
 
     def _build_tool_actions(self, tools_menu: object, toolbar: QToolBar) -> None:
         toolbar.addSeparator()
@@ -258,6 +261,8 @@ class MainWindow(QMainWindow):
                        self.sort_by_ai_action):
             ai_menu.addAction(action)
         self.ai.build_plain_image_menu(ai_menu.addMenu("Plain image shows"))
+        for action in self.ai.kind_actions.values():  # (after the AI's own slot: the browser follows)
+            action.triggered.connect(self._show_declared_modality)
         ai_menu.addSeparator()
         ai_menu.addAction(self.ai.findings_dock.toggleViewAction())
         ai_menu.addAction(self.ai.agreement_dock.toggleViewAction())
@@ -277,6 +282,7 @@ class MainWindow(QMainWindow):
         self.grid.status.connect(self.status_label.setText)
         self.measurement_panel.jump_requested.connect(self.model.show_measurement)
         self.model.volume_changed.connect(self._on_volume_changed)
+        self.model.volume_changed.connect(self._show_declared_modality)
         self.model.display_changed.connect(self._sync_crosshair_action)
         self.model.display_changed.connect(self._sync_preset_box)
         self.model.tool_changed.connect(lambda: self.tool_actions[self.model.tool].setChecked(True))
@@ -311,6 +317,11 @@ class MainWindow(QMainWindow):
     def _slab_changed(self, text: str) -> None:
         self.slab_mm.setEnabled(_SLAB_MODES[text] is not None)
         self.model.set_slab(_SLAB_MODES[text], self.slab_mm.value())
+
+    def _show_declared_modality(self) -> None:
+        """The browser names what the reader declared the open plain image to show."""
+        declared = "(declared)" in self.model.info.get("modality", "")  # a plain image, declared
+        self.browser.show_declared_modality(self.series, self.ai.plain_image_kind if declared else None)
 
     def _on_volume_changed(self) -> None:
         self.preset_box.clear()
