@@ -21,6 +21,8 @@ Box = tuple[float, float, float, float]
 BRIGHT_LEVEL = 0.6
 _OVERLAP_WEIGHT = 10.0
 _OUTSIDE_WEIGHT = 5.0
+_NEAR_COUNT = 6  # the first ring of candidates_around; the outer ring costs a little more
+_FAR_COST = 0.05
 
 
 def intersection(a: Box, b: Box) -> float:
@@ -31,12 +33,15 @@ def intersection(a: Box, b: Box) -> float:
 
 
 def candidates_around(anchor: Box, size: tuple[float, float], gap: float = 6.0) -> list[Box]:
-    """Label boxes of ``size`` beside ``anchor``: right (top-aligned), left, below, above, then
-    the right and left sides bottom-aligned."""
+    """Label boxes of ``size`` beside ``anchor``: right (top-aligned), left, below, above, the
+    right and left sides bottom-aligned; then the same a label's height further out."""
     x, y, w, h = anchor
     lw, lh = size
-    return [(x + w + gap, y, lw, lh), (x - gap - lw, y, lw, lh), (x, y + h + gap, lw, lh),
-            (x, y - gap - lh, lw, lh), (x + w + gap, y + h - lh, lw, lh), (x - gap - lw, y + h - lh, lw, lh)]
+    out = []
+    for g in (gap, gap + lh):
+        out += [(x + w + g, y, lw, lh), (x - g - lw, y, lw, lh), (x, y + h + g, lw, lh),
+                (x, y - g - lh, lw, lh), (x + w + g, y + h - lh, lw, lh), (x - g - lw, y + h - lh, lw, lh)]
+    return out
 
 
 def _outside(box: Box, bounds: Box) -> float:
@@ -55,7 +60,7 @@ def best_place(candidates: Sequence[Box], taken: Sequence[Box],
         bright = brightness(box) if brightness is not None else 0.0
         return _OVERLAP_WEIGHT * covered + _OUTSIDE_WEIGHT * outside + bright
 
-    costs = [cost(box) for box in candidates]
+    costs = [cost(box) + _FAR_COST * (n >= _NEAR_COUNT) for n, box in enumerate(candidates)]
     return candidates[int(np.argmin(costs))]
 
 

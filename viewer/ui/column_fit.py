@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtWidgets import QHeaderView, QTreeView
+from PySide6.QtWidgets import QHeaderView, QStyle, QTreeView
 
 #: Width kept for the stretching column before a lower-priority column is shown: its content
 #: width, but at least MIN_STRETCH_PX and at most MAX_RESERVED_PX.
 MIN_STRETCH_PX = 110
-MAX_RESERVED_PX = 140
+MAX_RESERVED_PX = 130
 
 
 def header_names(view: QTreeView) -> list[str]:
@@ -28,9 +28,12 @@ def header_names(view: QTreeView) -> list[str]:
 
 
 def column_width(view: QTreeView, column: int) -> int:
-    """The width that shows the column's header and every cell whole."""
+    """The width that shows the column's header text and every cell whole (measured from the
+    text, which also holds for a hidden column, whose section size hint does not)."""
     header = view.header()
-    return max(view.sizeHintForColumn(column), header.sectionSizeHint(column)) + 4
+    margin = view.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin)
+    title = header.fontMetrics().horizontalAdvance(header_names(view)[column]) + 2 * margin + 6
+    return max(view.sizeHintForColumn(column), title) + 4
 
 
 def fit_columns(view: QTreeView, stretch: str, priority: Sequence[str]) -> list[str]:

@@ -7,7 +7,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSettings, Qt, QThread, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -47,6 +55,8 @@ if TYPE_CHECKING:
     from viewer.ui.agreement_plot import AgreementPlot
 
 MAX_RECENT = 10
+WIDE_WINDOW_PX = 1600  # from this window width the Studies dock is WIDE_STUDIES_PX wide
+WIDE_STUDIES_PX = 360
 _TOOL_LABELS = {Tool.WINDOW: "W/L", Tool.CROSSHAIR: "Crosshair", Tool.DISTANCE: "Distance",
                 Tool.ANGLE: "Angle", Tool.ELLIPSE: "Ellipse ROI", Tool.RECTANGLE: "Rectangle ROI"}
 _SLAB_MODES = {"Single slice": None, "MIP": "mip", "MinIP": "minip", "Average": "mean"}
@@ -129,6 +139,7 @@ class MainWindow(QMainWindow):
             dock.setObjectName(f"dock-{title.lower()}")
             dock.setWidget(widget)
             self.addDockWidget(area, dock)
+        self._studies_widened = False
         self.reading.add_dock()
         self.ai.add_docks()
         QTimer.singleShot(0, self._add_optional_docks)  # plots load after the first paint
@@ -479,6 +490,15 @@ class MainWindow(QMainWindow):
         box.setTextFormat(Qt.TextFormat.MarkdownText)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.show()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        """On a wide screen the Studies dock gets room for its AI columns (once; the reader's own
+        dock sizes are kept after that)."""
+        super().resizeEvent(event)
+        if self.width() >= WIDE_WINDOW_PX and not self._studies_widened:
+            self._studies_widened = True
+            studies = self.findChild(QDockWidget, "dock-studies")
+            self.resizeDocks([studies], [WIDE_STUDIES_PX], Qt.Orientation.Horizontal)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if self._load_worker is not None:

@@ -106,6 +106,7 @@ class SliceView(QWidget):
         self.display_filter: Callable[[np.ndarray], np.ndarray] | None = None  # display only
         self.display_filter_key: object = None  # what the filter is (part of the image cache key)
         self._filtered_key: tuple[object, ...] | None = None
+        self.measure_boxes: list[tuple[float, float, float, float]] = []
         self._filtered_plane: np.ndarray | None = None
         self.cine_fps = 15.0
         self._cine = QTimer(self)
@@ -286,6 +287,7 @@ class SliceView(QWidget):
             overlays.paint_measurement(painter, transform, Tool(item.kind), list(item.points),
                                        _label(item), selected=item.id == selected, taken=taken,
                                        bounds=bounds)
+        self.measure_boxes = taken  # shapes, then the labels as placed (for tests and hit checks)
         if self._draft:
             overlays.paint_measurement(painter, transform, self.model.tool, self._draft, "")
 
