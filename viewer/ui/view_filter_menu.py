@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 from PySide6.QtCore import QObject, QRectF, Qt
 from PySide6.QtGui import QAction, QActionGroup, QColor, QFont, QFontMetrics, QPainter
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QApplication, QMenu
 
 from viewer.core.view_filters import FILTERS, ViewFilter
 from viewer.ui import overlays
@@ -70,9 +71,18 @@ class ViewFilters(QObject):
         if name in self.actions:
             self.actions[name].setChecked(True)
         for view in self.views:
-            view.display_filter = self.current
+            view.display_filter = self._run_with_wait_cursor if self.current is not None else None
             view.display_filter_key = name
             view.update()
+
+    def _run_with_wait_cursor(self, plane: np.ndarray) -> np.ndarray:
+        """The current filter on one plane (once per slice; CLAHE takes ~1–3 s on 2 busy cores,
+        see bench/RESULTS.md), with the wait cursor meanwhile."""
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            return self.current(plane)
+        finally:
+            QApplication.restoreOverrideCursor()
 
     def paint_label(self, painter: QPainter, view: SliceView) -> None:
         """The ``SliceView.add_layer`` callback: "filtered: …" on a dark backing."""
