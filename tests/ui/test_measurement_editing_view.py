@@ -81,6 +81,13 @@ def test_select_drag_move_and_delete(qtbot, tmp_path: Path, lidc_dir: Path, outp
         save(grab_screen(view), output_dir, f"measurement-editing-edited-{size_name(size)}.png")
 
         view.setFocus()
+        QTest.keyClick(view, Qt.Key.Key_Escape)
+        assert model.measurements.selected_id is None
+        QTest.keyClick(view, Qt.Key.Key_Delete)
+        assert len(model.measurements) == 2  # nothing selected: nothing deleted
+        on_outline = outline + QPoint(30, 0)  # where the ROI's outline is now
+        QTest.mouseClick(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, on_outline)
+        assert model.measurements.selected_id == roi.id
         QTest.keyClick(view, Qt.Key.Key_Delete)
         assert [m.id for m in model.measurements] == [line.id]
         assert window.measurement_panel.list.count() == 1

@@ -413,6 +413,8 @@ class SliceView(QWidget):
         elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self.editor.delete_selected():
             pass
         elif key == Qt.Key.Key_Escape:
+            if not self._draft and self.model.measurements.selected_id is not None:
+                self.model.measurements.select(None)  # Esc: drop the draft, else the selection
             self._draft = []
             self.update()
         else:
