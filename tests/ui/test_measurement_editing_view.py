@@ -85,7 +85,8 @@ def test_select_drag_move_and_delete(qtbot, tmp_path: Path, lidc_dir: Path, outp
         assert model.measurements.selected_id is None
         QTest.keyClick(view, Qt.Key.Key_Delete)
         assert len(model.measurements) == 2  # nothing selected: nothing deleted
-        on_outline = outline + QPoint(30, 0)  # where the ROI's outline is now
+        rows_now, cols_now = zip(*moved.points, strict=True)
+        on_outline = view_point(view, min(rows_now), sum(cols_now) / 2)  # the ellipse's top, off the line
         QTest.mouseClick(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, on_outline)
         assert model.measurements.selected_id == roi.id
         QTest.keyClick(view, Qt.Key.Key_Delete)
