@@ -1,7 +1,8 @@
 """Editable measurements in the real window (LIDC-0314, pytest-qt under Xvfb, 1280×800 and
 1920×1080): a drawn length and an ellipse ROI are selected by a click on their outline, their
 handles dragged (the length and the ROI statistics follow, from the unfiltered plane), the ROI
-moved, and Delete removes one. The ROI statistics never sit on the length's label.
+moved, Esc deselects and Delete removes one. The ROI statistics never sit on the length's label,
+the shapes, the corner text, the orientation letters or the scale bar.
 Screenshots in test-output/ (measurement-editing-*.png)."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from PySide6.QtTest import QTest
 
 from viewer.core.label_placement import intersection
 from viewer.core.measurements import EllipseROI
-from viewer.ui.overlays import SELECTED_COLOUR
+from viewer.ui.overlays import SELECTED_COLOUR, reserved_boxes
 from viewer.ui.view_state import Tool, ViewKind
 
 from .test_screen_collisions import SIZES, resize, size_name
@@ -50,6 +51,7 @@ def test_select_drag_move_and_delete(qtbot, tmp_path: Path, lidc_dir: Path, outp
         shapes, labels = view.measure_boxes[:2], view.measure_boxes[2:]
         assert len(labels) == 2 and intersection(*labels) == 0  # ROI statistics off the length label
         assert all(intersection(label, shape) == 0 for label in labels for shape in shapes)
+        assert all(intersection(label, kept) == 0 for label in labels for kept in reserved_boxes(view))
 
         model.set_tool(Tool.WINDOW)
         window_before = model.window

@@ -1,6 +1,6 @@
 """Item-view columns that fit the view's width: the columns that matter most are shown whole, in
-order of priority, as long as they fit at their content width; one column takes the rest; the
-others are hidden until the view is wide enough (never a column cut mid-word, nothing off-screen).
+order of priority, as long as they fit at their content width (the first that does not fit stops
+the list); one column takes the rest; the others are hidden until the view is wide enough (never a column cut mid-word, nothing off-screen).
 
     fit = ColumnFit(tree, stretch="Patient / series", priority=("Modality", "AI", "Images"))
 
@@ -53,12 +53,14 @@ def fit_columns(view: QTreeView, stretch: str, priority: Sequence[str]) -> list[
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
         elif name not in priority:
             view.setColumnHidden(column, True)
-    for name in priority:
+    full = False  # strict priority: once one does not fit, the later ones wait too (the rest of
+    for name in priority:  # the width goes to the stretching column, e.g. the series name)
         if name not in names:
             continue
         column = names.index(name)
         width = column_width(view, column)
-        fits = used + width <= available
+        fits = not full and used + width <= available
+        full = not fits
         view.setColumnHidden(column, not fits)
         if fits:
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)

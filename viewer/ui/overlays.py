@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 
 from viewer.core.label_placement import Box, best_place, candidates_around
 from viewer.core.orientation import screen_labels
+from viewer.ui.scale_bar import scale_bar_rect
 from viewer.ui.view_state import ScreenTransform, Tool, ViewKind
 
 if TYPE_CHECKING:
@@ -82,6 +83,30 @@ def paint_corner_text(painter: QPainter, view: SliceView) -> None:
     _text(painter, rect, align.AlignRight | align.AlignTop, "\n".join(lines["top_right"]))
     _text(painter, rect, align.AlignLeft | align.AlignBottom, "\n".join(lines["bottom_left"]))
     _text(painter, rect, align.AlignRight | align.AlignBottom, "\n".join(lines["bottom_right"]))
+
+
+def reserved_boxes(view: SliceView) -> list[Box]:
+    """Screen boxes that measurement labels keep off: the corner text blocks, the orientation
+    letters and the scale bar."""
+    metrics = QFontMetrics(_font(12))
+    rect = QRect(view.rect()).adjusted(_MARGIN, _MARGIN, -_MARGIN, -_MARGIN)
+    align = Qt.AlignmentFlag
+    places = {"top_left": align.AlignLeft | align.AlignTop, "top_right": align.AlignRight | align.AlignTop,
+              "bottom_left": align.AlignLeft | align.AlignBottom,
+              "bottom_right": align.AlignRight | align.AlignBottom}
+    boxes = []
+    for corner, lines in corner_lines(view).items():
+        if lines:
+            block = metrics.boundingRect(rect, int(places[corner]), "\n".join(lines))
+            boxes.append((block.x(), block.y(), block.width(), block.height()))
+    labels = edge_labels(view)
+    for edge, (place, _) in label_places(view.width(), view.height()).items():
+        if labels[edge]:
+            boxes.append((place.x(), place.y(), place.width(), place.height()))
+    bar = scale_bar_rect(view)
+    if bar is not None:
+        boxes.append((bar.x(), bar.y(), bar.width(), bar.height()))
+    return boxes
 
 
 def edge_labels(view: SliceView) -> dict[str, str]:

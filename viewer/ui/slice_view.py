@@ -282,12 +282,14 @@ class SliceView(QWidget):
         selected = self.model.measurements.selected_id
         items = self.model.measurements.for_plane(str(self.state.kind), self.slice_index)
         taken = [overlays.shape_box(transform, Tool(m.kind), list(m.points)) for m in items]
+        shapes = len(taken)
+        taken += overlays.reserved_boxes(self) if items else []  # corner text, letters, scale bar
         bounds = (0.0, 0.0, float(self.width()), float(self.height()))
         for item in items:
             overlays.paint_measurement(painter, transform, Tool(item.kind), list(item.points),
                                        _label(item), selected=item.id == selected, taken=taken,
                                        bounds=bounds)
-        self.measure_boxes = taken  # shapes, then the labels as placed (for tests and hit checks)
+        self.measure_boxes = taken[:shapes] + taken[len(taken) - len(items):]  # shapes, then labels
         if self._draft:
             overlays.paint_measurement(painter, transform, self.model.tool, self._draft, "")
 

@@ -78,6 +78,7 @@ class StudyBrowser(QTreeWidget):
             child = QTreeWidgetItem([series_title(series), format_date(series.descriptor.study_date),
                                      series.modality, series.summary(), str(series.frame_count)])
             child.setData(0, _SERIES_ROLE, series)
+            child.setToolTip(0, series_title(series))  # whole, where a narrow column elides it
             item.addChild(child)
         return item
 
