@@ -1,6 +1,7 @@
 """Item-view columns that fit the view's width: the columns that matter most are shown whole, in
 order of priority, as long as they fit at their content width (the first that does not fit stops
-the list); one column takes the rest; the others are hidden until the view is wide enough (never a column cut mid-word, nothing off-screen).
+the list); one column takes the rest; the others are hidden until the view is wide enough
+(never a column cut mid-word, nothing off-screen).
 
     fit = ColumnFit(tree, stretch="Patient / series", priority=("Modality", "AI", "Images"))
 
