@@ -1,8 +1,9 @@
 """Display-only view filters in the real window (pytest-qt under Xvfb):
 
-* LIDC-0314: View › Filter › Contrast (CLAHE) and Denoise change the pixels on screen and put a
-  visible "filtered: …" label on the image, while the plane, ROI statistics, the value under the
-  cursor and the histogram stay those of the unfiltered data; None brings back the same pixels;
+* LIDC-0314: View › Filter › Contrast (CLAHE) and Denoise change the pixels on screen (computed in
+  a worker thread, the window stays responsive) and put a visible "filtered: …" label on the
+  image, while the plane, ROI statistics, the value under the cursor and the histogram stay those
+  of the unfiltered data; None brings back the same pixels;
 * FracAtlas: the fracture model's findings are identical with and without a filter on screen
   (analysis always reads the unfiltered image).
 Screenshots at 1280×800 and 1920×1080 in test-output/ (view-filter-*.png)."""
@@ -35,6 +36,11 @@ def label_pixels(pixels: np.ndarray, view, text: str) -> int:  # noqa: ANN001
     return int((np.abs(patch - target).sum(axis=-1) < 60).sum())
 
 
+def wait_filtered(qtbot, window, view) -> None:  # noqa: ANN001
+    """Until the filtered slice is on screen (it is computed off the GUI thread)."""
+    qtbot.waitUntil(lambda: view.filter_shown and not window.view_filters.busy(), timeout=120_000)
+
+
 def image_area(view) -> tuple[slice, slice]:  # noqa: ANN001
     """Screen rows/cols of the middle of the image (away from the corner text)."""
     h, w = view.height(), view.width()
@@ -63,7 +69,11 @@ def test_filters_change_the_screen_not_the_data(qtbot, tmp_path: Path, lidc_dir:
         save(grab_screen(window), output_dir, f"view-filter-none-{size_name(size)}.png")
         assert label_pixels(plain, view, FILTERS[CLAHE].label) == 0
 
-        window.view_filters.actions[CLAHE].trigger()
+        window.view_filters.actions[CLAHE].trigger()  # computed in a worker thread; the view waits not
+        pending = to_array(view.render_image())  # a synchronous paint: no result can have arrived
+        assert not view.filter_shown and window.view_filters.busy()
+        assert label_pixels(pending, view, "filtering: CLAHE…") > 30  # says so, on the plain slice
+        wait_filtered(qtbot, window, view)
         clahe = to_array(grab_screen(view))
         save(grab_screen(window), output_dir, f"view-filter-clahe-{size_name(size)}.png")
         assert label_pixels(clahe, view, FILTERS[CLAHE].label) > 30  # "filtered: CLAHE" is on the image
@@ -82,6 +92,7 @@ def test_filters_change_the_screen_not_the_data(qtbot, tmp_path: Path, lidc_dir:
         heights = window.plots.histogram.curve.getData()[1].copy()
 
         window.view_filters.actions[MEDIAN].trigger()
+        wait_filtered(qtbot, window, view)
         median = to_array(grab_screen(view))
         assert label_pixels(median, view, FILTERS[MEDIAN].label) > 30
         assert np.abs(median[rows, cols].astype(int) - plain[rows, cols]).max(axis=-1).mean() > 1
@@ -103,6 +114,7 @@ def test_analysis_reads_the_unfiltered_image(qtbot, tmp_path: Path, shared_data:
         analyze(qtbot, window)
         plain = findings(window)
         window.view_filters.set_filter(CLAHE)
+        wait_filtered(qtbot, window, window.grid.views[ViewKind.AXIAL])
         window.ai.summary = None
         analyze(qtbot, window)
         filtered = findings(window)

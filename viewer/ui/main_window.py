@@ -504,6 +504,7 @@ class MainWindow(QMainWindow):
         if self._load_worker is not None:
             self._load_worker.cancel()
         self.ai.shutdown()
+        self.view_filters.shutdown()  # joins the view-filter thread
         for thread in list(self._threads):
             thread.quit()
             if thread.wait(30_000):

@@ -37,6 +37,9 @@ from viewer.ui import overlays
 from viewer.ui.measurement_editing import MeasurementEditor
 from viewer.ui.view_state import ScreenTransform, SliceViewState, Tool, ViewerModel, ViewKind
 
+#: ``(view, cache key, plane) -> filtered plane``, or None while it is being computed.
+DisplayFilter = Callable[["SliceView", tuple[object, ...], np.ndarray], "np.ndarray | None"]
+
 VIEW_COLOURS: dict[ViewKind, QColor] = {
     ViewKind.AXIAL: QColor(255, 70, 70),
     ViewKind.CORONAL: QColor(70, 230, 70),
@@ -103,7 +106,10 @@ class SliceView(QWidget):
         self._draft: list[tuple[float, float]] = []  # plane (row, col) points of a measurement
         self.layers: list[Callable[[QPainter, SliceView], None]] = []  # drawn over the image
         self.editor = MeasurementEditor(self)  # select, reshape, move, delete measurements
-        self.display_filter: Callable[[np.ndarray], np.ndarray] | None = None  # display only
+        # display only: display_filter(view, key, plane) returns the filtered plane, or None while it
+        # is computed elsewhere (then set_filtered(key, plane) hands it over and the view repaints)
+        self.display_filter: DisplayFilter | None = None
+        self.filter_shown = False  # the image on screen is the filtered one
         self.display_filter_key: object = None  # what the filter is (part of the image cache key)
         self._filtered_key: tuple[object, ...] | None = None
         self.measure_boxes: list[tuple[float, float, float, float]] = []
@@ -201,14 +207,26 @@ class SliceView(QWidget):
         return self._reduced
 
     def _filtered(self, shown: np.ndarray, factor: int) -> np.ndarray:
-        """``shown`` through the display filter, if one is set (cached per plane: W/L stays fast).
-        Only the image on screen is filtered; ``plane()`` and every measurement stay unfiltered."""
+        """``shown`` through the display filter, if one is set (cached per plane: W/L stays fast);
+        the unfiltered image until the filtered one is ready. Only the image on screen is
+        filtered; ``plane()`` and every measurement stay unfiltered."""
+        self.filter_shown = False
         if self.display_filter is None:
             return shown
         key = (self._plane_key, factor, self.display_filter_key)
         if key != self._filtered_key:
-            self._filtered_plane, self._filtered_key = self.display_filter(shown), key
+            filtered = self.display_filter(self, key, shown)
+            if filtered is None:
+                return shown
+            self._filtered_plane, self._filtered_key = filtered, key
+        self.filter_shown = True
         return self._filtered_plane
+
+    def set_filtered(self, key: tuple[object, ...], plane: np.ndarray) -> None:
+        """The display filter's result for ``key`` (from ``display_filter``), shown at once."""
+        self._filtered_plane, self._filtered_key = plane, key
+        self._image_key = None
+        self.update()
 
     def _current_image(self, transform: ScreenTransform) -> tuple[QImage, int] | None:
         """The windowed image to draw and the factor it was reduced by."""
