@@ -135,10 +135,16 @@ def test_box_outline_encloses_the_block(qtbot, output_dir: Path, name: str) -> N
         rows, cols = np.nonzero(grey & (base.min(axis=2) > 127))  # half-way up the smoothed edge
         drawn = np.abs(over - base).sum(axis=2) > 60
         red = drawn & (over[..., 0] > 180) & (over[..., 1] < 120)
-        r, c = np.nonzero(red)
+        [(text, (lx, ly, lw, lh))] = overlay.labels.placed
+        assert text == "blob 0.90"
+        label = np.zeros(red.shape, bool)
+        label[int(ly):int(np.ceil(ly + lh)) + 1, int(lx):int(np.ceil(lx + lw)) + 1] = True
+        assert red[label].sum() > 20  # the label is drawn where it was placed...
+        assert not (label & grey & (base.min(axis=2) > 127)).any()  # ...beside the block, not on it
+        r, c = np.nonzero(red & ~label)
         # the outline runs along the block's edges (a voxel is 7-10 screen pixels here)
         assert abs(r.max() - rows.max()) <= 2 and abs(cols.min() - c.min()) <= 2
-        assert abs(c.max() - cols.max()) <= 2 and r.min() < rows.min()  # the label sits above
+        assert abs(c.max() - cols.max()) <= 2 and abs(r.min() - rows.min()) <= 2
         outline = box_on_plane(BOX, view.geometry, (view.slice_index, view.slice_index + 1))
         assert outline is not None
     view.set_slice(view.n_slices - 1)  # far from the cube: no box

@@ -20,6 +20,9 @@ screen): ``.mask(shape)``, ``.area(metric)``, ``.stats(image, metric, value_unit
 bilinear samples about one pixel apart, end points included).
 ``Measurement`` (kind, points, view, slice_index, id, result; ``summary()``) and
 ``measure(kind, points, image, metric, ...) -> Measurement``.
+Editing: ``handles(m)`` (the points a reader can drag: end points, vertex, or an ROI's four box
+corners), ``moved_handle(kind, points, handle, to)``, ``translated(points, d_row, d_col)`` and
+``remeasure(m, points, image, metric, value_unit)`` (same id, new points, result recomputed).
 ``MeasurementList``: ``add``, ``update``, ``remove``, ``select``, ``clear``, ``selected``,
 ``for_plane(view, slice_index)``, iteration / ``len``; ``subscribe(callback) -> unsubscribe``
 where ``callback(MeasurementEvent)`` gets ``kind`` in {"added", "changed", "removed",
@@ -260,6 +263,46 @@ def measure(kind: MeasurementKind, points: tuple[Point, ...] | list[Point], imag
     pts = tuple((float(p[0]), float(p[1])) for p in points)
     result = evaluate(kind, pts, image, metric, value_unit)
     return Measurement(kind, pts, view, slice_index, 0, result, label)
+
+
+# --- editing: handles a reader drags, and the recomputed result ------------------------------
+
+_BOX_KINDS = ("ellipse", "rectangle")
+
+
+def handles(measurement: Measurement) -> list[Point]:
+    """The draggable points: a line's end points, an angle's three points, an ROI's four box
+    corners (clockwise from ``points[0]``)."""
+    if measurement.kind in _BOX_KINDS:
+        (r0, c0), (r1, c1) = measurement.points
+        return [(r0, c0), (r0, c1), (r1, c1), (r1, c0)]
+    return list(measurement.points)
+
+
+def moved_handle(kind: MeasurementKind, points: tuple[Point, ...], handle: int,
+                 to: Point) -> tuple[Point, ...]:
+    """``points`` with handle number ``handle`` (see :func:`handles`) moved to ``to``; an ROI
+    corner moves while the opposite corner stays."""
+    to = (float(to[0]), float(to[1]))
+    if kind in _BOX_KINDS:
+        (r0, c0), (r1, c1) = points
+        corners = [(r0, c0), (r0, c1), (r1, c1), (r1, c0)]
+        return (to, corners[(handle + 2) % 4])
+    moved = list(points)
+    moved[handle] = to
+    return tuple(moved)
+
+
+def translated(points: tuple[Point, ...], d_row: float, d_col: float) -> tuple[Point, ...]:
+    """Every point moved by (d_row, d_col): the whole measurement dragged."""
+    return tuple((r + d_row, c + d_col) for r, c in points)
+
+
+def remeasure(measurement: Measurement, points: tuple[Point, ...] | list[Point], image: np.ndarray | None,
+              metric: PixelMetric, value_unit: str = "") -> Measurement:
+    """The same measurement (id, plane, label) at new ``points``, its result computed again."""
+    pts = tuple((float(p[0]), float(p[1])) for p in points)
+    return replace(measurement, points=pts, result=evaluate(measurement.kind, pts, image, metric, value_unit))
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from viewer.core.map_planes import box_on_plane, displayed_slices, map_plane, ma
 from viewer.core.reslice import PlaneGeometry
 from viewer.core.view_state import ScreenTransform
 from viewer.core.volume import Volume
+from viewer.ui.finding_labels import FindingLabels
 
 PASS_COLOUR = QColor(255, 40, 40)
 BELOW_COLOUR = QColor(255, 210, 0)
@@ -116,6 +117,7 @@ class AIOverlay(QObject):
         self._current: tuple[str, np.ndarray] | None = None
         self._finding_keys: set[str] = set()
         self._cache: dict[str, tuple[tuple[object, ...], QImage, np.ndarray]] = {}
+        self.labels = FindingLabels()  # where each finding's label goes (and went, for tests)
 
     # --- state ------------------------------------------------------------------------------
     def set_results(self, findings: Sequence[Finding], maps: dict[str, ExplanationMap]) -> None:
@@ -258,32 +260,37 @@ class AIOverlay(QObject):
         painter.drawText(QPointF(rect.left() - 10, rect.bottom()), "0")
 
     def _paint_findings(self, painter: QPainter, frame: OverlayFrame) -> None:
+        """Boxes and markers, then their labels placed where they hide nothing (finding_labels)."""
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.setFont(_font(12))
+        shapes = []
         for finding in self.findings:
             selected = finding.id == self.selected_id
             colour = SELECTED_COLOUR if selected else (PASS_COLOUR if finding.marked
                                                        else BELOW_COLOUR)
             painter.setPen(QPen(colour, 2.5 if selected else 1.5))
-            self._paint_finding(painter, frame, finding)
+            shape = self._paint_finding(painter, frame, finding)
+            if shape is not None:
+                shapes.append((shape, f"{finding.label} {finding.score:.2f}", colour))
+        self.labels.paint(painter, frame, shapes)
 
     @staticmethod
-    def _paint_finding(painter: QPainter, frame: OverlayFrame, finding: Finding) -> None:
-        t, label = frame.transform, f"{finding.label} {finding.score:.2f}"
+    def _paint_finding(painter: QPainter, frame: OverlayFrame, finding: Finding) -> QRectF | None:
+        """Draw the finding's box (or marker) on this plane; returns its screen rectangle."""
+        t = frame.transform
         outline = None if finding.box_kji is None else box_on_plane(finding.box_kji, frame.geometry,
                                                                     frame.slices)
         if outline is not None:
             r0, c0, r1, c1 = outline
-            top_left, bottom_right = QPointF(*t.to_screen(r0, c0)), QPointF(*t.to_screen(r1, c1))
-            painter.drawRect(QRectF(top_left, bottom_right))
-            painter.drawText(top_left + QPointF(0, -4), label)
-            return
+            rect = QRectF(QPointF(*t.to_screen(r0, c0)), QPointF(*t.to_screen(r1, c1))).normalized()
+            painter.drawRect(rect)
+            return rect
         if finding.center_kji is None:
-            return
+            return None
         marker = marker_on_plane(finding.center_kji, frame.geometry, frame.slices,
                                  slice_reach(finding, frame.geometry))
-        if marker is not None:
-            x, y = t.to_screen(*marker)
-            painter.drawEllipse(QPointF(x, y), 8.0, 8.0)
-            painter.drawText(QPointF(x + 10, y - 10), label)
+        if marker is None:
+            return None
+        x, y = t.to_screen(*marker)
+        painter.drawEllipse(QPointF(x, y), 8.0, 8.0)
+        return QRectF(x - 8.0, y - 8.0, 16.0, 16.0)

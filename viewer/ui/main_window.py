@@ -7,7 +7,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSettings, Qt, QThread, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -38,6 +46,7 @@ from viewer.ui.scale_bar import paint_scale_bar
 from viewer.ui.screenshot import Screenshots
 from viewer.ui.slice_view import BUTTON_ACTIONS, DEFAULT_BUTTON_ACTIONS
 from viewer.ui.study_browser import StudyBrowser, series_title
+from viewer.ui.view_filter_menu import ViewFilters
 from viewer.ui.view_grid import LAYOUTS, ViewGrid
 from viewer.ui.workers import IndexWorker, LoadWorker, start_worker
 
@@ -46,6 +55,8 @@ if TYPE_CHECKING:
 
 TITLE = "RadSight — Not for diagnostic use"
 MAX_RECENT = 10
+WIDE_WINDOW_PX = 1600  # from this window width the Studies dock is WIDE_STUDIES_PX wide
+WIDE_STUDIES_PX = 360
 _TOOL_LABELS = {Tool.WINDOW: "W/L", Tool.CROSSHAIR: "Crosshair", Tool.DISTANCE: "Distance",
                 Tool.ANGLE: "Angle", Tool.ELLIPSE: "Ellipse ROI", Tool.RECTANGLE: "Rectangle ROI"}
 _SLAB_MODES = {"Single slice": None, "MIP": "mip", "MinIP": "minip", "Average": "mean"}
@@ -128,6 +139,7 @@ class MainWindow(QMainWindow):
             dock.setObjectName(f"dock-{title.lower()}")
             dock.setWidget(widget)
             self.addDockWidget(area, dock)
+        self._studies_widened = False
         self.reading.add_dock()
         self.ai.add_docks()
         QTimer.singleShot(0, self._add_optional_docks)  # plots load after the first paint
@@ -155,6 +167,7 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         self.status_label = QLabel("Ready", self)
+        self.status_label.setWordWrap(True)  # a long message takes a second line, never cut mid-word
         self.hover_label = QLabel("", self)
         self.progress = QProgressBar(self)
         self.progress.setMaximumWidth(220)
@@ -213,6 +226,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self._action("Invert", lambda: self.model.set_invert(not self.model.invert)))
         view_menu.addAction(self._action("Cine", lambda: self.grid.current.toggle_cine()))
         self.cine_speed_actions = install_cine_speed(view_menu, self.grid.views.values(), self.settings)
+        self.view_filters = ViewFilters(self.grid.views.values(), view_menu)
 
     def _build_tool_actions(self, tools_menu: object, toolbar: QToolBar) -> None:
         toolbar.addSeparator()
@@ -261,6 +275,8 @@ class MainWindow(QMainWindow):
                        self.sort_by_ai_action):
             ai_menu.addAction(action)
         self.ai.build_plain_image_menu(ai_menu.addMenu("Plain image shows"))
+        for action in self.ai.kind_actions.values():  # (after the AI's own slot: the browser follows)
+            action.triggered.connect(self._show_declared_modality)
         ai_menu.addSeparator()
         ai_menu.addAction(self.ai.findings_dock.toggleViewAction())
         ai_menu.addAction(self.ai.agreement_dock.toggleViewAction())
@@ -301,6 +317,7 @@ class MainWindow(QMainWindow):
         self.grid.status.connect(self.status_label.setText)
         self.measurement_panel.jump_requested.connect(self.model.show_measurement)
         self.model.volume_changed.connect(self._on_volume_changed)
+        self.model.volume_changed.connect(self._show_declared_modality)
         self.model.display_changed.connect(self._sync_crosshair_action)
         self.model.display_changed.connect(self._sync_preset_box)
         self.model.tool_changed.connect(lambda: self.tool_actions[self.model.tool].setChecked(True))
@@ -336,6 +353,11 @@ class MainWindow(QMainWindow):
     def _slab_changed(self, text: str) -> None:
         self.slab_mm.setEnabled(_SLAB_MODES[text] is not None)
         self.model.set_slab(_SLAB_MODES[text], self.slab_mm.value())
+
+    def _show_declared_modality(self) -> None:
+        """The browser names what the reader declared the open plain image to show."""
+        declared = "(declared)" in self.model.info.get("modality", "")  # a plain image, declared
+        self.browser.show_declared_modality(self.series, self.ai.plain_image_kind if declared else None)
 
     def _on_volume_changed(self) -> None:
         self.preset_box.clear()
@@ -500,10 +522,20 @@ class MainWindow(QMainWindow):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.show()
 
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        """On a wide screen the Studies dock gets room for its AI columns (once; the reader's own
+        dock sizes are kept after that)."""
+        super().resizeEvent(event)
+        if self.width() >= WIDE_WINDOW_PX and not self._studies_widened:
+            self._studies_widened = True
+            studies = self.findChild(QDockWidget, "dock-studies")
+            self.resizeDocks([studies], [WIDE_STUDIES_PX], Qt.Orientation.Horizontal)
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if self._load_worker is not None:
             self._load_worker.cancel()
         self.ai.shutdown()
+        self.view_filters.shutdown()  # joins the view-filter thread
         for thread in list(self._threads):
             thread.quit()
             if thread.wait(30_000):

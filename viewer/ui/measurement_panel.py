@@ -36,6 +36,8 @@ class MeasurementPanel(QWidget):
         super().__init__(parent)
         self.model = model
         self.list = _List(self)
+        self.list.setWordWrap(True)  # a long ROI summary wraps in the narrow dock, never scrolls off
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.delete_button = QPushButton("Delete", self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)

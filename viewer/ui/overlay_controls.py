@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider
 from viewer.ui.heatmap_overlay import AIOverlay
 
 WHOLE_IMAGE_TEXT = "Whole image"
+OPACITY_MAX_PX = 240
 
 
 class OverlayControls(QWidget):
@@ -29,13 +30,20 @@ class OverlayControls(QWidget):
         self.opacity = QSlider(Qt.Orientation.Horizontal, self)
         self.opacity.setRange(0, 100)
         self.opacity.setToolTip("Heat map opacity")
+        self.opacity.setMaximumWidth(OPACITY_MAX_PX)  # the map names get the room, never cut
         self.opacity.valueChanged.connect(lambda value: overlay.set_opacity(value / 100.0))
         self.map_choice = QComboBox(self)
+        self.map_choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.map_choice.setToolTip("Which explanation map is shown")
         self.map_choice.currentIndexChanged.connect(self._on_map_chosen)
         self.boxes = QCheckBox("Boxes", self)
         self.boxes.toggled.connect(overlay.set_boxes_visible)
-        for widget in (self.heat, QLabel("Opacity", self), self.opacity, self.map_choice, self.boxes):
+        for widget in (self.heat, QLabel("Opacity", self), self.opacity):
             layout.addWidget(widget)
+        layout.addStretch(1)
+        layout.addWidget(QLabel("Map", self))
+        layout.addWidget(self.map_choice)
+        layout.addWidget(self.boxes)
         overlay.changed.connect(self.sync)
         self.sync()
 

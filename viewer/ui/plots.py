@@ -3,6 +3,7 @@
 API
 ---
 ``HistogramPlot(parent=None, log_counts=True)`` — a ``pg.PlotWidget``:
+    ``show_empty()`` (the state before any image: no axes, a note; ``is_empty``),
     ``set_image(values, window=None)`` (any-shaped array of display values, e.g. the current
     plane in HU), ``set_window(window)`` (moves the region, emits nothing), ``window()``;
     signal ``window_changed(Window)`` while the user drags the region or its edges
@@ -23,6 +24,7 @@ from viewer.core.measurements import Profile
 from viewer.core.windowing import Window
 
 _MAX_SAMPLES = 1_000_000
+EMPTY_TEXT = "No image open"
 
 
 def histogram(values: np.ndarray, bins: int = 256) -> tuple[np.ndarray, np.ndarray]:
@@ -59,9 +61,36 @@ class HistogramPlot(pg.PlotWidget):
         self._name = ""
         self._silent = False
         self.region.sigRegionChanged.connect(self._on_region_changed)
+        self.empty_text = pg.TextItem(EMPTY_TEXT, color=(170, 170, 170), anchor=(0.5, 0.5))
+        self.addItem(self.empty_text, ignoreBounds=True)
+        self.show_empty()
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.curve.isVisible()
+
+    def show_empty(self) -> None:
+        """No image: no axes, curve or region (an axis of made-up values would mislead), a note."""
+        for item in (self.curve, self.region):
+            item.hide()
+        for axis in ("bottom", "left"):
+            self.getPlotItem().hideAxis(axis)
+        self.setXRange(0, 1, padding=0)
+        self.setYRange(0, 1, padding=0)
+        self.empty_text.setPos(0.5, 0.5)
+        self.empty_text.show()
+
+    def _show_plot(self) -> None:
+        self.empty_text.hide()
+        for item in (self.curve, self.region):
+            item.show()
+        for axis in ("bottom", "left"):
+            self.getPlotItem().showAxis(axis)
+        self.enableAutoRange(y=True)
 
     def set_image(self, values: np.ndarray, window: Window | None = None) -> None:
         """Show the histogram of ``values`` (and move the region to ``window`` if given)."""
+        self._show_plot()
         edges, counts = histogram(values)
         heights = np.log10(counts + 1.0) if self.log_counts else counts.astype(float)
         self.curve.setData(edges, heights)

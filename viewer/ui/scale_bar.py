@@ -37,6 +37,16 @@ def scale_bar(view: Any) -> tuple[float, float] | None:
     return mm, mm * px_per_mm
 
 
+def scale_bar_rect(view: Any) -> QRectF | None:
+    """The screen rectangle the scale bar and its backing take (None when there is none)."""
+    bar = scale_bar(view)
+    if bar is None:
+        return None
+    length = bar[1]
+    right, y = view.width() - 12.0, view.height() - _BOTTOM
+    return QRectF(right - length - 4, y - 22, length + 8, 27)
+
+
 def paint_scale_bar(painter: QPainter, view: Any) -> None:
     """The ``SliceView.add_layer`` callback (see the module docstring)."""
     bar = scale_bar(view)
@@ -46,7 +56,7 @@ def paint_scale_bar(painter: QPainter, view: Any) -> None:
     right, y = view.width() - 12.0, view.height() - _BOTTOM
     left = right - length
     painter.save()
-    painter.fillRect(QRectF(left - 4, y - 22, length + 8, 27), QColor(0, 0, 0, 150))  # readable over tissue
+    painter.fillRect(scale_bar_rect(view), QColor(0, 0, 0, 150))  # readable over tissue
     painter.setPen(QPen(SCALE_COLOUR, 2))
     painter.drawLine(QPointF(left, y), QPointF(right, y))
     painter.drawLine(QPointF(left, y - 5), QPointF(left, y + 1))

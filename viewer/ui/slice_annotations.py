@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 
+from viewer.core.label_placement import Box, best_place, candidates_around
 from viewer.core.orientation import screen_labels
 from viewer.core.view_state import ScreenTransform, Tool, ViewKind
+from viewer.ui.scale_bar import scale_bar_rect
 
 if TYPE_CHECKING:
     from viewer.ui.slice_view import SliceView
@@ -18,6 +20,7 @@ LABEL_COLOUR = QColor(255, 210, 60)
 MEASURE_COLOUR = QColor(255, 200, 0)
 SELECTED_COLOUR = QColor(0, 255, 255)
 _MARGIN = 6
+HANDLE_PX = 7
 #: Projection images: their orientation is Patient Orientation (0020,0020), not direction
 #: cosines, so no letters are derived for them from a (default) direction matrix.
 PROJECTION_MODALITIES = frozenset({"CR", "DX", "MG", "RF", "XA", "PX", "IO", "RG", "DF"})
@@ -82,6 +85,30 @@ def paint_corner_text(painter: QPainter, view: SliceView) -> None:
     _text(painter, rect, align.AlignRight | align.AlignBottom, "\n".join(lines["bottom_right"]))
 
 
+def reserved_boxes(view: SliceView) -> list[Box]:
+    """Screen boxes that measurement labels keep off: the corner text blocks, the orientation
+    letters and the scale bar."""
+    metrics = QFontMetrics(_font(12))
+    rect = QRect(view.rect()).adjusted(_MARGIN, _MARGIN, -_MARGIN, -_MARGIN)
+    align = Qt.AlignmentFlag
+    places = {"top_left": align.AlignLeft | align.AlignTop, "top_right": align.AlignRight | align.AlignTop,
+              "bottom_left": align.AlignLeft | align.AlignBottom,
+              "bottom_right": align.AlignRight | align.AlignBottom}
+    boxes = []
+    for corner, lines in corner_lines(view).items():
+        if lines:
+            block = metrics.boundingRect(rect, int(places[corner]), "\n".join(lines))
+            boxes.append((block.x(), block.y(), block.width(), block.height()))
+    labels = edge_labels(view)
+    for edge, (place, _) in label_places(view.width(), view.height()).items():
+        if labels[edge]:
+            boxes.append((place.x(), place.y(), place.width(), place.height()))
+    bar = scale_bar_rect(view)
+    if bar is not None:
+        boxes.append((bar.x(), bar.y(), bar.width(), bar.height()))
+    return boxes
+
+
 def edge_labels(view: SliceView) -> dict[str, str]:
     """Orientation letters at the top/bottom/left/right edges, from the direction cosines."""
     volume = view.model.volume
@@ -123,23 +150,64 @@ def paint_empty(painter: QPainter, view: SliceView) -> None:
 
 
 def paint_measurement(painter: QPainter, transform: ScreenTransform, kind: Tool,
-                      points: list[tuple[float, float]], label: str, selected: bool = False) -> None:
-    """A measurement given in plane (row, col) points, with its label."""
+                      points: list[tuple[float, float]], label: str, selected: bool = False,
+                      taken: list[Box] | None = None, bounds: Box | None = None) -> None:
+    """A measurement given in plane (row, col) points, with its label placed beside the shape
+    where it covers no box in ``taken`` (other labels and shapes; the label's box is added)."""
     screen = [QPointF(*transform.to_screen(r, c)) for r, c in points]
     painter.setPen(QPen(SELECTED_COLOUR if selected else MEASURE_COLOUR, 2.5 if selected else 1.5))
     painter.setBrush(Qt.BrushStyle.NoBrush)
     if kind in (Tool.ELLIPSE, Tool.RECTANGLE) and len(screen) == 2:
         rect = QRectF(screen[0], screen[1]).normalized()
         (painter.drawEllipse if kind == Tool.ELLIPSE else painter.drawRect)(rect)
-        anchor = QPointF(rect.right() + 6, rect.top())
     else:
         for a, b in zip(screen, screen[1:], strict=False):
             painter.drawLine(a, b)
         for p in screen:
             painter.drawEllipse(p, 2.5, 2.5)
-        anchor = screen[-1] + QPointF(8, -4)
+        rect = _points_rect(screen)
+    if selected:
+        paint_handles(painter, [QPointF(*transform.to_screen(r, c)) for r, c in handle_points(kind, points)])
     if label:
-        painter.setFont(_font(12))
-        box = QRectF(anchor.x(), anchor.y() - 14, 240, 110)
-        _text(painter, box, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, label, MEASURE_COLOUR)
+        _paint_measure_label(painter, rect, label, taken if taken is not None else [], bounds)
 
+
+def shape_box(transform: ScreenTransform, kind: Tool, points: list[tuple[float, float]]) -> Box:
+    """The screen box a drawn measurement covers (labels keep off it)."""
+    rect = _points_rect([QPointF(*transform.to_screen(r, c)) for r, c in points])
+    return (rect.x(), rect.y(), rect.width(), rect.height())
+
+
+def handle_points(kind: Tool, points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The draggable points (see ``viewer.core.measurements.handles``)."""
+    if kind in (Tool.ELLIPSE, Tool.RECTANGLE) and len(points) == 2:
+        (r0, c0), (r1, c1) = points
+        return [(r0, c0), (r0, c1), (r1, c1), (r1, c0)]
+    return list(points)
+
+
+def paint_handles(painter: QPainter, points: list[QPointF]) -> None:
+    """Square grips on a selected measurement's handles."""
+    painter.save()
+    painter.setPen(QPen(QColor(0, 0, 0), 1))
+    painter.setBrush(SELECTED_COLOUR)
+    half = HANDLE_PX / 2
+    for p in points:
+        painter.drawRect(QRectF(p.x() - half, p.y() - half, HANDLE_PX, HANDLE_PX))
+    painter.restore()
+
+
+def _points_rect(screen: list[QPointF]) -> QRectF:
+    xs, ys = [p.x() for p in screen], [p.y() for p in screen]
+    return QRectF(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+
+
+def _paint_measure_label(painter: QPainter, shape: QRectF, label: str, taken: list[Box],
+                         bounds: Box | None) -> None:
+    painter.setFont(_font(12))
+    size = painter.fontMetrics().boundingRect(QRect(0, 0, 400, 400), 0, label).size()
+    anchor = (shape.x(), shape.y(), shape.width(), shape.height())
+    box = best_place(candidates_around(anchor, (size.width() + 2, size.height() + 2)), taken, bounds=bounds)
+    taken.append(box)
+    align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
+    _text(painter, QRectF(*box), align, label, MEASURE_COLOUR)

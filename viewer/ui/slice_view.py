@@ -35,6 +35,10 @@ from viewer.core.reslice import PlaneGeometry, extract_plane, extract_slab
 from viewer.core.view_state import ScreenTransform, SliceViewState, Tool, ViewerModel, ViewKind
 from viewer.core.windowing import Window, apply_window
 from viewer.ui import slice_annotations
+from viewer.ui.measurement_editing import MeasurementEditor
+
+#: ``(view, cache key, plane) -> filtered plane``, or None while it is being computed.
+DisplayFilter = Callable[["SliceView", tuple[object, ...], np.ndarray], "np.ndarray | None"]
 
 VIEW_COLOURS: dict[ViewKind, QColor] = {
     ViewKind.AXIAL: QColor(255, 70, 70),
@@ -101,6 +105,15 @@ class SliceView(QWidget):
         self._drag: tuple[Qt.MouseButton, QPointF] | None = None
         self._draft: list[tuple[float, float]] = []  # plane (row, col) points of a measurement
         self.layers: list[Callable[[QPainter, SliceView], None]] = []  # drawn over the image
+        self.editor = MeasurementEditor(self)  # select, reshape, move, delete measurements
+        # display only: display_filter(view, key, plane) returns the filtered plane, or None while it
+        # is computed elsewhere (then set_filtered(key, plane) hands it over and the view repaints)
+        self.display_filter: DisplayFilter | None = None
+        self.filter_shown = False  # the image on screen is the filtered one
+        self.display_filter_key: object = None  # what the filter is (part of the image cache key)
+        self._filtered_key: tuple[object, ...] | None = None
+        self.measure_boxes: list[tuple[float, float, float, float]] = []
+        self._filtered_plane: np.ndarray | None = None
         self.cine_fps = 15.0
         self._cine = QTimer(self)
         self._cine.timeout.connect(self._cine_step)
@@ -193,15 +206,38 @@ class SliceView(QWidget):
             self._reduced_key = key
         return self._reduced
 
+    def _filtered(self, shown: np.ndarray, factor: int) -> np.ndarray:
+        """``shown`` through the display filter, if one is set (cached per plane: W/L stays fast);
+        the unfiltered image until the filtered one is ready. Only the image on screen is
+        filtered; ``plane()`` and every measurement stay unfiltered."""
+        self.filter_shown = False
+        if self.display_filter is None:
+            return shown
+        key = (self._plane_key, factor, self.display_filter_key)
+        if key != self._filtered_key:
+            filtered = self.display_filter(self, key, shown)
+            if filtered is None:
+                return shown
+            self._filtered_plane, self._filtered_key = filtered, key
+        self.filter_shown = True
+        return self._filtered_plane
+
+    def set_filtered(self, key: tuple[object, ...], plane: np.ndarray) -> None:
+        """The display filter's result for ``key`` (from ``display_filter``), shown at once."""
+        self._filtered_plane, self._filtered_key = plane, key
+        self._image_key = None
+        self.update()
+
     def _current_image(self, transform: ScreenTransform) -> tuple[QImage, int] | None:
         """The windowed image to draw and the factor it was reduced by."""
         plane = self.plane()
         if plane is None:
             return None
         window, invert, factor = self.model.window, self.model.invert, self._display_factor(transform)
-        key = (self._plane_key, window, invert, factor)
+        key = (self._plane_key, window, invert, factor, self.display_filter_key)
         if key != self._image_key:
             shown = self._display_plane(plane, factor)
+            shown = self._filtered(shown, factor)
             grey = np.ascontiguousarray(self._lut.apply(shown, window, invert))
             rows, cols = grey.shape
             self._image = QImage(grey.data, cols, rows, cols, QImage.Format.Format_Grayscale8)
@@ -262,10 +298,16 @@ class SliceView(QWidget):
 
     def _paint_measurements(self, painter: QPainter, transform: ScreenTransform) -> None:
         selected = self.model.measurements.selected_id
-        for item in self.model.measurements.for_plane(str(self.state.kind), self.slice_index):
+        items = self.model.measurements.for_plane(str(self.state.kind), self.slice_index)
+        taken = [slice_annotations.shape_box(transform, Tool(m.kind), list(m.points)) for m in items]
+        shapes = len(taken)
+        taken += slice_annotations.reserved_boxes(self) if items else []  # corner text, letters, scale bar
+        bounds = (0.0, 0.0, float(self.width()), float(self.height()))
+        for item in items:
             slice_annotations.paint_measurement(painter, transform, Tool(item.kind), list(item.points),
-                                       _label(item),
-                                       selected=item.id == selected)
+                                       _label(item), selected=item.id == selected, taken=taken,
+                                       bounds=bounds)
+        self.measure_boxes = taken[:shapes] + taken[len(taken) - len(items):]  # shapes, then labels
         if self._draft:
             slice_annotations.paint_measurement(painter, transform, self.model.tool, self._draft, "")
 
@@ -326,6 +368,8 @@ class SliceView(QWidget):
     # --- tools ----------------------------------------------------------------------------
     def _tool_press(self, pos: QPointF) -> None:
         tool, point = self.model.tool, self._plane_point(pos)
+        if tool != Tool.CROSSHAIR and not self._draft and self.editor.press(pos):
+            return
         if tool == Tool.CROSSHAIR:
             self._move_cursor(point)
         elif tool in (Tool.DISTANCE, Tool.ELLIPSE, Tool.RECTANGLE):
@@ -335,6 +379,8 @@ class SliceView(QWidget):
 
     def _tool_drag(self, pos: QPointF, dx: float, dy: float) -> None:
         tool = self.model.tool
+        if self.editor.drag(pos):
+            return
         if tool == Tool.WINDOW:
             self.drag_window(dx, dy)
         elif tool == Tool.CROSSHAIR:
@@ -344,6 +390,8 @@ class SliceView(QWidget):
 
     def _tool_release(self, pos: QPointF) -> None:
         tool = self.model.tool
+        if self.editor.release():
+            return
         if tool in (Tool.DISTANCE, Tool.ELLIPSE, Tool.RECTANGLE) and len(self._draft) == 2:
             self._draft[-1] = self._plane_point(pos)
             self.add_measurement(tool, self._draft)
@@ -382,7 +430,11 @@ class SliceView(QWidget):
             self.model.set_invert(not self.model.invert)
         elif key == Qt.Key.Key_C:
             self.toggle_cine()
+        elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self.editor.delete_selected():
+            pass
         elif key == Qt.Key.Key_Escape:
+            if not self._draft and self.model.measurements.selected_id is not None:
+                self.model.measurements.select(None)  # Esc: drop the draft, else the selection
             self._draft = []
             self.update()
         else:

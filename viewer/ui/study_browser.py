@@ -17,8 +17,12 @@ from PySide6.QtWidgets import (
 
 from viewer.core.dicom_index import DicomIndex, SeriesRecord, StudyRecord
 from viewer.core.study_db import StudyDB, StudyDBError, StudyQuery
+from viewer.ui.column_fit import ColumnFit
 
 COLUMNS = ("Patient / series", "Date", "Modality", "Description", "Images")
+#: Shown whole in this order while they fit the dock's width (the AI columns come with triage).
+COLUMN_PRIORITY = ("Modality", "AI", "AI score", "Images", "Date", "Description")
+MODALITY_COLUMN = COLUMNS.index("Modality")
 _SERIES_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -46,6 +50,7 @@ class StudyBrowser(QTreeWidget):
         self.setUniformRowHeights(True)
         self.itemDoubleClicked.connect(self._on_double_click)
         self.index: DicomIndex | None = None
+        self.column_fit = ColumnFit(self, COLUMNS[0], COLUMN_PRIORITY)
 
     def set_index(self, index: DicomIndex) -> None:
         self.clear()
@@ -73,8 +78,20 @@ class StudyBrowser(QTreeWidget):
             child = QTreeWidgetItem([series_title(series), format_date(series.descriptor.study_date),
                                      series.modality, series.summary(), str(series.frame_count)])
             child.setData(0, _SERIES_ROLE, series)
+            child.setToolTip(0, series_title(series))  # whole, where a narrow column elides it
             item.addChild(child)
         return item
+
+    def show_declared_modality(self, series: SeriesRecord | None, kind: str | None) -> None:
+        """Show what the reader declared ``series`` (a plain image) to show, e.g. "DX (declared)";
+        every other series shows its own modality again (a declaration holds for one image)."""
+        for item in self.series_items():
+            record = item.data(0, _SERIES_ROLE)
+            declared = kind and series is not None and record.key == series.key
+            item.setText(MODALITY_COLUMN, f"{kind} (declared)" if declared else record.modality)
+            study = item.parent()
+            texts = [study.child(c).text(MODALITY_COLUMN) for c in range(study.childCount())]
+            study.setText(MODALITY_COLUMN, "/".join(dict.fromkeys(texts)))
 
     def series_items(self) -> list[QTreeWidgetItem]:
         """The series rows (for tests and keyboard navigation)."""

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import pydicom
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 BINARY_VRS = {"OB", "OW", "OF", "OD", "OL", "OV", "UN"}
@@ -76,6 +77,27 @@ def tag_rows(dataset: Dataset) -> list[TagRow]:
     return rows
 
 
+#: Below this width the Tag and VR columns are hidden (they show in the name's tooltip), so
+#: that the Value column always has room.
+WIDE_PX = 520
+NAME_SHARE = 0.45
+
+
+def fit_tag_columns(tree: QTreeWidget) -> None:
+    """Name and Value share a narrow panel (Value stretches); Tag and VR join when it is wide."""
+    width, header = tree.viewport().width(), tree.header()
+    wide = width >= WIDE_PX
+    tree.setColumnHidden(0, not wide)
+    tree.setColumnHidden(2, not wide)
+    header.setStretchLastSection(True)
+    fixed = 0
+    if wide:
+        header.resizeSection(0, 96)
+        header.resizeSection(2, 36)
+        fixed = 96 + 36
+    header.resizeSection(1, int((width - fixed) * NAME_SHARE))
+
+
 class TagBrowser(QWidget):
     """Filter box above a tree of the current slice's DICOM elements."""
 
@@ -88,9 +110,7 @@ class TagBrowser(QWidget):
         self.tree = QTreeWidget(self)
         self.tree.setHeaderLabels(list(COLUMNS))
         self.tree.setUniformRowHeights(True)
-        self.tree.setColumnWidth(0, 160)
-        self.tree.setColumnWidth(1, 220)
-        self.tree.setColumnWidth(2, 40)
+        self.tree.viewport().installEventFilter(self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.filter_edit)
@@ -110,8 +130,14 @@ class TagBrowser(QWidget):
     def _item(self, row: TagRow) -> QTreeWidgetItem:
         item = QTreeWidgetItem(list(row.columns()))
         item.setToolTip(3, row.value)
+        item.setToolTip(1, " ".join(row.columns()[:3]))  # tag and VR when their columns are hidden
         item.addChildren([self._item(child) for child in row.children])
         return item
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        if event.type() == QEvent.Type.Resize:
+            fit_tag_columns(self.tree)
+        return False
 
     def set_filter(self, text: str) -> None:
         """Show only rows matching ``text`` (and their ancestors); empty text shows everything."""
