@@ -2,7 +2,8 @@
 
 No home-made codecs: pydicom's pixel data plugins (pylibjpeg-libjpeg for JPEG-LS and JPEG
 lossless, pylibjpeg-openjpeg for JPEG 2000, pylibjpeg-rle/pydicom for RLE, python-gdcm) do the
-work. JPEG-LS goes to CharLS (pyjpegls) first, the fastest here. python-gdcm is tried first
+work. JPEG-LS goes to CharLS (pyjpegls) first, the fastest here, called directly for single grey
+frames (`charls_decode`). python-gdcm is tried first
 only for lossless JPEG, where it is ~2.5× faster than pylibjpeg and the output is identical by
 definition; it runs in a worker process (see
 `decode_pool`), so a native crash (gdcm once segfaulted decoding JPEG 2000 in a thread) ends
@@ -11,11 +12,14 @@ only that worker, never the app.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
 import pydicom
 from pydicom.uid import UID
+
+from viewer.core.charls_decode import decode_grey_frame
 
 _LOSSLESS_JPEG = {
     "1.2.840.10008.1.2.4.57",  # JPEG Lossless, Non-Hierarchical (Process 14)
@@ -65,6 +69,10 @@ def _pixel_array(ds: pydicom.Dataset, in_worker: bool) -> np.ndarray:
     if not UID(syntax).is_compressed:
         return ds.pixel_array
     if str(syntax) in _JPEG_LS:
+        with contextlib.suppress(Exception):  # any doubt: pydicom's plugins decide below
+            direct = decode_grey_frame(ds)
+            if direct is not None:
+                return direct
         plugins = _JPEG_LS_PLUGINS
     elif str(syntax) in _LOSSLESS_JPEG and in_worker:
         plugins = _LOSSLESS_PLUGINS
