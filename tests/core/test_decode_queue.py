@@ -18,8 +18,9 @@ import pytest
 from pydicom.filereader import read_file_meta_info
 
 from viewer.core import decode_pool
-from viewer.core.charls_decode import decode_grey_frame
+from viewer.core.charls_decode import decode_at, decode_grey_frame
 from viewer.core.dicom_index import index_path
+from viewer.core.pixel_reader import _hint
 from viewer.core.series_loader import load_series
 
 
@@ -89,3 +90,15 @@ def test_direct_charls_equals_pydicom_for_every_jpeg_ls_image(dicom_data: Path) 
         assert direct.dtype == expected.dtype and np.array_equal(direct, expected), path
         checked += 1
     assert checked >= 133  # LIDC-0001 and the transfer-syntax samples
+
+
+def test_decoding_from_the_index_offset_equals_pydicom(lidc_0001: Path) -> None:
+    """Workers decode LIDC-0001 from the byte offset the index found, skipping pydicom's parse."""
+    frames = index_path(lidc_0001).series[0].frames
+    for frame in frames[::11]:
+        hint = _hint(frame)
+        assert hint is not None and hint[0] == frame.encapsulated_offset
+        direct = decode_at(str(frame.path), hint)
+        expected = pydicom.dcmread(frame.path).pixel_array
+        assert direct is not None and direct.dtype == expected.dtype
+        assert np.array_equal(direct, expected), frame.path.name

@@ -31,9 +31,11 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
+from viewer.core.charls_decode import FrameHint
 from viewer.core.frame_decoder import PixelDecodeError, decode_file
 from viewer.core.problems import DicomLoadError
 from viewer.core.result_slots import ResultSlots, WorkerSlots
@@ -88,9 +90,9 @@ def _serve(conn: Connection, slot_names: list[str]) -> None:
             return
         if job is None:
             return
-        path, slot = job
+        path, slot, hint = job
         try:
-            result: np.ndarray | PixelDecodeError = decode_file(path)
+            result: np.ndarray | PixelDecodeError = decode_file(path, hint=hint)
         except PixelDecodeError as exc:
             result = exc
         placed = slots.put(slot, result) if isinstance(result, np.ndarray) else None
@@ -114,20 +116,20 @@ class _Worker:
             raise DicomLoadError(f"the decoder process could not start ({exc})") from None
         finally:
             child.close()
-        self.jobs: deque[tuple[Path, int]] = deque()  # sent, unanswered; the first is decoding
+        self.jobs: deque[Job] = deque()  # sent, unanswered; the first is decoding
         self.job_slots: deque[int | None] = deque()  # the slot each of them answers in
         self.sent = 0
         self.deadline = 0.0
 
-    def give(self, job: tuple[Path, int]) -> None:
+    def give(self, job: Job) -> None:
         if not self.jobs:
-            self.deadline = time.monotonic() + _budget_s(job[1])
+            self.deadline = time.monotonic() + _budget_s(job.nbytes)
         slot = self.sent % len(self.slots) if len(self.slots) else None
         self.sent += 1
         self.jobs.append(job)
         self.job_slots.append(slot)
         try:
-            self.conn.send((str(job[0]), slot))
+            self.conn.send((str(job.path), slot, job.hint))
         except (OSError, ValueError) as exc:
             raise DicomLoadError(f"the decoder process could not be reached ({exc})") from None
 
@@ -136,7 +138,7 @@ class _Worker:
         self.jobs.popleft()
         self.job_slots.popleft()
         if self.jobs:
-            self.deadline = time.monotonic() + _budget_s(self.jobs[0][1])
+            self.deadline = time.monotonic() + _budget_s(self.jobs[0].nbytes)
 
     def stop(self, kill: bool = False) -> None:
         if not kill:
@@ -208,6 +210,15 @@ def prestart() -> None:
     threading.Thread(target=start, name="decode-pool-start", daemon=True).start()
 
 
+class Job(NamedTuple):
+    """A file to decode, the bytes its frames decode to (its time budget), and what the index
+    knows that lets the worker skip parsing its header (`charls_decode.decode_at`)."""
+
+    path: Path
+    nbytes: int
+    hint: FrameHint | None = None
+
+
 class FailedDecodes:
     """Files whose decode failed, keyed by (path, size, mtime): never decoded twice."""
 
@@ -239,7 +250,7 @@ FAILED = FailedDecodes()
 DecodeResult = tuple[Path, np.ndarray | PixelDecodeError]
 
 
-def decode_files(jobs: Iterable[tuple[Path, int]],
+def decode_files(jobs: Iterable[Job | tuple[Path, int]],
                  cancel: threading.Event | None = None) -> Iterator[DecodeResult]:
     """Decode each (file, decoded bytes expected) in the workers; yield (file, pixels or error).
 
@@ -247,7 +258,7 @@ def decode_files(jobs: Iterable[tuple[Path, int]],
     Decoded pixels may be a view into a worker's shared-memory slot: use them (copy them
     out) before asking for the next result.
     """
-    pending = list(jobs)
+    pending = [Job(*job) for job in jobs]
     pending.reverse()  # pop() from the end keeps the given order
     if not pending:
         return
@@ -275,21 +286,22 @@ def processes_available() -> bool:
 _in_process_lock = threading.Lock()
 
 
-def _decode_here(pending: list[tuple[Path, int]],
+def _decode_here(pending: list[Job],
                  cancel: threading.Event | None) -> Iterator[DecodeResult]:
     """Fallback: decode in this process, one file at a time (no time budget, no isolation)."""
     while pending and not (cancel is not None and cancel.is_set()):
-        path, _nbytes = pending.pop()
+        path, _nbytes, hint = pending.pop()
         try:
             with _in_process_lock:  # python-gdcm is not thread-safe
-                result: np.ndarray | PixelDecodeError = decode_file(path, in_worker=False)
+                result: np.ndarray | PixelDecodeError = decode_file(path, in_worker=False,
+                                                                    hint=hint)
         except PixelDecodeError as exc:
             result = exc
             FAILED.add(path, exc)
         yield path, result
 
 
-def _run(workers: list[_Worker], pending: list[tuple[Path, int]], healthy: list[_Worker],
+def _run(workers: list[_Worker], pending: list[Job], healthy: list[_Worker],
          cancel: threading.Event | None) -> Iterator[DecodeResult]:
     busy: list[_Worker] = []
     for _ in range(QUEUE_DEPTH):  # one file each first: the first slices come soonest
@@ -316,19 +328,19 @@ def _run(workers: list[_Worker], pending: list[tuple[Path, int]], healthy: list[
 
 def _receive(worker: _Worker) -> tuple[Path, np.ndarray | PixelDecodeError, bool]:
     """The first job's result, and whether the worker died on it."""
-    path = worker.jobs[0][0]
+    path = worker.jobs[0].path
     try:
         return path, worker.result(), False
     except (EOFError, OSError):  # the worker died on this file (native crash, OOM kill)
         return path, PixelDecodeError("the decoder crashed on this file (file skipped)"), True
 
 
-def _expired(workers: list[_Worker], pending: list[tuple[Path, int]], busy: list[_Worker],
+def _expired(workers: list[_Worker], pending: list[Job], busy: list[_Worker],
              healthy: list[_Worker]) -> Iterator[DecodeResult]:
     now = time.monotonic()
     for worker in [w for w in busy if w.deadline <= now]:
         busy.remove(worker)
-        path, nbytes = worker.jobs[0]
+        path, nbytes, _hint = worker.jobs[0]
         error = PixelDecodeError(f"decoding took longer than {_budget_s(nbytes):.0f} s "
                                  "(file skipped)")
         FAILED.add(path, error)
@@ -336,7 +348,7 @@ def _expired(workers: list[_Worker], pending: list[tuple[Path, int]], busy: list
         yield path, error
 
 
-def _replace(worker: _Worker, workers: list[_Worker], pending: list[tuple[Path, int]],
+def _replace(worker: _Worker, workers: list[_Worker], pending: list[Job],
              busy: list[_Worker], healthy: list[_Worker]) -> None:
     """Kill a worker whose first job failed; its other jobs go back to the queue."""
     worker.stop(kill=True)
@@ -349,7 +361,7 @@ def _replace(worker: _Worker, workers: list[_Worker], pending: list[tuple[Path, 
             _next_job(fresh, pending, busy, healthy)
 
 
-def _next_job(worker: _Worker, pending: list[tuple[Path, int]], busy: list[_Worker],
+def _next_job(worker: _Worker, pending: list[Job], busy: list[_Worker],
               healthy: list[_Worker]) -> None:
     """Send the worker the next file while it has room; file it as busy or idle."""
     if pending and len(worker.jobs) < QUEUE_DEPTH:

@@ -19,7 +19,7 @@ import numpy as np
 import pydicom
 from pydicom.uid import UID
 
-from viewer.core.charls_decode import decode_grey_frame
+from viewer.core.charls_decode import FrameHint, decode_at, decode_grey_frame
 
 _LOSSLESS_JPEG = {
     "1.2.840.10008.1.2.4.57",  # JPEG Lossless, Non-Hierarchical (Process 14)
@@ -37,13 +37,20 @@ class PixelDecodeError(Exception):
     """A frame's pixel data could not be decoded (message in plain words)."""
 
 
-def decode_file(path: Path | str, in_worker: bool = True) -> np.ndarray:
+def decode_file(path: Path | str, in_worker: bool = True,
+                hint: FrameHint | None = None) -> np.ndarray:
     """All frames of a file as (frames, rows, columns[, samples]) stored values.
 
     pydicom (3.x) returns colour frames as RGB whatever their YBR encoding. Raises
     `PixelDecodeError` with a one-line reason for anything the decoders reject. Outside a
-    worker process (``in_worker=False``) python-gdcm is tried last, not first.
+    worker process (``in_worker=False``) python-gdcm is tried last, not first. With a
+    ``hint`` from the index (single grey JPEG-LS frame) CharLS decodes straight from the file.
     """
+    if hint is not None:
+        with contextlib.suppress(Exception):  # any doubt: read the file with pydicom below
+            direct = decode_at(str(path), hint)
+            if direct is not None:
+                return direct[np.newaxis]
     try:
         ds = pydicom.dcmread(path, force=True)
         pixels = _pixel_array(ds, in_worker)
