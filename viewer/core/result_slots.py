@@ -60,7 +60,10 @@ class WorkerSlots:
     def __init__(self, names: list[str]) -> None:
         # Attaching registers the block with the resource tracker this worker shares with the
         # app (forkserver children do): a set, so the app's unlink unregisters it once for all.
-        self._shms = [shared_memory.SharedMemory(name=name) for name in names]
+        try:
+            self._shms = [shared_memory.SharedMemory(name=name) for name in names]
+        except (OSError, ValueError):  # gone or unreadable: results go through the pipe
+            self._shms = []
 
     def put(self, slot: int | None, pixels: np.ndarray) -> tuple[tuple[int, ...], str] | None:
         """Copy ``pixels`` into ``slot``; (shape, dtype) to send, or None if it does not fit."""
