@@ -25,7 +25,9 @@ API
 ``is_software_gl(render_window) -> bool``.
 ``VolumeView(parent)`` — the Qt widget: preset selector + VTK render window interactor;
     ``set_volume``, ``set_preset``, ``grab_array()``; set ``view.model`` (anything with
-    ``volume`` and a ``volume_changed.connect``) to follow the viewer model.
+    ``volume`` and a ``volume_changed.connect``) to follow the viewer model. Its full-quality
+    frames go through ``view.rest_render`` (`render_abort.InterruptibleRender`): user input
+    aborts them instead of waiting.
 """
 
 from __future__ import annotations
@@ -404,6 +406,9 @@ class VolumeView(_QWidget):  # type: ignore[misc, valid-type]
             self._rest_timer.start()
 
     def _render_at_rest(self) -> None:
+        if self.rest_render is not None and self.rest_render.rendering:  # fired from its check
+            self._rest_timer.start()
+            return
         self.scene.set_interactive(False)
         if self.scene.volume is not None:
             self._render_full()
