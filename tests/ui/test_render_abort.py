@@ -143,6 +143,69 @@ def test_a_spontaneous_press_is_held_and_reaches_the_widget_after_the_frame(
                     timeout=30000)
 
 
+class XTest:
+    """Real X input through the XTEST extension (libXtst), as a user's mouse makes it."""
+
+    def __init__(self) -> None:
+        import ctypes
+        import ctypes.util
+
+        names = [ctypes.util.find_library("X11"), ctypes.util.find_library("Xtst")]
+        if None in names:
+            pytest.skip("libX11/libXtst not found: no real X input")
+        self.x11, self.xtst = (ctypes.CDLL(name) for name in names)  # type: ignore[arg-type]
+        self.x11.XOpenDisplay.restype = ctypes.c_void_p
+        self.display = self.x11.XOpenDisplay(None)
+        if not self.display:
+            pytest.skip("no X display")
+        self.c = ctypes
+
+    def press_at(self, x: int, y: int) -> None:
+        d = self.c.c_void_p(self.display)
+        self.xtst.XTestFakeMotionEvent(d, -1, x, y, 0)
+        self.xtst.XTestFakeButtonEvent(d, 1, True, 0)
+        self.x11.XSync(d, False)
+
+    def release(self) -> None:
+        d = self.c.c_void_p(self.display)
+        self.xtst.XTestFakeButtonEvent(d, 1, False, 0)
+        self.x11.XSync(d, False)
+
+    def close(self) -> None:
+        self.x11.XCloseDisplay(self.c.c_void_p(self.display))
+
+
+def test_a_real_x_press_during_the_frame_is_held_at_the_window_and_starts_the_drag(
+        qtbot, view) -> None:  # noqa: ANN001
+    """An X server press (XTEST) reaches Qt through the window system: the press is held where
+    it arrives (the top-level window), the frame ends, and the window routes it to the widget."""
+    from PySide6.QtCore import QCoreApplication, QDeadlineTimer
+
+    xtest = XTest()
+    try:
+        journal = Journal(view)
+        centre = view.vtk_widget.mapToGlobal(view.vtk_widget.rect().center())
+        view.activateWindow()
+
+        def press_and_let_qt_read_it() -> None:
+            xtest.press_at(centre.x(), centre.y())
+            deadline = QDeadlineTimer(5000)
+            while not view.rest_render._abort and not deadline.hasExpired():
+                QCoreApplication.processEvents()  # the press arrives from Qt's X reader thread
+
+        qtbot.waitUntil(view.rest_render.check_due, timeout=5000)
+        journal.post_at_first_check.append(press_and_let_qt_read_it)
+        view._rest_timer.start()
+        qtbot.waitUntil(lambda: view.rest_render.aborted == 1, timeout=20000)
+        assert journal.log[:4] == ["render", "check", "full", "MouseButtonPress"], journal.log
+        qtbot.waitUntil(lambda: view.scene.interactive, timeout=5000)
+        xtest.release()
+        qtbot.waitUntil(lambda: not view.scene.interactive and journal.log[-1:] == ["full"],
+                        timeout=30000)
+    finally:
+        xtest.close()
+
+
 def test_a_key_during_the_full_frame_aborts_it_and_the_frame_is_rendered_again(
         qtbot, view) -> None:  # noqa: ANN001
     from PySide6.QtCore import QEvent, Qt
