@@ -55,7 +55,12 @@ _submitted = 0
 
 
 def worker_count() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))
+    """One worker per core this process may run on (its affinity mask), at most 8."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
 
 
 def tasks_submitted() -> int:
