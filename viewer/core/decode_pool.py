@@ -11,9 +11,11 @@ written). Workers are forked from a `forkserver` (never from the app process its
 Qt threads); as with any multiprocessing start method but fork, a script that loads series must
 guard its top level with ``if __name__ == "__main__":``. Each task is one file: a multi-frame
 file is decoded once, and a failure is remembered (`FailedDecodes`) so a broken file is never
-decoded again for the next frame or the next open of its folder. Results come back pickled and
-are copied into the volume by the loader: a worker never writes into the app's memory, so a
-cancelled load whose volume is dropped is safe.
+decoded again for the next frame or the next open of its folder. A worker holds up to
+`QUEUE_DEPTH` files (the next path waits in its pipe) and puts each result in a shared-memory
+slot (`result_slots`) of its own, from which the loader copies it into the volume: a worker
+never writes into the volume itself, so a cancelled load whose volume is dropped is safe.
+Results are views into a slot: valid until the generator is resumed.
 """
 
 from __future__ import annotations
@@ -25,20 +27,27 @@ import os
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
+from viewer.core.charls_decode import FrameHint
 from viewer.core.frame_decoder import PixelDecodeError, decode_file
 from viewer.core.problems import DicomLoadError
+from viewer.core.result_slots import ResultSlots, WorkerSlots
 
 #: Seconds a file may take to decode, plus this much per MB of decoded pixels.
 TIME_BUDGET_S = 20.0
 TIME_BUDGET_S_PER_MB = 0.5
 #: Address space a worker may add on top of what it holds after start-up.
 MEMORY_BUDGET_BYTES = 3 * 1024**3
+#: Files sent to a worker ahead of its answers: the next path waits in its pipe while it
+#: decodes, so it never idles while this process (busy, or not yet scheduled) reads a result.
+QUEUE_DEPTH = 2
 
 _lock = threading.Lock()
 _idle: list[_Worker] = []
@@ -46,7 +55,12 @@ _submitted = 0
 
 
 def worker_count() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))
+    """One worker per core this process may run on (its affinity mask), at most 8."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
 
 
 def tasks_submitted() -> int:
@@ -69,21 +83,25 @@ def _start_worker() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def _serve(conn: Connection) -> None:
-    """Worker main loop: a path in, the decoded frames (or the error) out; None stops it."""
+def _serve(conn: Connection, slot_names: list[str]) -> None:
+    """Worker main loop: (path, slot) in, the decoded frames' shape and dtype (pixels in the
+    slot), the frames themselves, or the error out; None stops it."""
     _start_worker()
+    slots = WorkerSlots(slot_names)
     while True:
         try:
-            path = conn.recv()
+            job = conn.recv()
         except (EOFError, OSError):
             return
-        if path is None:
+        if job is None:
             return
+        path, slot, hint = job
         try:
-            result: np.ndarray | PixelDecodeError = decode_file(path)
+            result: np.ndarray | PixelDecodeError = decode_file(path, hint=hint)
         except PixelDecodeError as exc:
             result = exc
-        conn.send(result)
+        placed = slots.put(slot, result) if isinstance(result, np.ndarray) else None
+        conn.send(placed if placed is not None else result)
 
 
 class _Worker:
@@ -93,23 +111,39 @@ class _Worker:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["viewer.core.frame_decoder"])
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child,), daemon=True,
-                                       name="radsight-decoder")
+        self.slots = ResultSlots(QUEUE_DEPTH + 1)
+        self.process = context.Process(target=_serve, args=(child, self.slots.names),
+                                       daemon=True, name="radsight-decoder")
         try:
             self.process.start()
         except (OSError, RuntimeError) as exc:
+            self.slots.release()
             raise DicomLoadError(f"the decoder process could not start ({exc})") from None
         finally:
             child.close()
-        self.job: tuple[Path, int] | None = None
+        self.jobs: deque[Job] = deque()  # sent, unanswered; the first is decoding
+        self.job_slots: deque[int | None] = deque()  # the slot each of them answers in
+        self.sent = 0
         self.deadline = 0.0
 
-    def give(self, job: tuple[Path, int]) -> None:
-        self.job, self.deadline = job, time.monotonic() + _budget_s(job[1])
+    def give(self, job: Job) -> None:
+        if not self.jobs:
+            self.deadline = time.monotonic() + _budget_s(job.nbytes)
+        slot = self.sent % len(self.slots) if len(self.slots) else None
+        self.sent += 1
+        self.jobs.append(job)
+        self.job_slots.append(slot)
         try:
-            self.conn.send(str(job[0]))
+            self.conn.send((str(job.path), slot, job.hint))
         except (OSError, ValueError) as exc:
             raise DicomLoadError(f"the decoder process could not be reached ({exc})") from None
+
+    def answered(self) -> None:
+        """The first job's result arrived: the next one's budget starts now."""
+        self.jobs.popleft()
+        self.job_slots.popleft()
+        if self.jobs:
+            self.deadline = time.monotonic() + _budget_s(self.jobs[0].nbytes)
 
     def stop(self, kill: bool = False) -> None:
         if not kill:
@@ -122,17 +156,34 @@ class _Worker:
         self.conn.close()
         with contextlib.suppress(ValueError):
             self.process.close()
+        self.slots.release()
+
+    def result(self) -> np.ndarray | PixelDecodeError:
+        """Read the first job's answer (raises EOFError/OSError if the worker died)."""
+        message = self.conn.recv()
+        if isinstance(message, tuple):  # (shape, dtype): the pixels wait in the job's slot
+            return self.slots.view(self.job_slots[0], *message)  # type: ignore[arg-type]
+        return message
 
 
 def _borrow(n: int) -> list[_Worker]:
     with _lock:
         taken = [_idle.pop() for _ in range(min(n, len(_idle)))]
+    for worker in [w for w in taken if not w.process.is_alive()]:  # killed while idle
+        worker.stop(kill=True)
+        taken.remove(worker)
     return taken + [_Worker() for _ in range(n - len(taken))]
 
 
 def _give_back(workers: Iterable[_Worker]) -> None:
+    """Keep up to `worker_count` idle workers (a background warm-up racing a load can start
+    more); stop the others."""
     with _lock:
         _idle.extend(workers)
+        extra = _idle[worker_count():]
+        del _idle[worker_count():]
+    for worker in extra:
+        worker.stop()
 
 
 def shutdown() -> None:
@@ -162,6 +213,15 @@ def prestart() -> None:
             warm_up()
 
     threading.Thread(target=start, name="decode-pool-start", daemon=True).start()
+
+
+class Job(NamedTuple):
+    """A file to decode, the bytes its frames decode to (its time budget), and what the index
+    knows that lets the worker skip parsing its header (`charls_decode.decode_at`)."""
+
+    path: Path
+    nbytes: int
+    hint: FrameHint | None = None
 
 
 class FailedDecodes:
@@ -195,13 +255,15 @@ FAILED = FailedDecodes()
 DecodeResult = tuple[Path, np.ndarray | PixelDecodeError]
 
 
-def decode_files(jobs: Iterable[tuple[Path, int]],
+def decode_files(jobs: Iterable[Job | tuple[Path, int]],
                  cancel: threading.Event | None = None) -> Iterator[DecodeResult]:
     """Decode each (file, decoded bytes expected) in the workers; yield (file, pixels or error).
 
-    Results come as they land (not in order); one file per worker at a time.
+    Results come as they land (not in order); each worker holds up to `QUEUE_DEPTH` files.
+    Decoded pixels may be a view into a worker's shared-memory slot: use them (copy them
+    out) before asking for the next result.
     """
-    pending = list(jobs)
+    pending = [Job(*job) for job in jobs]
     pending.reverse()  # pop() from the end keeps the given order
     if not pending:
         return
@@ -229,85 +291,94 @@ def processes_available() -> bool:
 _in_process_lock = threading.Lock()
 
 
-def _decode_here(pending: list[tuple[Path, int]],
+def _decode_here(pending: list[Job],
                  cancel: threading.Event | None) -> Iterator[DecodeResult]:
     """Fallback: decode in this process, one file at a time (no time budget, no isolation)."""
     while pending and not (cancel is not None and cancel.is_set()):
-        path, _nbytes = pending.pop()
+        path, _nbytes, hint = pending.pop()
         try:
             with _in_process_lock:  # python-gdcm is not thread-safe
-                result: np.ndarray | PixelDecodeError = decode_file(path, in_worker=False)
+                result: np.ndarray | PixelDecodeError = decode_file(path, in_worker=False,
+                                                                    hint=hint)
         except PixelDecodeError as exc:
             result = exc
             FAILED.add(path, exc)
         yield path, result
 
 
-def _run(workers: list[_Worker], pending: list[tuple[Path, int]], healthy: list[_Worker],
+def _run(workers: list[_Worker], pending: list[Job], healthy: list[_Worker],
          cancel: threading.Event | None) -> Iterator[DecodeResult]:
     busy: list[_Worker] = []
-    for worker in workers:
-        _next_job(worker, pending, busy, healthy)
+    for _ in range(QUEUE_DEPTH):  # one file each first: the first slices come soonest
+        for worker in workers:
+            _next_job(worker, pending, busy, healthy)
     while busy:
         if cancel is not None and cancel.is_set():
             return
         timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
         ready = wait([w.conn for w in busy], timeout=min(timeout, 0.5))
         for worker in [w for w in busy if w.conn in ready]:
-            busy.remove(worker)
-            path, result = _receive(worker)
+            path, result, crashed = _receive(worker)
             if isinstance(result, PixelDecodeError):
                 FAILED.add(path, result)
-            yield path, result
-            if worker.job is None:  # answered: ready for the next file
-                _next_job(worker, pending, busy, healthy)
-            else:  # crashed: a fresh worker goes on with the rest
+            if crashed:  # a fresh worker goes on with the rest
+                busy.remove(worker)
                 _replace(worker, workers, pending, busy, healthy)
+            else:
+                worker.answered()
+                _next_job(worker, pending, busy, healthy)
+            yield path, result
         yield from _expired(workers, pending, busy, healthy)
 
 
-def _receive(worker: _Worker) -> DecodeResult:
-    path = worker.job[0]  # type: ignore[index]
+def _receive(worker: _Worker) -> tuple[Path, np.ndarray | PixelDecodeError, bool]:
+    """The first job's result, and whether the worker died on it."""
+    path = worker.jobs[0].path
     try:
-        result = worker.conn.recv()
+        return path, worker.result(), False
     except (EOFError, OSError):  # the worker died on this file (native crash, OOM kill)
-        return path, PixelDecodeError("the decoder crashed on this file (file skipped)")
-    worker.job = None
-    return path, result
+        return path, PixelDecodeError("the decoder crashed on this file (file skipped)"), True
 
 
-def _expired(workers: list[_Worker], pending: list[tuple[Path, int]], busy: list[_Worker],
+def _expired(workers: list[_Worker], pending: list[Job], busy: list[_Worker],
              healthy: list[_Worker]) -> Iterator[DecodeResult]:
     now = time.monotonic()
     for worker in [w for w in busy if w.deadline <= now]:
         busy.remove(worker)
-        path, nbytes = worker.job  # type: ignore[misc]
+        path, nbytes, _hint = worker.jobs[0]
         error = PixelDecodeError(f"decoding took longer than {_budget_s(nbytes):.0f} s "
                                  "(file skipped)")
         FAILED.add(path, error)
-        yield path, error
         _replace(worker, workers, pending, busy, healthy)
+        yield path, error
 
 
-def _replace(worker: _Worker, workers: list[_Worker], pending: list[tuple[Path, int]],
+def _replace(worker: _Worker, workers: list[_Worker], pending: list[Job],
              busy: list[_Worker], healthy: list[_Worker]) -> None:
+    """Kill a worker whose first job failed; its other jobs go back to the queue."""
     worker.stop(kill=True)
     workers.remove(worker)
+    pending.extend(reversed(list(worker.jobs)[1:]))  # pop() from the end: they come next
     if pending:
         fresh = _Worker()
         workers.append(fresh)
-        _next_job(fresh, pending, busy, healthy)
+        for _ in range(QUEUE_DEPTH):
+            _next_job(fresh, pending, busy, healthy)
 
 
-def _next_job(worker: _Worker, pending: list[tuple[Path, int]], busy: list[_Worker],
+def _next_job(worker: _Worker, pending: list[Job], busy: list[_Worker],
               healthy: list[_Worker]) -> None:
-    if pending:
+    """Send the worker the next file while it has room; file it as busy or idle."""
+    if pending and len(worker.jobs) < QUEUE_DEPTH:
         global _submitted
         worker.give(pending.pop())
         with _lock:
             _submitted += 1
+    if worker.jobs and worker not in busy:
         busy.append(worker)
-    else:
+    elif not worker.jobs and worker in busy:
+        busy.remove(worker)
+    if not worker.jobs and worker not in healthy:
         healthy.append(worker)
 
 

@@ -20,7 +20,7 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-from viewer.core.dicom_header_scan import scan_header
+from viewer.core.dicom_header_scan import ENCAPSULATED_AT, scan_header
 
 #: Media Storage Directory Storage (the DICOMDIR itself, PS3.10 / PS3.3 F).
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
@@ -106,6 +106,7 @@ def frames_from_scan(path: Path) -> list[Frame] | None:
     offset = int(found[PIXEL_DATA_TAG])  # type: ignore[arg-type]
     native = ts in NATIVE_LITTLE_ENDIAN and offset >= 0
     common = _common_fields(path, header, ts, offset if native else None)
+    common["encapsulated_offset"] = None if native else found.get(ENCAPSULATED_AT)
     n_frames = _frame_count(header)
     _checked(common, n_frames)
     geometry = _classic_geometry(header)
@@ -148,6 +149,7 @@ class Frame:
     slice_thickness: float | None = None
     spacing_between_slices: float | None = None
     imager_pixel_spacing: tuple[float, float] | None = None
+    encapsulated_offset: int | None = None  # byte offset of encapsulated pixel data's items
 
     @property
     def is_native_little_endian(self) -> bool:

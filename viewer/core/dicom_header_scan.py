@@ -27,6 +27,8 @@ _LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN
 _UNDEFINED = 0xFFFFFFFF
 _ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _PIXEL_DATA = 0x7FE00010
+#: Result key (not a tag) for the offset of encapsulated pixel data's value.
+ENCAPSULATED_AT = 1 << 32
 _PER_FRAME_GROUPS = 0x52009230
 _HEAD_BYTES = 16384
 _EMPTY_ELEMENT = bytes(8)
@@ -45,7 +47,8 @@ def scan_header(path: Path, wanted: dict[int, str]) -> dict[int, bytes | int] | 
 
     The result also holds the transfer syntax under key ``0x00020010`` (bytes) and, when pixel
     pixel data are present, ``_PIXEL_DATA`` → byte offset of the value (int), -1 when the pixel
-    data are encapsulated (undefined length).
+    data are encapsulated (undefined length); then ``ENCAPSULATED_AT`` holds the byte offset
+    of their first item (the basic offset table).
     """
     try:
         with open(path, "rb") as fh:
@@ -108,6 +111,8 @@ class _Scanner:
                 raise _Unusual("enhanced multi-frame")
             if tag == _PIXEL_DATA:
                 self.found[_PIXEL_DATA] = value_pos if length != _UNDEFINED else -1
+                if length == _UNDEFINED:
+                    self.found[ENCAPSULATED_AT] = value_pos
                 return
             if tag in self.wanted:
                 if length == _UNDEFINED:

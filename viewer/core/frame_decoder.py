@@ -2,7 +2,8 @@
 
 No home-made codecs: pydicom's pixel data plugins (pylibjpeg-libjpeg for JPEG-LS and JPEG
 lossless, pylibjpeg-openjpeg for JPEG 2000, pylibjpeg-rle/pydicom for RLE, python-gdcm) do the
-work. JPEG-LS goes to CharLS (pyjpegls) first, the fastest here. python-gdcm is tried first
+work. JPEG-LS goes to CharLS (pyjpegls) first, the fastest here, called directly for single grey
+frames (`charls_decode`). python-gdcm is tried first
 only for lossless JPEG, where it is ~2.5× faster than pylibjpeg and the output is identical by
 definition; it runs in a worker process (see
 `decode_pool`), so a native crash (gdcm once segfaulted decoding JPEG 2000 in a thread) ends
@@ -11,11 +12,14 @@ only that worker, never the app.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
 import pydicom
 from pydicom.uid import UID
+
+from viewer.core.charls_decode import FrameHint, decode_at, decode_grey_frame
 
 _LOSSLESS_JPEG = {
     "1.2.840.10008.1.2.4.57",  # JPEG Lossless, Non-Hierarchical (Process 14)
@@ -33,13 +37,20 @@ class PixelDecodeError(Exception):
     """A frame's pixel data could not be decoded (message in plain words)."""
 
 
-def decode_file(path: Path | str, in_worker: bool = True) -> np.ndarray:
+def decode_file(path: Path | str, in_worker: bool = True,
+                hint: FrameHint | None = None) -> np.ndarray:
     """All frames of a file as (frames, rows, columns[, samples]) stored values.
 
     pydicom (3.x) returns colour frames as RGB whatever their YBR encoding. Raises
     `PixelDecodeError` with a one-line reason for anything the decoders reject. Outside a
-    worker process (``in_worker=False``) python-gdcm is tried last, not first.
+    worker process (``in_worker=False``) python-gdcm is tried last, not first. With a
+    ``hint`` from the index (single grey JPEG-LS frame) CharLS decodes straight from the file.
     """
+    if hint is not None:
+        with contextlib.suppress(Exception):  # any doubt: read the file with pydicom below
+            direct = decode_at(str(path), hint)
+            if direct is not None:
+                return direct[np.newaxis]
     try:
         ds = pydicom.dcmread(path, force=True)
         pixels = _pixel_array(ds, in_worker)
@@ -65,6 +76,10 @@ def _pixel_array(ds: pydicom.Dataset, in_worker: bool) -> np.ndarray:
     if not UID(syntax).is_compressed:
         return ds.pixel_array
     if str(syntax) in _JPEG_LS:
+        with contextlib.suppress(Exception):  # any doubt: pydicom's plugins decide below
+            direct = decode_grey_frame(ds)
+            if direct is not None:
+                return direct
         plugins = _JPEG_LS_PLUGINS
     elif str(syntax) in _LOSSLESS_JPEG and in_worker:
         plugins = _LOSSLESS_PLUGINS

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from viewer.core import decode_pool
+from viewer.core.charls_decode import FrameHint
 from viewer.core.dicom_frames import Frame
 from viewer.core.frame_decoder import PixelDecodeError
 
@@ -132,7 +133,7 @@ def read_stack(frames: list[Frame], out: np.ndarray,
         if failed is not None:
             yield from _fail_all(ks, out, failed)
         else:
-            jobs.append((path, decoded_nbytes(frames[ks[0]])))
+            jobs.append(decode_pool.Job(path, decoded_nbytes(frames[ks[0]]), _hint(frames[ks[0]])))
     decoded = decode_pool.decode_files(jobs, cancel)
     first = next(decoded, None) if jobs and not native else None  # first slice on screen early
     if first is not None:
@@ -141,6 +142,18 @@ def read_stack(frames: list[Frame], out: np.ndarray,
         yield k, _read_native(frames[k], out[k])
     for result in decoded:
         yield from _place(result, by_file, frames, out)
+
+
+_JPEG_LS = ("1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81")
+
+
+def _hint(frame: Frame) -> FrameHint | None:
+    """What lets a worker decode a single grey JPEG-LS frame without parsing its header."""
+    if (frame.transfer_syntax_uid not in _JPEG_LS or frame.encapsulated_offset is None
+            or frame.number_of_frames != 1 or frame.samples_per_pixel != 1):
+        return None
+    return (frame.encapsulated_offset, frame.rows, frame.columns, frame.bits_allocated,
+            frame.bits_stored, frame.pixel_representation)
 
 
 def _split_by_path(frames: list[Frame]) -> tuple[list[int], dict[Path, list[int]]]:

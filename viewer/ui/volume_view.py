@@ -25,13 +25,16 @@ API
 ``is_software_gl(render_window) -> bool``.
 ``VolumeView(parent)`` — the Qt widget: preset selector + VTK render window interactor;
     ``set_volume``, ``set_preset``, ``grab_array()``; set ``view.model`` (anything with
-    ``volume`` and a ``volume_changed.connect``) to follow the viewer model.
+    ``volume`` and a ``volume_changed.connect``) to follow the viewer model. Its full-quality
+    frames go through ``view.rest_render`` (`render_abort.InterruptibleRender`): user input
+    aborts them instead of waiting.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,6 +55,7 @@ from vtkmodules.vtkRenderingCore import (
 from vtkmodules.vtkRenderingVolume import vtkFixedPointVolumeRayCastMapper, vtkGPUVolumeRayCastMapper
 
 from viewer.core.volume import Volume
+from viewer.ui.render_abort import InterruptibleRender
 
 SOFTWARE_GL_NAMES = ("llvmpipe", "softpipe", "swrast", "swiftshader", "software rasterizer")
 #: Coarsest rays (pixels between rays) the interaction mapper may use to keep up.
@@ -367,7 +371,9 @@ class VolumeView(_QWidget):  # type: ignore[misc, valid-type]
         layout.addWidget(self.presets)
         layout.addWidget(self.vtk_widget, 1)
         self.scene = VolumeScene()
+        self.rest_render: InterruptibleRender | None = None  # full-quality frames: see _render_full
         self._attached = False
+        self._closed = False
         self._model: object | None = None
         self._rest_timer = QTimer(self)
         self._rest_timer.setSingleShot(True)
@@ -382,6 +388,8 @@ class VolumeView(_QWidget):  # type: ignore[misc, valid-type]
         if not self._attached:
             self.vtk_widget.Initialize()
             self.scene.attach(self.vtk_widget.GetRenderWindow())
+            self.rest_render = InterruptibleRender(self.vtk_widget.GetRenderWindow(),
+                                                   keep_alive=self._rendered_objects, parent=self)
             self._attached = True
 
     def _interacting(self, active: bool) -> None:
@@ -398,9 +406,39 @@ class VolumeView(_QWidget):  # type: ignore[misc, valid-type]
             self._rest_timer.start()
 
     def _render_at_rest(self) -> None:
+        if self.rest_render is not None and self.rest_render.rendering:  # fired from its check
+            self._rest_timer.start()
+            return
         self.scene.set_interactive(False)
         if self.scene.volume is not None:
-            self.scene.render()
+            self._render_full()
+
+    def _render_full(self) -> None:
+        """Full-quality frame that a press, wheel or key aborts (`render_abort`): the input is
+        then handled at once, and the frame is tried again after the next quiet spell."""
+        if self.rest_render is None or self.rest_render.render():
+            return
+        if not self.scene.interactive and not self._closed:
+            self._rest_timer.start()
+
+    def _rendered_objects(self) -> list[object]:
+        """What a render reads, kept alive while it runs (code run by an abort check may
+        replace the volume or remove actors)."""
+        props = self.scene.renderer.GetViewProps()
+        items = [props.GetItemAsObject(i) for i in range(props.GetNumberOfItems())]
+        return [*items, self.scene._full, self.scene._coarse, self.scene.prop.GetProperty(),
+                *self.scene._keep]
+
+    def _defer_while_rendering(self, call: Callable[[], None]) -> bool:
+        """During a full-quality render (only code run by its abort check gets here): end the
+        render and make ``call`` after it. True when deferred."""
+        if self.rest_render is None or not self.rest_render.rendering:
+            return False
+        from PySide6.QtCore import QTimer
+
+        self.rest_render.request_abort()
+        QTimer.singleShot(0, self, call)
+        return True
 
     # --- public API --------------------------------------------------------------------------
     @property
@@ -421,16 +459,20 @@ class VolumeView(_QWidget):  # type: ignore[misc, valid-type]
 
     def set_volume(self, volume: Volume) -> None:
         self._ensure_attached()
+        if self._defer_while_rendering(lambda: self.set_volume(volume)):
+            return
         self.scene.set_volume(volume)
-        self.scene.render()
+        self._render_full()
 
     def set_preset(self, name: str) -> None:
         if self.presets.currentText() != name:
             self.presets.setCurrentText(name)  # re-enters through currentTextChanged
             return
+        if self._defer_while_rendering(lambda: self.set_preset(name)):
+            return
         self.scene.set_preset(name)
         if self.scene.volume is not None:
-            self.scene.render()
+            self._render_full()
 
     def grab_array(self) -> np.ndarray:
         """RGB pixels of the 3D view as last rendered (VTK capture; QWidget.grab() is unreliable)."""
@@ -438,6 +480,9 @@ class VolumeView(_QWidget):  # type: ignore[misc, valid-type]
         return capture(self.vtk_widget.GetRenderWindow())
 
     def closeEvent(self, event: object) -> None:  # noqa: N802 (Qt override)
+        self._closed = True
         self._rest_timer.stop()
+        if self.rest_render is not None:
+            self.rest_render.close()
         self.vtk_widget.Finalize()
         super().closeEvent(event)
