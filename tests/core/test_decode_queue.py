@@ -56,12 +56,14 @@ def test_a_worker_killed_mid_load_loses_only_the_file_it_was_decoding(lidc_0001:
 
     result = load_series(series, on_slice=on_slice)
     assert killed, "a worker was killed"
-    crashed = [p for p in result.problems if "crashed" in p.message]
+    crashed = [p for p in result.problems if "killed" in p.message]
     assert len(crashed) == 1, crashed  # only the file it was decoding: its queued one went on
     same = [k for k in range(133) if np.array_equal(result.volume.voxels[k], reference[k])]
     assert len(same) == 133 - len(crashed)
     assert killed[0] not in _worker_pids()
-    assert load_series(series).volume.shape[0] == 133  # the pool goes on
+    # the pool goes on, and a kill from outside is not the file's fault: it is decoded again
+    again = load_series(series)
+    assert not again.problems and np.array_equal(again.volume.voxels, reference)
 
 
 def test_results_travel_through_slots_that_shutdown_removes(lidc_0001: Path) -> None:

@@ -24,6 +24,7 @@ import atexit
 import contextlib
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -319,7 +320,7 @@ def _run(workers: list[_Worker], pending: list[Job], healthy: list[_Worker],
         ready = wait([w.conn for w in busy], timeout=min(timeout, 0.5))
         for worker in [w for w in busy if w.conn in ready]:
             path, result, crashed = _receive(worker)
-            if isinstance(result, PixelDecodeError):
+            if isinstance(result, PixelDecodeError) and not isinstance(result, DecoderKilled):
                 FAILED.add(path, result)
             if crashed:  # a fresh worker goes on with the rest
                 busy.remove(worker)
@@ -331,12 +332,21 @@ def _run(workers: list[_Worker], pending: list[Job], healthy: list[_Worker],
         yield from _expired(workers, pending, busy, healthy)
 
 
+class DecoderKilled(PixelDecodeError):
+    """The worker was killed from outside (SIGKILL: the user, the OOM killer) while decoding a
+    file: not the file's fault, so the file is tried again next time (not in `FAILED`)."""
+
+
 def _receive(worker: _Worker) -> tuple[Path, np.ndarray | PixelDecodeError, bool]:
     """The first job's result, and whether the worker died on it."""
     path = worker.jobs[0].path
     try:
         return path, worker.result(), False
-    except (EOFError, OSError):  # the worker died on this file (native crash, OOM kill)
+    except (EOFError, OSError):  # the worker died on this file (native crash, kill)
+        worker.process.join(timeout=1.0)
+        if worker.process.exitcode == -signal.SIGKILL:
+            return path, DecoderKilled("the decoder was killed while decoding this file "
+                                       "(file skipped; it is tried again next time)"), True
         return path, PixelDecodeError("the decoder crashed on this file (file skipped)"), True
 
 
