@@ -113,8 +113,10 @@ def test_empty_histogram_shows_no_axis(dark_theme, qtbot, tmp_path: Path, lidc_d
         qtbot.waitUntil(lambda: window.result is not None and not window.is_loading(), timeout=60_000)
         qtbot.waitUntil(lambda: not histogram.is_empty)
         assert plot.getAxis("bottom").isVisible()
-        lo, hi = plot.getAxis("bottom").range
-        assert lo < -900 and hi > 1000  # the CT's own values (air to bone), not a default axis
+        # the histogram follows the slices as they land: once all are in, the axis spans the CT's
+        # own values (air to bone), not a default axis
+        qtbot.waitUntil(lambda: plot.getAxis("bottom").range[0] < -900
+                        and plot.getAxis("bottom").range[1] > 1000, timeout=20_000)
     finally:
         window.close()
 

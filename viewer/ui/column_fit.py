@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
 from PySide6.QtWidgets import QHeaderView, QStyle, QTreeView
 
 #: Width kept for the stretching column before a lower-priority column is shown: its content
@@ -88,10 +88,15 @@ class ColumnFit(QObject):
             signal.connect(self.schedule)
         view.expanded.connect(self.schedule)
 
-    def schedule(self, *_args: object) -> None:
+    @Slot()
+    def schedule(self) -> None:
+        """A declared slot without arguments: Qt drops the signals' arguments and removes the
+        connections when this object goes (a plain method with ``*args`` was looked up by name
+        on a half-deleted object once: "Slot 'ColumnFit::' not found")."""
         if not self._timer.isActive():
             self._timer.start(0)
 
+    @Slot()
     def fit(self) -> None:
         self.shown = fit_columns(self.view, self.stretch, self.priority)
 
