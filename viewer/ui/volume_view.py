@@ -221,6 +221,7 @@ class VolumeScene:
         render_window.AddRenderer(self.renderer)
         render_window.AddRenderer(self.markers)
         self.cube = OrientationCube(self.renderer)
+        self.renderer.AddObserver("StartEvent", lambda *_: self._refit_if_resized())  # every frame
         self.software_gl = is_software_gl(render_window)
 
     @property
@@ -330,7 +331,6 @@ class VolumeScene:
         """Render once; returns the seconds it took."""
         if self.render_window is None:
             raise RuntimeError("attach a render window first")
-        self._refit_if_resized()
         start = time.perf_counter()
         self.render_window.Render()
         seconds = time.perf_counter() - start
