@@ -9,10 +9,10 @@ lung transfer function, the air outside the body and the chest wall as a haze. T
 * the **lungs**: air below ``LUNG_AIR_HU`` inside the body, filled slice by slice so that the
   vessels and nodules within them are kept (a nodule touching the chest wall is only partly kept).
 
-The body is found at a quarter of the in-plane resolution (its edge is moved one pixel out, into
-the air beside the skin), the lungs at half. Everything outside a region is set to air
-(−1000 HU); the voxels kept are the original ones. Volumes that are not CT (no Hounsfield
-units) are returned unchanged.
+The body is found on ~3 mm pixels (a quarter of LIDC's in-plane resolution; its edge is moved
+one pixel out, into the air beside the skin), the lungs on ~1.5 mm pixels. Everything outside a
+region is set to air (−1000 HU); the voxels kept are the original ones. Volumes that are not CT
+(no Hounsfield units) are returned unchanged.
 
 API
 ---
@@ -39,10 +39,10 @@ TISSUE_HU = -300
 #: Lung parenchyma and airway air are below this.
 LUNG_AIR_HU = -400
 #: Radius of the opening that cuts the body from the table (mm, in-plane).
-OPEN_MM = 6.0
+OPEN_MM = 3.5
 REGIONS = ("all", "body", "lungs")
-#: In-plane sub-sampling of the body mask (its edge is in air) and of the lung mask.
-BODY_STEP, LUNG_STEP = 4, 2
+#: In-plane pixel size (mm) the body mask (its edge is in air) and the lung mask are made at.
+BODY_PIXEL_MM, LUNG_PIXEL_MM = 3.0, 1.5
 
 
 def _mosaic(mask: np.ndarray, gap: int) -> np.ndarray:
@@ -94,6 +94,12 @@ def _lungs(small: np.ndarray, inside: np.ndarray) -> np.ndarray:
                       lambda m: sitk.BinaryErode(m, [1, 1]))
 
 
+def _steps(pixel_mm: float) -> tuple[int, int]:
+    """In-plane sub-sampling (lung, body); the body's is a multiple of the lungs'."""
+    lung = max(1, round(LUNG_PIXEL_MM / pixel_mm))
+    return lung, lung * max(1, round(BODY_PIXEL_MM / (pixel_mm * lung)))
+
+
 def _upsampled(mask: np.ndarray, step: int, shape: tuple[int, int, int]) -> np.ndarray:
     return np.repeat(np.repeat(mask, step, axis=1), step, axis=2)[:, :shape[1], :shape[2]]
 
@@ -107,10 +113,11 @@ class BodyRegions:
 
     @classmethod
     def of(cls, volume: Volume) -> BodyRegions:
-        body, inside = _body(volume.voxels[:, ::BODY_STEP, ::BODY_STEP], BODY_STEP * volume.spacing[1])
-        lung_grid = volume.voxels[:, ::LUNG_STEP, ::LUNG_STEP]
-        lungs = _lungs(lung_grid, _upsampled(inside, BODY_STEP // LUNG_STEP, lung_grid.shape))
-        return cls(_upsampled(body, BODY_STEP, volume.shape), _upsampled(lungs, LUNG_STEP, volume.shape))
+        lung_step, body_step = _steps(volume.spacing[1])
+        body, inside = _body(volume.voxels[:, ::body_step, ::body_step], body_step * volume.spacing[1])
+        lung_grid = volume.voxels[:, ::lung_step, ::lung_step]
+        lungs = _lungs(lung_grid, _upsampled(inside, body_step // lung_step, lung_grid.shape))
+        return cls(_upsampled(body, body_step, volume.shape), _upsampled(lungs, lung_step, volume.shape))
 
     def body_only(self, voxels: np.ndarray) -> np.ndarray:
         return np.where(self.body, voxels, np.asarray(AIR_HU, voxels.dtype))

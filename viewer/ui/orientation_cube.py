@@ -20,14 +20,14 @@ from vtkmodules.vtkRenderingCore import vtkRenderer
 #: vtkAnnotatedCubeActor face → letter (LPS: +x left, +y posterior, +z superior).
 FACE_LETTERS = {"XPlus": "L", "XMinus": "R", "YPlus": "P", "YMinus": "A", "ZPlus": "S", "ZMinus": "I"}
 LETTER_RGB = {
-    "L": (1.0, 0.55, 0.55), "R": (0.85, 0.1, 0.1),
-    "P": (0.55, 1.0, 0.55), "A": (0.1, 0.7, 0.1),
-    "S": (0.6, 0.75, 1.0), "I": (0.15, 0.3, 0.95),
-}
+    "L": (1.0, 0.72, 0.72), "R": (0.92, 0.45, 0.45),
+    "P": (0.62, 0.95, 0.62), "A": (0.3, 0.78, 0.3),
+    "S": (0.62, 0.75, 1.0), "I": (0.3, 0.45, 0.95),
+}  # muted: never the saturated red / yellow / cyan of the finding markers
 CUBE_RGB = (0.32, 0.34, 0.38)
 #: Side of the cube's square corner pane: this fraction of the window's smaller side, in pixels
 #: between MIN_PX and MAX_PX.
-SIZE_FRACTION, MIN_PX, MAX_PX = 0.2, 72, 132
+SIZE_FRACTION, MIN_PX, MAX_PX = 0.17, 64, 120
 MARGIN_PX = 6
 _CAMERA_DISTANCE = 3.0  # cube of side 1: ~60 % of its pane at a 30° view angle, corners inside
 

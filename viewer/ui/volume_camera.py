@@ -2,10 +2,10 @@
 
 ``renderer.ResetCamera()`` fits the bounding *sphere* of the props into the view angle, so a
 chest (a flat, wide box) fills about half of its pane. :func:`fit_camera` keeps the camera's
-direction and measures where the box's eight corners land on the screen, then zooms until the
-larger of their width and height takes ``fill`` of the pane.
+direction and measures where the box's eight corners (brought onto the focal plane) land on the
+screen, then zooms until the larger of their width and height takes ``fill`` of the pane.
 
-``fit_camera(renderer, bounds, fill=0.9)``; ``projected_fraction(renderer, bounds) -> (w, h)``
+``fit_camera(renderer, bounds, fill=0.88)``; ``projected_fraction(renderer, bounds) -> (w, h)``
 (fractions of the pane the box takes); ``CameraState.of(camera)`` to tell whether the user has
 moved the camera since it was fitted.
 """
@@ -15,16 +15,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import product
 
+import numpy as np
 from vtkmodules.vtkRenderingCore import vtkCamera, vtkRenderer
 
 VIEW_ANGLE_DEG = 30.0
-FILL = 0.9
+FILL = 0.88
 
 
 def projected_fraction(renderer: vtkRenderer, bounds: tuple[float, ...]) -> tuple[float, float]:
-    """Width and height of the screen box around the projected corners, as fractions of the pane."""
+    """Width and height of the screen box around the box's corners, moved along the line of sight
+    onto the focal plane (so a deep box is not framed by its near face, which the content of a
+    body seldom fills), as fractions of the pane."""
+    camera = renderer.GetActiveCamera()
+    focal, sight = np.array(camera.GetFocalPoint()), np.array(camera.GetDirectionOfProjection())
     xs, ys = [], []
-    for x, y, z in product(bounds[0:2], bounds[2:4], bounds[4:6]):
+    for corner in product(bounds[0:2], bounds[2:4], bounds[4:6]):
+        x, y, z = np.array(corner) - np.dot(np.array(corner) - focal, sight) * sight
         renderer.SetWorldPoint(x, y, z, 1.0)
         renderer.WorldToDisplay()
         dx, dy, _ = renderer.GetDisplayPoint()
@@ -40,7 +46,7 @@ def fit_camera(renderer: vtkRenderer, bounds: tuple[float, ...], fill: float = F
     camera = renderer.GetActiveCamera()
     camera.SetViewAngle(VIEW_ANGLE_DEG)
     renderer.ResetCamera(bounds)
-    for _ in range(3):  # perspective: the near face grows as the camera comes closer
+    for _ in range(3):
         largest = max(projected_fraction(renderer, bounds))
         if largest <= 0 or abs(largest - fill) < 0.01:
             break
