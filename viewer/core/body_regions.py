@@ -43,6 +43,9 @@ OPEN_MM = 3.5
 REGIONS = ("all", "body", "lungs")
 #: In-plane pixel size (mm) the body mask (its edge is in air) and the lung mask are made at.
 BODY_PIXEL_MM, LUNG_PIXEL_MM = 3.0, 1.5
+#: Less air than this inside the body is no pair of lungs (a head, a limb, a phantom): the lung
+#: region is then the body.
+MIN_LUNGS_ML = 100.0
 
 
 def _mosaic(mask: np.ndarray, gap: int) -> np.ndarray:
@@ -110,6 +113,11 @@ class BodyRegions:
 
     body: np.ndarray
     lungs: np.ndarray
+    voxel_ml: float = 0.0
+
+    @property
+    def has_lungs(self) -> bool:
+        return float(self.lungs.sum()) * self.voxel_ml >= MIN_LUNGS_ML
 
     @classmethod
     def of(cls, volume: Volume) -> BodyRegions:
@@ -117,17 +125,22 @@ class BodyRegions:
         body, inside = _body(volume.voxels[:, ::body_step, ::body_step], body_step * volume.spacing[1])
         lung_grid = volume.voxels[:, ::lung_step, ::lung_step]
         lungs = _lungs(lung_grid, _upsampled(inside, body_step // lung_step, lung_grid.shape))
-        return cls(_upsampled(body, body_step, volume.shape), _upsampled(lungs, lung_step, volume.shape))
+        return cls(_upsampled(body, body_step, volume.shape), _upsampled(lungs, lung_step, volume.shape),
+                   float(np.prod(volume.spacing)) / 1000.0)
 
     def body_only(self, voxels: np.ndarray) -> np.ndarray:
         return np.where(self.body, voxels, np.asarray(AIR_HU, voxels.dtype))
 
     def lungs_only(self, voxels: np.ndarray) -> np.ndarray:
-        return np.where(self.lungs, voxels, np.asarray(AIR_HU, voxels.dtype))
+        """The lungs alone; the body when there are no lungs."""
+        mask = self.lungs if self.has_lungs else self.body
+        return np.where(mask, voxels, np.asarray(AIR_HU, voxels.dtype))
 
     def bounds_mm(self, volume: Volume, region: str = "body") -> tuple[float, ...]:
-        """LPS box around the body or the lungs (the whole volume's box when it is empty)."""
-        mask = self.lungs if region == "lungs" else self.body
+        """LPS box around the tissue of the body, or around the lungs (the whole volume's box when
+        the region is empty)."""
+        lungs = region == "lungs" and self.has_lungs
+        mask = self.lungs if lungs else self.body & (volume.voxels > TISSUE_HU)  # (body: edge in air)
         found = [np.nonzero(mask.any(axis=tuple(a for a in range(3) if a != axis)))[0] for axis in range(3)]
         if any(len(f) == 0 for f in found):
             return volume_bounds_mm(volume)

@@ -2,6 +2,10 @@
 View › Hanging protocols…, applied once to every series that opens (layout, window preset, slab,
 3D preset), before the reader changes anything.
 
+None apply until the reader has saved protocols: the editor then opens with suggested ones (chest
+CT in 2×2 with the lung window and the lung 3D preset, head CT, other CT, MR, radiographs) to
+accept or change. A viewer that rearranges itself unasked would surprise readers used to it.
+
     hanging = install_hanging_protocols(window)   # after the window's own signal connections
     hanging.last_applied                           # the protocol used for the open series
 """
@@ -32,8 +36,14 @@ _SLAB_BOX_TEXT = {"": "Single slice", "mip": "MIP", "minip": "MinIP", "mean": "A
 
 
 def load_protocols(settings: QSettings) -> list[HangingProtocol]:
-    text = settings.value(SETTINGS_KEY, "")
-    return from_json(str(text)) if text else list(DEFAULT_PROTOCOLS)
+    """The stored protocols; none until the reader has saved some in the editor."""
+    text = settings.value(SETTINGS_KEY, None)
+    return [] if text is None else from_json(str(text))
+
+
+def protocols_to_edit(settings: QSettings) -> list[HangingProtocol]:
+    """What the editor starts from: the stored protocols, or the suggested defaults."""
+    return load_protocols(settings) if settings.contains(SETTINGS_KEY) else list(DEFAULT_PROTOCOLS)
 
 
 def save_protocols(settings: QSettings, protocols: list[HangingProtocol]) -> None:
@@ -61,7 +71,7 @@ class HangingProtocols(QObject):
         """Open the editor (not modal: never blocks the window); OK stores the table."""
         from viewer.ui.hanging_protocol_dialog import HangingProtocolDialog
 
-        dialog = HangingProtocolDialog(self.protocols(), self.window)
+        dialog = HangingProtocolDialog(protocols_to_edit(self.window.settings), self.window)
         dialog.accepted.connect(lambda: save_protocols(self.window.settings, dialog.protocols()))
         dialog.finished.connect(dialog.deleteLater)
         dialog.show()

@@ -46,6 +46,13 @@ def cube_actor() -> vtkAnnotatedCubeActor:
     return cube
 
 
+def cube_pane_px(width: int, height: int) -> tuple[int, int, int]:
+    """(left, bottom, side) in pixels of the cube's pane in a ``width`` × ``height`` window."""
+    smaller = min(width, height)
+    side = int(min(MAX_PX, max(MIN_PX, SIZE_FRACTION * smaller), smaller / 4))
+    return MARGIN_PX, MARGIN_PX, side
+
+
 class OrientationCube:
     """A cube in the bottom-left corner of ``scene``'s render window, turning with its camera."""
 
@@ -63,9 +70,7 @@ class OrientationCube:
 
     def pane_px(self) -> tuple[int, int, int]:
         """(left, bottom, side) of the cube's pane in pixels."""
-        width, height = self.scene.GetRenderWindow().GetSize()
-        side = int(min(MAX_PX, max(MIN_PX, SIZE_FRACTION * min(width, height))))
-        return MARGIN_PX, MARGIN_PX, side
+        return cube_pane_px(*self.scene.GetRenderWindow().GetSize())
 
     def follow(self) -> None:
         """Place the pane and turn the cube's camera as the scene's camera looks."""

@@ -19,8 +19,8 @@ API
     ``rotate(azimuth, elevation)``, ``render() -> seconds``, ``uses_cpu_mapper``,
     ``software_gl``.
 ``render_volume(volume, preset="bone", size=(768, 768), azimuth=0, elevation=0,
-    interactive=False) -> np.ndarray`` — offscreen RGB uint8 (H, W, 3), row 0 at the top
-    (for ``radsight snapshot --view 3d`` and tests).
+    interactive=False, orientation_cube=True) -> np.ndarray`` — offscreen RGB uint8 (H, W, 3),
+    row 0 at the top (for ``radsight snapshot --view 3d`` and tests).
 ``capture(render_window) -> np.ndarray`` — what the window shows, without re-rendering.
 ``is_software_gl(render_window) -> bool``.
 ``VolumeView(parent)`` — the Qt widget: preset selector + VTK render window interactor;
@@ -373,12 +373,14 @@ def offscreen_window(size: tuple[int, int]) -> vtkRenderWindow:
 
 
 def render_volume(volume: Volume, preset: str = "bone", size: tuple[int, int] = (768, 768),
-                  azimuth: float = 0.0, elevation: float = 0.0, interactive: bool = False) -> np.ndarray:
+                  azimuth: float = 0.0, elevation: float = 0.0, interactive: bool = False,
+                  orientation_cube: bool = True) -> np.ndarray:
     """Offscreen rendering of ``volume`` with ``preset`` → RGB uint8 (H, W, 3)."""
     window = offscreen_window(size)
     scene = VolumeScene()
     scene.preset = PRESETS[preset]
     scene.attach(window)
+    scene.cube.set_visible(orientation_cube)
     scene.set_volume(volume)
     scene.rotate(azimuth, elevation)
     scene.set_interactive(interactive)
