@@ -58,11 +58,12 @@ class HangingProtocols(QObject):
         super().__init__(window)
         self.window = window
         self.last_applied: HangingProtocol | None = None
-        self._applied_to: object | None = None  # the SeriesRecord last handled
+        self._applied_to: tuple[int, tuple[int, ...]] | None = None  # (SeriesRecord id, grid shape)
         self.action = QAction("Hanging protocols…", window)
         self.action.setToolTip("Layout, window, slab and 3D preset per modality and body part")
         self.action.triggered.connect(self.edit)
         window.model.volume_changed.connect(self._on_volume)
+        window.model.loaded.connect(self._on_loaded)
 
     def protocols(self) -> list[HangingProtocol]:
         return load_protocols(self.window.settings)
@@ -80,15 +81,28 @@ class HangingProtocols(QObject):
 
     def _on_volume(self) -> None:
         series, volume = self.window.series, self.window.model.volume
-        if volume is None or series is None or series is self._applied_to:
+        if volume is None or series is None:
             return
-        self._applied_to = series
+        key = (id(series), volume.shape)  # a loaded grid unlike the first guess is shown afresh
+        if key == self._applied_to:
+            return
+        self._applied_to = key
         d = series.descriptor
         text = body_text(d.body_part_examined, d.series_description, d.study_description)
         protocol = choose(self.protocols(), volume.modality, text)
         self.last_applied = protocol
         if protocol is not None:
             self.apply(protocol)
+
+    def _on_loaded(self) -> None:
+        """The complete series replaces the first guess, whose window then returns to the file's
+        own unless the reader changed it: the protocol's window is set again in that case."""
+        model, protocol = self.window.model, self.last_applied
+        if protocol is None or not protocol.window or model.volume is None:
+            return
+        if model.window == model.initial_window(model.volume):
+            with contextlib.suppress(KeyError):
+                model.apply_named_preset(protocol.window)
 
     def apply(self, protocol: HangingProtocol) -> None:
         window = self.window
