@@ -40,8 +40,8 @@ def edit_first_row(dialog: object, layout: str, window: str, slab: str, mm: floa
     table.cellWidget(0, 6).setValue(mm)
 
 
-def test_protocol_edited_in_the_dialog_is_stored_and_applied_on_open(qtbot, tmp_path: Path,  # noqa: ANN001
-                                                                     lidc_dir: Path) -> None:
+def test_protocol_edited_in_the_dialog_is_stored_and_applied_on_open(  # noqa: ANN001
+        qtbot, tmp_path: Path, lidc_dir: Path, output_dir: Path) -> None:
     settings = QSettings(str(tmp_path / "radsight.ini"), QSettings.Format.IniFormat)
     window = new_window(qtbot, settings, (1280, 800))
     assert load_protocols(settings) == [], "nothing is applied before the reader saves protocols"
@@ -49,6 +49,7 @@ def test_protocol_edited_in_the_dialog_is_stored_and_applied_on_open(qtbot, tmp_
     qtbot.waitExposed(dialog)
     assert dialog.protocols() == list(DEFAULT_PROTOCOLS), "the editor proposes the defaults"
     edit_first_row(dialog, "1x2", "mediastinum", "mip", 15.0)  # the chest CT row
+    save(dialog.grab().toImage(), output_dir, "hanging_protocols_dialog.png")
     dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok).click()
     stored = QSettings(str(tmp_path / "radsight.ini"), QSettings.Format.IniFormat)
     assert stored.contains(SETTINGS_KEY)
