@@ -170,7 +170,7 @@ def regions_of(volume: Volume) -> BodyRegions | None:
     if _LAST and _LAST[0][0]() is volume.voxels:
         return _LAST[0][1]
     regions = BodyRegions.of(volume)
-    _LAST[:] = [(weakref.ref(volume.voxels), regions)]
+    _LAST[:] = [(weakref.ref(volume.voxels, lambda _: _LAST.clear()), regions)]  # freed with the volume
     return regions
 
 

@@ -36,7 +36,8 @@ _SLAB_LABELS = {"": "single slice", "mip": "MIP", "minip": "MinIP", "mean": "Ave
 _WINDOW_CHOICES = ("", *CT_PRESETS, "auto")
 _HELP = ("The first row that matches a series sets its layout, window, slab and 3D preset when it "
          "opens. Modality: e.g. CT or CR|DX, * for any. Body part: words looked for in the body part "
-         "and descriptions, e.g. chest|lung, * for any. Window: empty = the image's own window.")
+         "and descriptions, e.g. chest|lung, * for any. Window (own): the image's own window; "
+         "3D (keep): the 3D view keeps its preset.")
 
 
 def _combo(parent: QWidget, values: Sequence[str], current: str,
@@ -103,7 +104,7 @@ class HangingProtocolDialog(QDialog):
         spin.setRange(0.1, 100)
         spin.setValue(p.slab_mm)
         self.table.setCellWidget(row, 6, spin)
-        self.table.setCellWidget(row, 7, _combo(self.table, VOLUME_PRESETS, p.volume_preset))
+        self.table.setCellWidget(row, 7, _combo(self.table, VOLUME_PRESETS, p.volume_preset, {"": "(keep)"}))
 
     def remove_row(self) -> None:
         if self.table.currentRow() >= 0:
