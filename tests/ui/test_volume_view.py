@@ -184,7 +184,8 @@ def test_lidc_presets(lidc: Volume, preset: str, output_dir: Path) -> None:
     mask = object_mask(rgb)
     h, w = mask.shape
     assert mask[h // 3:2 * h // 3, w // 3:2 * w // 3].mean() > 0.5, "the chest fills the centre"
-    assert not mask[:30].any() and not mask[-30:].any(), "air above and below the scan stays black"
+    # the camera frames the body (or the lungs) to ~88 % of the pane: a margin of black remains
+    assert not mask[:10].any() and not mask[-10:].any(), "air above and below the scan stays black"
 
 
 def test_volume_view_widget(qtbot, output_dir: Path) -> None:  # noqa: ANN001 (pytest-qt fixture)

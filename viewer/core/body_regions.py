@@ -46,6 +46,10 @@ BODY_PIXEL_MM, LUNG_PIXEL_MM = 3.0, 1.5
 #: Less air than this inside the body is no pair of lungs (a head, a limb, a phantom): the lung
 #: region is then the body.
 MIN_LUNGS_ML = 100.0
+#: Air pockets smaller than this fraction of the largest (a lung, or both) are not lung.
+MIN_POCKET_FRACTION = 0.2
+#: Share of the lungs' voxels left out at each end of their framing box.
+LUNG_BOUNDS_TRIM = 0.002
 
 
 def _mosaic(mask: np.ndarray, gap: int) -> np.ndarray:
@@ -70,6 +74,17 @@ def _per_slice(mask: np.ndarray, gap: int, *filters: object) -> np.ndarray:
     return _unmosaic(image, mask.shape)
 
 
+def _large_components(mask: np.ndarray, fraction: float) -> np.ndarray:
+    """The 3D components of ``mask`` at least ``fraction`` the size of the largest."""
+    labels = sitk.RelabelComponent(sitk.ConnectedComponent(sitk.GetImageFromArray(mask.astype(np.uint8))),
+                                   sortByObjectSize=True)
+    sizes = np.bincount(sitk.GetArrayViewFromImage(labels).ravel())
+    if len(sizes) < 2:
+        return mask
+    keep = np.nonzero(sizes[1:] >= fraction * sizes[1])[0] + 1
+    return np.isin(sitk.GetArrayViewFromImage(labels), keep)
+
+
 def _largest_component(mask: np.ndarray) -> np.ndarray:
     labels = sitk.RelabelComponent(sitk.ConnectedComponent(sitk.GetImageFromArray(mask.astype(np.uint8))),
                                    sortByObjectSize=True)
@@ -92,9 +107,11 @@ def _body(small: np.ndarray, pixel_mm: float) -> tuple[np.ndarray, np.ndarray]:
 
 def _lungs(small: np.ndarray, inside: np.ndarray) -> np.ndarray:
     """Air inside the body, filled (vessels and nodules within the lungs kept), one pixel in from
-    the chest wall (whose partial-volume edge would render as a striped rind)."""
-    return _per_slice((small < LUNG_AIR_HU) & inside, 2, sitk.BinaryFillhole,
-                      lambda m: sitk.BinaryErode(m, [1, 1]))
+    the chest wall (whose partial-volume edge would render as a striped rind), without the small
+    pockets (bowel and stomach gas)."""
+    air = _per_slice((small < LUNG_AIR_HU) & inside, 2, sitk.BinaryFillhole,
+                     lambda m: sitk.BinaryErode(m, [1, 1]))
+    return _large_components(air, MIN_POCKET_FRACTION)
 
 
 def _steps(pixel_mm: float) -> tuple[int, int]:
@@ -137,14 +154,25 @@ class BodyRegions:
         return np.where(mask, voxels, np.asarray(AIR_HU, voxels.dtype))
 
     def bounds_mm(self, volume: Volume, region: str = "body") -> tuple[float, ...]:
-        """LPS box around the tissue of the body, or around the lungs (the whole volume's box when
-        the region is empty)."""
+        """LPS box around the tissue of the body, or around the bulk of the lungs (the ends that
+        hold `LUNG_BOUNDS_TRIM` of their voxels each — the trachea, the tips — left out); the
+        whole volume's box when the region is empty."""
         lungs = region == "lungs" and self.has_lungs
         mask = self.lungs if lungs else self.body & (volume.voxels > TISSUE_HU)  # (body: edge in air)
-        found = [np.nonzero(mask.any(axis=tuple(a for a in range(3) if a != axis)))[0] for axis in range(3)]
-        if any(len(f) == 0 for f in found):
+        profiles = [mask.sum(axis=tuple(a for a in range(3) if a != axis)) for axis in range(3)]
+        if not profiles[0].any():
             return volume_bounds_mm(volume)
-        return _box_bounds(volume, [(f[0], f[-1]) for f in found])
+        return _box_bounds(volume, [_mass_range(p, LUNG_BOUNDS_TRIM if lungs else 0.0) for p in profiles])
+
+
+def _mass_range(profile: np.ndarray, trim: float) -> tuple[int, int]:
+    """First and last index of ``profile`` once ``trim`` of its mass is cut from each end."""
+    if not trim:
+        present = np.nonzero(profile)[0]
+        return int(present[0]), int(present[-1])
+    cumulative = np.cumsum(profile) / profile.sum()
+    first = int(np.searchsorted(cumulative, trim, side="right"))
+    return first, max(first, int(np.searchsorted(cumulative, 1 - trim, side="left")))
 
 
 def _box_bounds(volume: Volume, ranges_kji: list[tuple[int, int]]) -> tuple[float, ...]:

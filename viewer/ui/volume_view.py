@@ -87,10 +87,11 @@ PRESETS: dict[str, VolumePreset] = {
         region="body",
     ),
     # The lungs alone (air outside them set to air): vessels, airway walls and nodules, densest
-    # brightest; smooth opacity ramps (no flat translucent band: that was a blue moiré haze).
+    # brightest; smooth opacity ramps (no flat translucent band: that was a blue moiré haze); no
+    # black at low values, or vessels cut by the lung mask's edge (hila) show dark rims.
     "lung": VolumePreset(
         "lung",
-        colors=((-1000, 0.0, 0.0, 0.0), (-800, 0.35, 0.2, 0.18), (-500, 0.75, 0.42, 0.35),
+        colors=((-1000, 0.62, 0.34, 0.28), (-500, 0.75, 0.42, 0.35),
                 (-200, 0.95, 0.7, 0.6), (100, 1.0, 0.92, 0.85), (3000, 1.0, 1.0, 1.0)),
         opacity=((-1000, 0.0), (-820, 0.0), (-600, 0.04), (-350, 0.25), (-100, 0.6), (3000, 0.8)),
         shade=False,
