@@ -6,7 +6,8 @@ through Pillow. The window is the file's own (Window Center/Width) or the 1–99
 MONOCHROME1 is inverted. Results are cached by file, frame and modification time.
 
 ``middle_frame(series) -> Frame | None``; ``thumbnail(series, size=64) -> np.ndarray`` (uint8,
-(h, w), the longer side ``size``); ``ThumbnailError`` when the frame cannot be read.
+(h, w), the longer side ``size`` unless the image is smaller); ``ThumbnailError`` when the frame
+cannot be read.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import numpy as np
+from PIL import Image
 
 from viewer.core.dicom_frames import Frame
 from viewer.core.dicom_index import SeriesRecord
@@ -63,12 +65,12 @@ def _frame_values(frame: Frame) -> np.ndarray:
 
 
 def _shrink(values: np.ndarray, size: int) -> np.ndarray:
-    """Block-mean down to at most ``size`` on the longer side (aspect kept)."""
-    step = max(1, int(np.ceil(max(values.shape) / size)))
-    h, w = (values.shape[0] // step) * step, (values.shape[1] // step) * step
-    if step == 1 or h == 0 or w == 0:
-        return values
-    return values[:h, :w].reshape(h // step, step, w // step, step).mean(axis=(1, 3))
+    """Area-averaged down (never up) to ``size`` on the longer side, aspect kept (Pillow BOX)."""
+    h, w = values.shape
+    scale = min(1.0, size / max(h, w))
+    target = (max(1, round(w * scale)), max(1, round(h * scale)))
+    image = Image.fromarray(values.astype(np.float32))  # mode "F"
+    return np.asarray(image.resize(target, Image.Resampling.BOX))
 
 
 def _window(frame: Frame | None, values: np.ndarray) -> Window:
