@@ -47,10 +47,13 @@ class ThumbnailWorker(QObject):
             if self._cancel.is_set():
                 break
             try:
-                self.made.emit(n, thumbnail(series, self.size))
-                count += 1
+                picture = thumbnail(series, self.size)
             except ThumbnailError:
                 continue  # the row keeps no icon; loading the series will say why
+            except Exception:  # noqa: BLE001 - a damaged file must never leave the thread running
+                continue
+            self.made.emit(n, picture)
+            count += 1
         self.finished.emit(count)
 
 
