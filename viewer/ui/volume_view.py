@@ -222,7 +222,7 @@ class VolumeScene:
         render_window.AddRenderer(self.renderer)
         render_window.AddRenderer(self.markers)
         self.cube = OrientationCube(self.renderer)
-        self.renderer.AddObserver("StartEvent", lambda *_: self._refit_if_resized())  # every frame
+        render_window.AddObserver("StartEvent", lambda *_: self._refit_if_resized())  # before every frame
         self.software_gl = is_software_gl(render_window)
 
     @property
