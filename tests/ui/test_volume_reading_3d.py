@@ -202,3 +202,20 @@ def test_marker_shows_over_bone(lidc: Volume, output_dir: Path) -> None:
     assert seen["markers"] > 0.9, "the marker shows through the vertebra"
     assert seen["renderer"] < 0.5, "(in the volume's own layer bone would hide it)"
     assert PASS_RGB[0] > 0.9
+
+
+def test_lidc_preset_change_frames_the_new_content_unless_the_user_turned(lidc: Volume,
+                                                                          output_dir: Path) -> None:
+    scene, window = scene_for(lidc, "bone", (360, 360))
+    scene.render()
+    scene.set_preset("lung")  # the lungs are smaller than the body: framed again
+    scene.render()
+    rgb = capture(window)
+    Image.fromarray(rgb).save(output_dir / "volume-lidc-bone-then-lung.png")
+    assert max(object_box(without_cube(scene, rgb))) >= 0.75, "the lungs fill the pane"
+    scene.rotate(azimuth=20)
+    camera = scene.renderer.GetActiveCamera()
+    before = (camera.GetPosition(), camera.GetViewAngle())
+    scene.set_preset("bone")
+    assert (camera.GetPosition(), camera.GetViewAngle()) == before, "a turned camera stays"
+    window.Finalize()

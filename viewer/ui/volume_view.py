@@ -4,6 +4,14 @@ The volume is placed with a prop matrix built from ``direction`` and ``origin`` 
 on the image data), so tilted or oblique series are rendered in LPS space, not sheared.
 The camera looks from the patient's anterior with superior up (patient right on screen left).
 
+What is rendered of a CT depends on the preset (`viewer.core.body_regions`): bone and soft tissue
+show the body without the scanner table, the lung preset the lungs alone (vessels, airways,
+nodules). The camera frames that content (`viewer.ui.volume_camera`: ~88 % of the pane, framed
+again when the pane is resized or the preset changes, unless the user has moved the camera). An
+orientation cube in patient letters sits in the bottom-left corner (`viewer.ui.orientation_cube`)
+and finding markers go to ``scene.markers``, a renderer on a layer above the volume, so bone
+never hides them.
+
 Mapper choice (see ../shared/ENVIRONMENT.md): on software OpenGL (llvmpipe & co.) the GPU ray
 caster takes seconds per frame, so the CPU ``vtkFixedPointVolumeRayCastMapper`` is used, with
 a half-resolution copy and a coarser image sample distance while the user interacts, and the
@@ -17,7 +25,7 @@ API
 ``VolumeScene()`` — Qt-free scene: ``attach(render_window)``, ``set_volume(volume)``,
     ``set_preset(name)``, ``set_interactive(bool)`` (level of detail), ``reset_camera()``,
     ``rotate(azimuth, elevation)``, ``render() -> seconds``, ``uses_cpu_mapper``,
-    ``software_gl``.
+    ``software_gl``, ``content_bounds()``, ``markers`` (renderer for finding actors), ``cube``.
 ``render_volume(volume, preset="bone", size=(768, 768), azimuth=0, elevation=0,
     interactive=False, orientation_cube=True) -> np.ndarray`` — offscreen RGB uint8 (H, W, 3),
     row 0 at the top (for ``radsight snapshot --view 3d`` and tests).
@@ -274,6 +282,8 @@ class VolumeScene:
         self.preset = PRESETS[name]
         if self.volume is not None and self._region != self.preset.region:
             self._make_mappers(self.preset.region)
+            if self._camera_untouched():  # e.g. bone → lung: frame the lungs
+                self._fit(self.content_bounds())
         prop = _transfer_functions(self.preset, *hu_mapping(self.volume))
         prop.SetShade(self.preset.shade and (self.shade_on_cpu or not self.uses_cpu_mapper))
         self.prop.SetProperty(prop)
@@ -312,13 +322,15 @@ class VolumeScene:
         size = tuple(self.render_window.GetSize()) if self.render_window is not None else (0, 0)
         self._fitted = (size, CameraState.of(self.renderer.GetActiveCamera()))
 
+    def _camera_untouched(self) -> bool:
+        """The camera is still where the last framing put it (the user has not moved it)."""
+        return self._fitted is not None and CameraState.of(self.renderer.GetActiveCamera()) == self._fitted[1]
+
     def _refit_if_resized(self) -> None:
         """A pane that changed size is framed again, unless the user has moved the camera."""
-        if self._fitted is None or self.render_window is None:
+        if self.render_window is None or not self._camera_untouched():
             return
-        size, state = self._fitted
-        camera_untouched = CameraState.of(self.renderer.GetActiveCamera()) == state
-        if tuple(self.render_window.GetSize()) != size and camera_untouched:
+        if tuple(self.render_window.GetSize()) != self._fitted[0]:
             self._fit(self.content_bounds())
 
     def rotate(self, azimuth: float = 0.0, elevation: float = 0.0) -> None:
