@@ -219,3 +219,15 @@ def test_lidc_preset_change_frames_the_new_content_unless_the_user_turned(lidc: 
     scene.set_preset("bone")
     assert (camera.GetPosition(), camera.GetViewAngle()) == before, "a turned camera stays"
     window.Finalize()
+
+
+def test_marker_is_as_large_as_the_finding() -> None:
+    from viewer.ui.finding_actors import MIN_RADIUS_MM, marker_radius_mm
+
+    volume = Volume(np.zeros((40, 64, 64), np.int16), (2.0, 0.5, 0.5), modality="CT")
+    sized = Finding("m", "1", "nodule", 0.9, True, center_kji=(20, 32, 32), size_mm=(22.0, 14.0, 12.0))
+    assert marker_radius_mm(volume, sized) == 7.0, "half the middle size: inside the box outline"
+    boxed = Finding("m", "1", "nodule", 0.9, True, center_kji=(20, 32, 32), box_kji=(15, 20, 20, 25, 60, 44))
+    assert marker_radius_mm(volume, boxed) == 10.0, "box 20 × 20 × 12 mm: middle 20"
+    tiny = Finding("m", "1", "nodule", 0.9, True, center_kji=(20, 32, 32), size_mm=(2.0, 2.0, 2.0))
+    assert marker_radius_mm(volume, tiny) == MIN_RADIUS_MM, "never a dot too small to see"

@@ -76,7 +76,6 @@ class HangingProtocols(QObject):
         dialog.accepted.connect(lambda: save_protocols(self.window.settings, dialog.protocols()))
         dialog.finished.connect(dialog.deleteLater)
         dialog.show()
-        self.dialog = dialog
         return dialog
 
     def _on_volume(self) -> None:
