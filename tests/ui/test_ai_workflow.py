@@ -206,7 +206,7 @@ def check_3d_findings(qtbot, window: MainWindow, output_dir: Path) -> None:  # n
     qtbot.waitUntil(lambda: window.ai.actors is not None, timeout=120_000)
     actors = window.ai.actors
     assert set(actors.actors) == {f.id for f in window.ai_overlay.findings}
-    renderer = window.grid.view_3d.scene.renderer
+    renderer = window.grid.view_3d.scene.markers  # the layer above the volume
     for parts in actors.actors.values():
         assert parts and all(renderer.HasViewProp(a) for a in parts)
     assert actors.selected_id == window.ai_overlay.selected_id

@@ -44,5 +44,5 @@ def test_the_window_joins_and_releases_its_workers(qtbot, tmp_path: Path, dicom_
         window.open_path(dicom_data / "dcm_qa_ts")
         qtbot.waitUntil(lambda: window.model.complete and not window.is_loading(), timeout=60_000)
     threads = window.findChildren(QThread)
-    assert len(threads) == 6 and not any(t.isRunning() for t in threads)
-    assert {t.objectName() for t in threads} == {"rs-IndexWorker", "rs-LoadWorker"}
+    assert len(threads) == 9 and not any(t.isRunning() for t in threads)  # per open: index, load, thumbnails
+    assert {t.objectName() for t in threads} == {"rs-IndexWorker", "rs-LoadWorker", "rs-ThumbnailWorker"}

@@ -407,8 +407,8 @@ class AIReading(QObject):
             from viewer.ui.finding_actors import FindingActors  # VTK: only once a 3D view exists
 
             self.actors = FindingActors()
-        if self.actors.renderer is not scene.renderer:
-            self.actors.attach(scene.renderer)
+        if self.actors.renderer is not scene.markers:
+            self.actors.attach(scene.markers)  # the layer above the volume: never hidden by bone
         self.actors.set_findings(self.model.volume, self.overlay.findings)
         self.actors.select(self.overlay.selected_id)
         self._render_3d()

@@ -1,10 +1,12 @@
 """Findings in the 3D view: a box outline (its 12 edges, on the volume's true LPS geometry) and a
-sphere at the centre of each finding, red when it passes the operating point, yellow below,
-cyan when selected. VTK only; no Qt.
+lit sphere at the centre of each finding, as large as the finding (its middle size, else its
+box's; never under `MIN_RADIUS_MM`), red when it is marked, yellow below the operating point, cyan when
+selected. Attached to the scene's ``markers`` renderer (a layer above the volume) they are drawn
+over bone, never hidden by it. VTK only; no Qt.
 
     actors = FindingActors()
     actors.set_findings(volume, summary.findings)
-    actors.attach(volume_view.scene.renderer)        # then volume_view.scene.render()
+    actors.attach(volume_view.scene.markers)         # then volume_view.scene.render()
     actors.select(finding.id)
 """
 
@@ -25,6 +27,7 @@ from viewer.core.volume import Volume
 PASS_RGB = (1.0, 0.16, 0.16)
 BELOW_RGB = (1.0, 0.82, 0.0)
 SELECTED_RGB = (0.0, 1.0, 1.0)
+MIN_RADIUS_MM = 4.0
 # corner index = 4*k + 2*j + i over (lo, hi) per axis (see box_corners_mm)
 _EDGES = ((0, 1), (2, 3), (4, 5), (6, 7), (0, 2), (1, 3), (4, 6), (5, 7), (0, 4), (1, 5), (2, 6), (3, 7))
 
@@ -43,6 +46,19 @@ def box_polydata(corners: np.ndarray) -> vtkPolyData:
     poly.SetPoints(points)
     poly.SetLines(lines)
     return poly
+
+
+def marker_radius_mm(volume: Volume, finding: Finding) -> float:
+    """Half the finding's middle size (of ``size_mm``, else of its box's extents, in mm), never
+    under `MIN_RADIUS_MM`: the ball then sits inside the box outline."""
+    if finding.size_mm is not None:
+        size = float(np.median([float(v) for v in finding.size_mm]))
+    elif finding.box_kji is not None:
+        corners = box_corners_mm(volume, finding.box_kji)
+        size = float(np.median(corners.max(axis=0) - corners.min(axis=0)))
+    else:
+        size = 0.0
+    return max(MIN_RADIUS_MM, size / 2)
 
 
 def _actor(poly_or_source: object, colour: tuple[float, float, float], line_width: float = 2.0) -> vtkActor:
@@ -85,10 +101,14 @@ class FindingActors:
         if finding.center_kji is not None:
             sphere = vtkSphereSource()
             sphere.SetCenter(*(float(v) for v in volume.index_to_patient(finding.center_kji)))
-            sphere.SetRadius(max(1.5, 0.6 * min(volume.spacing)))
-            sphere.SetThetaResolution(16)
-            sphere.SetPhiResolution(16)
-            made.append(_actor(sphere, colour))
+            sphere.SetRadius(marker_radius_mm(volume, finding))
+            sphere.SetThetaResolution(24)
+            sphere.SetPhiResolution(24)
+            actor = _actor(sphere, colour)
+            actor.GetProperty().LightingOn()  # shaded: reads as a ball, not a flat disc
+            actor.GetProperty().SetAmbient(0.45)
+            actor.GetProperty().SetDiffuse(0.6)
+            made.append(actor)
         return made
 
     def attach(self, renderer: vtkRenderer) -> None:

@@ -38,12 +38,14 @@ from viewer.ui.ai_reading import AIReading
 from viewer.ui.cine_speed import install_cine_speed
 from viewer.ui.corner_info import series_info
 from viewer.ui.gui_thread_gc import collect_garbage_in_gui_thread
+from viewer.ui.hanging_protocol_apply import install_hanging_protocols
 from viewer.ui.help_dialogs import about_markdown, add_help_menu
 from viewer.ui.measurement_panel import MeasurementPanel
 from viewer.ui.node_menu import install_clinic
 from viewer.ui.reading_report import ReadingReport
 from viewer.ui.scale_bar import paint_scale_bar
 from viewer.ui.screenshot import Screenshots
+from viewer.ui.series_thumbnails import install_series_thumbnails
 from viewer.ui.slice_view import BUTTON_ACTIONS, DEFAULT_BUTTON_ACTIONS
 from viewer.ui.study_browser import StudyBrowser, series_title
 from viewer.ui.view_filter_menu import ViewFilters
@@ -127,6 +129,8 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._connect()
         self.clinic = install_clinic(self)  # study database, DICOM node, Query/Retrieve, Send to…
+        self.hanging = install_hanging_protocols(self)  # layout, window, slab per modality/body part
+        self.thumbnails = install_series_thumbnails(self)  # middle image of each series in the browser
         if self.ai.db_problem:
             self.status_label.setText(self.ai.db_problem)
 
@@ -536,6 +540,7 @@ class MainWindow(QMainWindow):
             self._load_worker.cancel()
         self.ai.shutdown()
         self.view_filters.shutdown()  # joins the view-filter thread
+        self.thumbnails.shutdown()
         for thread in list(self._threads):
             thread.quit()
             if thread.wait(30_000):

@@ -41,6 +41,7 @@ class StudyBrowser(QTreeWidget):
     """Tree of what a folder holds; emits ``series_activated(SeriesRecord)`` on double-click."""
 
     series_activated = Signal(object)
+    index_shown = Signal(object)  # the DicomIndex, once its rows are in the tree
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -67,6 +68,7 @@ class StudyBrowser(QTreeWidget):
             top.setExpanded(True)
         for column in range(len(COLUMNS)):
             self.resizeColumnToContents(column)
+        self.index_shown.emit(index)
 
     def _study_item(self, study: StudyRecord) -> QTreeWidgetItem:
         d = study.descriptor

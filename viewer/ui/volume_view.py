@@ -4,6 +4,14 @@ The volume is placed with a prop matrix built from ``direction`` and ``origin`` 
 on the image data), so tilted or oblique series are rendered in LPS space, not sheared.
 The camera looks from the patient's anterior with superior up (patient right on screen left).
 
+What is rendered of a CT depends on the preset (`viewer.core.body_regions`): bone and soft tissue
+show the body without the scanner table, the lung preset the lungs alone (vessels, airways,
+nodules). The camera frames that content (`viewer.ui.volume_camera`: ~88 % of the pane, framed
+again when the pane is resized or the preset changes, unless the user has moved the camera). An
+orientation cube in patient letters sits in the bottom-left corner (`viewer.ui.orientation_cube`)
+and finding markers go to ``scene.markers``, a renderer on a layer above the volume, so bone
+never hides them.
+
 Mapper choice (see ../shared/ENVIRONMENT.md): on software OpenGL (llvmpipe & co.) the GPU ray
 caster takes seconds per frame, so the CPU ``vtkFixedPointVolumeRayCastMapper`` is used, with
 a half-resolution copy and a coarser image sample distance while the user interacts, and the
@@ -17,10 +25,10 @@ API
 ``VolumeScene()`` — Qt-free scene: ``attach(render_window)``, ``set_volume(volume)``,
     ``set_preset(name)``, ``set_interactive(bool)`` (level of detail), ``reset_camera()``,
     ``rotate(azimuth, elevation)``, ``render() -> seconds``, ``uses_cpu_mapper``,
-    ``software_gl``.
+    ``software_gl``, ``content_bounds()``, ``markers`` (renderer for finding actors), ``cube``.
 ``render_volume(volume, preset="bone", size=(768, 768), azimuth=0, elevation=0,
-    interactive=False) -> np.ndarray`` — offscreen RGB uint8 (H, W, 3), row 0 at the top
-    (for ``radsight snapshot --view 3d`` and tests).
+    interactive=False, orientation_cube=True) -> np.ndarray`` — offscreen RGB uint8 (H, W, 3),
+    row 0 at the top (for ``radsight snapshot --view 3d`` and tests).
 ``capture(render_window) -> np.ndarray`` — what the window shows, without re-rendering.
 ``is_software_gl(render_window) -> bool``.
 ``VolumeView(parent)`` — the Qt widget: preset selector + VTK render window interactor;
@@ -54,8 +62,11 @@ from vtkmodules.vtkRenderingCore import (
 )
 from vtkmodules.vtkRenderingVolume import vtkFixedPointVolumeRayCastMapper, vtkGPUVolumeRayCastMapper
 
+from viewer.core.body_regions import region_voxels, regions_of, volume_bounds_mm
 from viewer.core.volume import Volume
+from viewer.ui.orientation_cube import OrientationCube
 from viewer.ui.render_abort import InterruptibleRender
+from viewer.ui.volume_camera import CameraState, fit_camera
 
 SOFTWARE_GL_NAMES = ("llvmpipe", "softpipe", "swrast", "swiftshader", "software rasterizer")
 #: Coarsest rays (pixels between rays) the interaction mapper may use to keep up.
@@ -76,6 +87,7 @@ class VolumePreset:
     ambient: float = 0.3
     diffuse: float = 0.7
     specular: float = 0.2
+    region: str = "all"  # what is rendered of a CT: "all", "body" (no table) or "lungs"
 
 
 PRESETS: dict[str, VolumePreset] = {
@@ -84,19 +96,25 @@ PRESETS: dict[str, VolumePreset] = {
         colors=((-1000, 0.0, 0.0, 0.0), (150, 0.55, 0.25, 0.15), (300, 0.88, 0.78, 0.6),
                 (1000, 1.0, 0.98, 0.9), (3000, 1.0, 1.0, 1.0)),
         opacity=((-1000, 0.0), (150, 0.0), (300, 0.15), (700, 0.6), (1500, 0.85), (3000, 0.9)),
+        region="body",
     ),
+    # The lungs alone (air outside them set to air): vessels, airway walls and nodules, densest
+    # brightest; smooth opacity ramps (no flat translucent band: that was a blue moiré haze); no
+    # black at low values, or vessels cut by the lung mask's edge (hila) show dark rims.
     "lung": VolumePreset(
         "lung",
-        colors=((-1000, 0.3, 0.3, 1.0), (-600, 0.0, 0.0, 1.0), (-530, 0.13, 0.55, 0.55),
-                (-460, 0.77, 0.67, 0.51), (-400, 0.99, 0.9, 0.8), (3000, 1.0, 1.0, 1.0)),
-        opacity=((-1000, 0.0), (-720, 0.0), (-620, 0.1), (-420, 0.1), (-320, 0.0), (3000, 0.0)),
+        colors=((-1000, 0.62, 0.34, 0.28), (-500, 0.75, 0.42, 0.35),
+                (-200, 0.95, 0.7, 0.6), (100, 1.0, 0.92, 0.85), (3000, 1.0, 1.0, 1.0)),
+        opacity=((-1000, 0.0), (-820, 0.0), (-600, 0.04), (-350, 0.25), (-100, 0.6), (3000, 0.8)),
         shade=False,
+        region="lungs",
     ),
     "soft tissue": VolumePreset(
         "soft tissue",
         colors=((-1000, 0.0, 0.0, 0.0), (-160, 0.0, 0.0, 0.0), (-60, 0.55, 0.25, 0.15),
                 (40, 0.85, 0.45, 0.35), (200, 0.95, 0.8, 0.7), (3000, 1.0, 1.0, 1.0)),
         opacity=((-1000, 0.0), (-160, 0.0), (-60, 0.05), (40, 0.35), (250, 0.6), (3000, 0.8)),
+        region="body",
     ),
 }
 
@@ -192,6 +210,13 @@ class VolumeScene:
         self.renderer = vtkRenderer()
         self.renderer.SetBackground(*BACKGROUND)
         self.prop = vtkVolume()
+        self.markers = vtkRenderer()  # finding markers: a layer above the volume, never hidden by it
+        self.markers.SetLayer(1)
+        self.markers.InteractiveOff()
+        self.markers.SetActiveCamera(self.renderer.GetActiveCamera())
+        self.cube: OrientationCube | None = None
+        self._region = ""  # the region the mappers hold
+        self._fitted: tuple[tuple[int, int], CameraState] | None = None  # pane size, camera
         self.render_window: vtkRenderWindow | None = None
         self.volume: Volume | None = None
         self.preset = PRESETS["bone"]
@@ -205,7 +230,11 @@ class VolumeScene:
     def attach(self, render_window: vtkRenderWindow) -> None:
         """Render into ``render_window`` (adds the renderer; detects software GL)."""
         self.render_window = render_window
+        render_window.SetNumberOfLayers(max(2, render_window.GetNumberOfLayers()))
         render_window.AddRenderer(self.renderer)
+        render_window.AddRenderer(self.markers)
+        self.cube = OrientationCube(self.renderer)
+        render_window.AddObserver("StartEvent", lambda *_: self._refit_if_resized())  # before every frame
         self.software_gl = is_software_gl(render_window)
 
     @property
@@ -216,11 +245,22 @@ class VolumeScene:
     def set_volume(self, volume: Volume) -> None:
         """Show ``volume`` (replacing any previous one) and frame it from the anterior."""
         self.volume = volume
-        full, array = _image_data(volume.voxels, volume.spacing)
+        self._region = ""
+        self.prop.SetUserMatrix(placement_matrix(volume))
+        self.set_preset(self.preset.name)  # makes the mappers for the preset's region
+        if not self.renderer.HasViewProp(self.prop):
+            self.renderer.AddVolume(self.prop)
+        self.reset_camera()
+
+    def _make_mappers(self, region: str) -> None:
+        """Mappers over the voxels of ``region`` (a CT without its table, or its lungs alone)."""
+        voxels = region_voxels(self.volume, region)
+        spacing = self.volume.spacing
+        full, array = _image_data(voxels, spacing)
         self._keep = [array]
         if self.uses_cpu_mapper:
             self._full = self._cpu_mapper(full, 1.0)
-            coarse, small = _image_data(volume.voxels[::2, ::2, ::2], tuple(2 * s for s in volume.spacing))
+            coarse, small = _image_data(voxels[::2, ::2, ::2], tuple(2 * s for s in spacing))
             self._keep.append(small)
             self._coarse = self._cpu_mapper(coarse, self.interactive_sample_distance)
         else:
@@ -228,12 +268,9 @@ class VolumeScene:
             self._full.SetInputData(full)
             self._full.SetAutoAdjustSampleDistances(True)
             self._coarse = None
-        self.prop.SetUserMatrix(placement_matrix(volume))
-        self.set_preset(self.preset.name)
-        self.set_interactive(False)
-        if not self.renderer.HasViewProp(self.prop):
-            self.renderer.AddVolume(self.prop)
-        self.reset_camera()
+        self._region = region
+        self.prop.SetMapper(None)
+        self.set_interactive(self.interactive)
 
     @staticmethod
     def _cpu_mapper(image: vtkImageData, sample_distance: float) -> vtkFixedPointVolumeRayCastMapper:
@@ -247,6 +284,10 @@ class VolumeScene:
     def set_preset(self, name: str) -> None:
         """Apply a preset from :data:`PRESETS` (HU; non-CT data: see :func:`hu_mapping`)."""
         self.preset = PRESETS[name]
+        if self.volume is not None and self._region != self.preset.region:
+            self._make_mappers(self.preset.region)
+            if self._camera_untouched():  # e.g. bone → lung: frame the lungs
+                self._fit(self.content_bounds())
         prop = _transfer_functions(self.preset, *hu_mapping(self.volume))
         prop.SetShade(self.preset.shade and (self.shade_on_cpu or not self.uses_cpu_mapper))
         self.prop.SetProperty(prop)
@@ -259,16 +300,42 @@ class VolumeScene:
             self.prop.SetMapper(mapper)
 
     # --- camera and rendering --------------------------------------------------------------
+    def content_bounds(self) -> tuple[float, ...]:
+        """LPS box of what is worth framing: the body of a CT (not its table) or its lungs (lung
+        preset); the whole volume otherwise."""
+        if self.volume is None:
+            return self.prop.GetBounds()
+        regions = regions_of(self.volume)
+        if regions is None:
+            return volume_bounds_mm(self.volume)
+        return regions.bounds_mm(self.volume, self.preset.region)
+
     def reset_camera(self) -> None:
-        """Anterior view (camera at the patient's front, superior up), volume filling the view."""
-        x0, x1, y0, y1, z0, z1 = self.prop.GetBounds()
+        """Anterior view (camera at the patient's front, superior up), the body filling the pane."""
+        x0, x1, y0, y1, z0, z1 = bounds = self.content_bounds()
         centre = ((x0 + x1) / 2, (y0 + y1) / 2, (z0 + z1) / 2)
         camera = self.renderer.GetActiveCamera()
         camera.SetFocalPoint(*centre)
         camera.SetPosition(centre[0], centre[1] - 1000.0, centre[2])  # anterior = -y in LPS
         camera.SetViewUp(0.0, 0.0, 1.0)
-        self.renderer.ResetCamera()
-        self.renderer.ResetCameraClippingRange()
+        self._fit(bounds)
+
+    def _fit(self, bounds: tuple[float, ...]) -> None:
+        fit_camera(self.renderer, bounds)
+        self.renderer.ResetCameraClippingRange(self.prop.GetBounds())
+        size = tuple(self.render_window.GetSize()) if self.render_window is not None else (0, 0)
+        self._fitted = (size, CameraState.of(self.renderer.GetActiveCamera()))
+
+    def _camera_untouched(self) -> bool:
+        """The camera is still where the last framing put it (the user has not moved it)."""
+        return self._fitted is not None and CameraState.of(self.renderer.GetActiveCamera()) == self._fitted[1]
+
+    def _refit_if_resized(self) -> None:
+        """A pane that changed size is framed again, unless the user has moved the camera."""
+        if self.render_window is None or not self._camera_untouched():
+            return
+        if tuple(self.render_window.GetSize()) != self._fitted[0]:
+            self._fit(self.content_bounds())
 
     def rotate(self, azimuth: float = 0.0, elevation: float = 0.0) -> None:
         camera = self.renderer.GetActiveCamera()
@@ -323,12 +390,14 @@ def offscreen_window(size: tuple[int, int]) -> vtkRenderWindow:
 
 
 def render_volume(volume: Volume, preset: str = "bone", size: tuple[int, int] = (768, 768),
-                  azimuth: float = 0.0, elevation: float = 0.0, interactive: bool = False) -> np.ndarray:
+                  azimuth: float = 0.0, elevation: float = 0.0, interactive: bool = False,
+                  orientation_cube: bool = True) -> np.ndarray:
     """Offscreen rendering of ``volume`` with ``preset`` → RGB uint8 (H, W, 3)."""
     window = offscreen_window(size)
     scene = VolumeScene()
     scene.preset = PRESETS[preset]
     scene.attach(window)
+    scene.cube.set_visible(orientation_cube)
     scene.set_volume(volume)
     scene.rotate(azimuth, elevation)
     scene.set_interactive(interactive)
