@@ -1,9 +1,10 @@
 """Train the nodule candidate classifier on crops *and* whole-scan candidates:
 ``python -m ai.training.nodule [--holdout lidc-idri-0001] [--epochs N]``.
 
-A small 3D CNN on 32³ 1 mm patches (:mod:`ai.training.nodule_model`), **fine-tuned** from the previously
-shipped crop-trained model (``--init``, nodule-ct 1.0.0; its batch norms frozen as exported, first
-convolution block frozen) — on 2 shared cores there was no time to train three models from scratch.
+A small 3D CNN on 32³ patches at :data:`~ai.pipelines.nodule_patches.SPACING_MM` (48 mm at 1.5 mm, so that
+the 30+ mm masses fit with their edges; :mod:`ai.training.nodule_model`), **started from** the previously
+shipped model's weights (``--init``; its batch norms kept as exported, every convolution trained) — on 2
+shared cores there was no time to train three models from scratch.
 
 - Positives: every training crop of ``lidc-nodule-vois`` (its nodule, ± 2 mm) and the nodules of the
   training scans (LIDC-0001/0003 XML, ≥ 3 mm, any reader count), each cut ± 3 mm from its cube.
@@ -29,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from ai.datasets import assign_splits, read_lidc_vois, read_split_csv, write_split_csv
-from ai.pipelines.nodule_patches import PATCH, window
+from ai.pipelines.nodule_patches import PATCH, SPACING_MM, window
 from ai.training.common import LABELLED, MODELS, WORK, Timer, roc_auc, save_json, setup
 from ai.training.nodule_data import augment, cut, load_crop, sample_epoch
 from ai.training.nodule_model import NoduleNet, freeze_batch_norm, load_onnx_weights
@@ -57,7 +58,7 @@ def load_crops(holdout: str | None) -> dict[str, list]:
     scan_patients = {patient_of(s) for s in TRAIN_SCANS}
     splits = {r.id: "train" if r.patient in scan_patients else splits[r.id] for r in records}
     write_split_csv(split_csv, records, splits)
-    cache = WORK / "cache" / "lidc_crops_1mm.pkl"
+    cache = WORK / "cache" / f"lidc_crops_{SPACING_MM:g}mm.pkl"
     if cache.is_file():
         loaded = pickle.loads(cache.read_bytes())
     else:
@@ -125,7 +126,7 @@ def epoch_data(crops: list, scans: list[ScanData], negatives: np.ndarray, hard: 
 
 def train(holdout: str | None, epochs: int, batch: int, lr: float, seed: int, out: Path,
           init: Path | None) -> dict:
-    setup(NAME, seed, threads=2)
+    setup(NAME, seed, threads=1)
     out.mkdir(parents=True, exist_ok=True)
     crops = load_crops(holdout)
     scans = [load_scan(s) for s in TRAIN_SCANS if s != holdout]
@@ -136,8 +137,6 @@ def train(holdout: str | None, epochs: int, batch: int, lr: float, seed: int, ou
     xv, yv = sample_epoch(crops["val"], np.random.default_rng(seed + 999), neg_per_crop=4)
     hard = previous_model_scores(negatives, init)
     net = load_onnx_weights(NoduleNet(), init) if init else NoduleNet()
-    for param in net.features[0].parameters():
-        param.requires_grad = bool(init is None)
     opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=lr, weight_decay=1e-4)
     history = []
     for epoch in range(epochs):

@@ -1,0 +1,34 @@
+"""Nodule training ↔ shipped package: the patch contract training cuts is the one the shipped model.json
+declares, and an exported (calibrated) nodule-ct ONNX loads back into the training network — the start of
+every retraining (``python -m ai.training.nodule --init``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from shipped import MODELS, cpu_session, verified_package
+
+from ai.pipelines.nodule_patches import TRAINING_SPEC, PatchSpec
+from ai.training.nodule_model import NoduleNet, load_onnx_weights
+
+
+@pytest.fixture(scope="module")
+def package():
+    return verified_package("nodule-ct")
+
+
+def test_shipped_patch_contract_is_the_one_training_cuts(package) -> None:
+    assert PatchSpec.of(package) == TRAINING_SPEC
+
+
+def test_shipped_onnx_loads_back_into_the_training_net(package) -> None:
+    torch.set_num_threads(1)
+    net = load_onnx_weights(NoduleNet(), MODELS / "nodule-ct" / "model.onnx").eval()
+    x = np.random.default_rng(0).uniform(0, 1, (4, 1) + (TRAINING_SPEC.patch,) * 3).astype(np.float32)
+    logits_ort, cam_ort = cpu_session(package).run(["logits", "cam"], {"image": x})
+    with torch.no_grad():
+        logits, cam = (t.numpy() for t in net(torch.from_numpy(x)))
+    np.testing.assert_allclose(cam, cam_ort, rtol=1e-3, atol=1e-5)  # CAM: not divided by the temperature
+    temperature = logits / logits_ort  # the export divides the logits by one validation temperature
+    assert np.allclose(temperature, temperature.flat[0], rtol=1e-3) and temperature.flat[0] > 0
