@@ -43,7 +43,7 @@ class PatchSpec:
         return cls(int(spec.size[0]), float(spec.spacing_mm[0]), lo, lo + spec.window.width, spec.fill_value)
 
 
-TRAINING_SPEC = PatchSpec(patch=32, spacing_mm=1.5, hu_low=-1000.0, hu_high=400.0, fill_hu=-850.0)
+TRAINING_SPEC = PatchSpec(patch=32, spacing_mm=1.0, hu_low=-1000.0, hu_high=400.0, fill_hu=-850.0)
 PATCH, SPACING_MM, FILL_HU = TRAINING_SPEC.patch, TRAINING_SPEC.spacing_mm, TRAINING_SPEC.fill_hu
 
 

@@ -1,10 +1,10 @@
 """Train the nodule candidate classifier on crops *and* whole-scan candidates:
 ``python -m ai.training.nodule [--holdout lidc-idri-0001] [--epochs N]``.
 
-A small 3D CNN on 32³ patches at :data:`~ai.pipelines.nodule_patches.SPACING_MM` (48 mm at 1.5 mm, so that
-the 30+ mm masses fit with their edges; :mod:`ai.training.nodule_model`), **started from** the previously
-shipped model's weights (``--init``; its batch norms kept as exported, every convolution trained) — on 2
-shared cores there was no time to train three models from scratch.
+A small 3D CNN on 32³ patches at :data:`~ai.pipelines.nodule_patches.SPACING_MM` (1 mm;
+:mod:`ai.training.nodule_model`), **started from** a crop-trained model's weights (``--init``, nodule-ct
+1.0.0; its batch norms kept as exported, every convolution trained) — on 2 shared cores there was no time
+to train three models from scratch. 1.0.0's weights: ``git show dbd6f74:resources/models/nodule-ct/model.onnx``.
 
 - Positives: every training crop of ``lidc-nodule-vois`` (its nodule, ± 2 mm) and the nodules of the
   training scans (LIDC-0001/0003 XML, ≥ 3 mm, any reader count), each cut ± 3 mm from its cube.
@@ -186,7 +186,7 @@ def run_dir(holdout: str | None) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--holdout", choices=TRAIN_SCANS, default=None)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=7)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--init", type=Path, default=MODELS / NAME / "model.onnx",

@@ -75,8 +75,7 @@ def package(m: dict, scan: dict | None) -> ModelPackage:
             name="lidc-nodule-vois (LIDC-IDRI crops) + whole scans LIDC-IDRI-0001/0003", licence="CC BY 3.0",
             source="LIDC-IDRI, TCIA doi:10.7937/K9/TCIA.2015.LO9QL9SX; crops via github PabloLION/ct-slicing "
                    "(commit 07d32abf); scans via github drivendataorg/concept-to-clinic", split=SPLIT,
-            pretrained_from="nodule-ct 2.0.0 weights (32 mm at 1 mm), retrained at 48 mm / 1.5 mm, all "
-                            "layers"),
+            pretrained_from="nodule-ct 1.0.0 (crops only, trained from scratch), every layer retrained"),
         metrics=metric_objects(metrics),
         description="Lung nodules on whole chest CT: closed lung mask, multi-scale candidates, calibrated 3D "
                     "CNN score per candidate, marks at a threshold (no cap), mask/volume/axes and an own "
