@@ -4,7 +4,8 @@
 A small 3D CNN on 32³ patches at :data:`~ai.pipelines.nodule_patches.SPACING_MM` (1 mm;
 :mod:`ai.training.nodule_model`), **started from** a crop-trained model's weights (``--init``, nodule-ct
 1.0.0; its batch norms kept as exported, every convolution trained) — on 2 shared cores there was no time
-to train three models from scratch. 1.0.0's weights: ``git show dbd6f74:resources/models/nodule-ct/model.onnx``.
+to train three models from scratch. 1.0.0's weights:
+``git show dbd6f74:resources/models/nodule-ct/model.onnx``.
 
 - Positives: every training crop of ``lidc-nodule-vois`` (its nodule, ± 2 mm) and the nodules of the
   training scans (LIDC-0001/0003 XML, ≥ 3 mm, any reader count), each cut ± 3 mm from its cube.
