@@ -29,7 +29,7 @@ from ai.training.evaluate import fmt, metric_objects
 from ai.training.publish import rows
 
 NAME = "nodule-ct"
-VERSION = "3.0.0"
+VERSION = "2.0.0"
 KEYS = ["lesion_sensitivity", "lesion_sensitivity_lt10mm", "lesion_sensitivity_ge10mm",
         "patch_specificity", "patch_auc"]
 SPLIT = ("crops by patient (434 patients, seeded, 70/15/15; LIDC-0001/0003 crops moved to training with "
@@ -75,7 +75,7 @@ def package(m: dict, scan: dict | None) -> ModelPackage:
             name="lidc-nodule-vois (LIDC-IDRI crops) + whole scans LIDC-IDRI-0001/0003", licence="CC BY 3.0",
             source="LIDC-IDRI, TCIA doi:10.7937/K9/TCIA.2015.LO9QL9SX; crops via github PabloLION/ct-slicing "
                    "(commit 07d32abf); scans via github drivendataorg/concept-to-clinic", split=SPLIT,
-            pretrained_from="nodule-ct 1.0.0 (crops only, trained from scratch), every layer retrained"),
+            pretrained_from="nodule-ct 1.0.0 (crops only, trained from scratch), fine-tuned"),
         metrics=metric_objects(metrics),
         description="Lung nodules on whole chest CT: closed lung mask, multi-scale candidates, calibrated 3D "
                     "CNN score per candidate, marks at a threshold (no cap), mask/volume/axes and an own "
@@ -129,13 +129,6 @@ def _time_verdict(b: dict | None) -> str:
             f"({b['total_wall_s']} s) says nothing about an idle machine. No GPU was lent to this task.")
 
 
-def _cross(m: dict) -> str:
-    cross = m.get("loso_cross_threshold", {})
-    return "; ".join(f"{scan}: threshold {c['threshold']:.4f} from the other scan, sensitivity "
-                     f"{c['lesion_sensitivity']:.2f}, {c['fp_per_scan']:.0f} false marks"
-                     for scan, c in cross.items()) or "not measured"
-
-
 def card(m: dict, scan: dict | None, bench: dict | None, info: dict) -> str:
     template = (Path(__file__).with_name("nodule_card.md")).read_text()
     loso, test, trained = m["loso"]["ge2"], m["test"], m["train_scans_shipped_model"]
@@ -155,12 +148,6 @@ def card(m: dict, scan: dict | None, bench: dict | None, info: dict) -> str:
         "loso_miss": 1 - loso["lesion_sensitivity"], "crop_ls": fmt(test["lesion_sensitivity"]),
         "crop_miss": 0.85 - test["lesion_sensitivity"]["value"],
         "minutes": info.get("wall_minutes", "not recorded"),
-        "epochs": info.get("args", {}).get("epochs", "not recorded"),
-        "patch_mm": SPEC.patch * SPEC.spacing_mm, "spacing": SPEC.spacing_mm,
-        "cell_mm": SPEC.patch * SPEC.spacing_mm / 8, "cross": _cross(m),
-        "loso_verdict": "met" if loso["lesion_sensitivity"] >= 1 and loso["fp_per_scan"] <= 4 else "missed",
-        "scan_verdict": "met" if s and s["lesion_sensitivity"] >= 1 and s["fp_per_scan"] <= 4 else "missed",
-        "crop_verdict": "met" if test["lesion_sensitivity"]["value"] >= 0.85 else "missed",
     }
     return template.format(**values)
 
