@@ -6,7 +6,8 @@ A small 3D CNN on 32³ patches at :data:`~ai.pipelines.nodule_patches.SPACING_MM
 ``git show dbd6f74:resources/models/nodule-ct/model.onnx``; its batch norms frozen as exported, first
 convolution block frozen unless ``--train-first-block``) — on 2 shared cores there was no time to train
 three models from scratch. nodule-ct 2.0.0: the defaults (3 epochs). Tried after it and not shipped (see
-the model card): ``--epochs 7 --train-first-block`` from 1.0.0, and a 48 mm patch at 1.5 mm.
+the model card): ``--epochs 7 --train-first-block`` from 1.0.0, the same for 6 epochs with
+``--crop-fill``, and a 48 mm patch at 1.5 mm.
 
 - Positives: every training crop of ``lidc-nodule-vois`` (its nodule, ± 2 mm) and the nodules of the
   training scans (LIDC-0001/0003 XML, ≥ 3 mm, any reader count), each cut ± 3 mm from its cube.

@@ -32,3 +32,28 @@ def test_shipped_onnx_loads_back_into_the_training_net(package) -> None:
     np.testing.assert_allclose(cam, cam_ort, rtol=1e-3, atol=1e-5)  # CAM: not divided by the temperature
     temperature = logits / logits_ort  # the export divides the logits by one validation temperature
     assert np.allclose(temperature, temperature.flat[0], rtol=1e-3) and temperature.flat[0] > 0
+
+
+def test_scan_patches_get_real_crop_edges_on_about_half(shared_data) -> None:
+    """``--crop-fill``: a scan patch is either untouched or filled exactly beyond a real training crop's
+    extent (the crop's nodule always inside), about half of each."""
+    from ai.datasets import read_lidc_vois
+    from ai.training.nodule import CROP_EXTENT_P, crop_extents, like_a_crop
+    from ai.training.nodule_data import load_crop
+
+    folder = shared_data / "labelled" / "lidc-nodule-vois"
+    if not folder.is_dir():
+        pytest.skip(f"labelled set not found at {folder}")
+    crops = [load_crop(r) for r in read_lidc_vois(folder)[:6]]
+    extents = crop_extents(crops)
+    middle = TRAINING_SPEC.patch // 2
+    assert extents[:, middle, middle, middle].all() and not extents.all()
+    rng = np.random.default_rng(0)
+    scan = [rng.uniform(-900, 300, (TRAINING_SPEC.patch,) * 3).astype(np.float32) for _ in range(200)]
+    out = like_a_crop(scan, extents, np.random.default_rng(1))
+    filled = [o for o, s in zip(out, scan, strict=True) if not np.array_equal(o, s)]
+    assert abs(len(filled) / len(scan) - CROP_EXTENT_P) < 0.15
+    for o, s in zip(out, scan, strict=True):
+        kept = o == s
+        assert (o[~kept] == TRAINING_SPEC.fill_hu).all()
+        assert kept.all() or any(np.array_equal(kept, e) for e in extents)
