@@ -57,3 +57,27 @@ def test_scan_patches_get_real_crop_edges_on_about_half(shared_data) -> None:
         kept = o == s
         assert (o[~kept] == TRAINING_SPEC.fill_hu).all()
         assert kept.all() or any(np.array_equal(kept, e) for e in extents)
+
+
+def _scan(name: str, nodule_score: float, false_scores: list[float]):
+    from ai.datasets.lidc_scans import ScanTruth
+    from ai.datasets.lidc_xml import Nodule
+    from ai.validation.nodule_scans import ScanMarks
+
+    truth = ScanTruth([Nodule((0.0, 0.0, 0.0), 10.0, 4, ())], np.zeros((0, 3)))
+    centres = np.array([[0.0, 0.0, 0.0]] + [[100.0 + 20 * i, 0.0, 0.0] for i in range(len(false_scores))])
+    return ScanMarks(name, centres, np.array([nodule_score, *false_scores]), truth)
+
+
+def test_cross_threshold_reports_each_scan_at_the_other_scans_threshold() -> None:
+    """Scores on two scales (as two leave-one-scan-out models give): the pooled threshold hides it, the
+    cross check shows one scan flooded with false marks and the other's nodule lost."""
+    from ai.training.nodule_eval import cross_threshold, threshold_for
+
+    low = _scan("low", 0.30, [0.20] * 10 + [0.10] * 4)  # its own threshold: just above 0.20
+    high = _scan("high", 0.90, [0.95] * 2 + [0.50] * 20)  # its own threshold: just above 0.50
+    assert threshold_for([low, high]) > 0.2
+    cross = cross_threshold([low, high])
+    assert cross["low"]["threshold"] == pytest.approx(threshold_for([high]))
+    assert cross["low"]["lesion_sensitivity"] == 0.0 and cross["low"]["fp_per_scan"] == 0
+    assert cross["high"]["lesion_sensitivity"] == 1.0 and cross["high"]["fp_per_scan"] == 22
