@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/nodule_scan.py [--scan lidc-idri-0314] [--runs 2] [--json out.json]
 
-Each run: ``pipeline.prepare`` (lung mask, candidates, 1 mm patches), ``ai.analysis.run_model``
+Each run: ``pipeline.prepare`` (lung mask, candidates, patches on the model's grid), ``ai.analysis.run_model``
 (onnxruntime, CPUExecutionProvider unless a GPU provider is present) and ``pipeline.interpret`` (marks,
 masks, measurements, own explanation maps) on an already created session; DICOM loading excluded.
 Reports wall seconds **and this process's CPU seconds** per step, and the load average: on a shared

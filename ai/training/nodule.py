@@ -1,9 +1,13 @@
 """Train the nodule candidate classifier on crops *and* whole-scan candidates:
 ``python -m ai.training.nodule [--holdout lidc-idri-0001] [--epochs N]``.
 
-A small 3D CNN on 32³ 1 mm patches (:mod:`ai.training.nodule_model`), **fine-tuned** from the previously
-shipped crop-trained model (``--init``, nodule-ct 1.0.0; its batch norms frozen as exported, first
-convolution block frozen) — on 2 shared cores there was no time to train three models from scratch.
+A small 3D CNN on 32³ patches at :data:`~ai.pipelines.nodule_patches.SPACING_MM` (1 mm;
+:mod:`ai.training.nodule_model`), **fine-tuned** from a crop-trained model (``--init``, nodule-ct 1.0.0:
+``git show dbd6f74:resources/models/nodule-ct/model.onnx``; its batch norms frozen as exported, first
+convolution block frozen unless ``--train-first-block``) — on 2 shared cores there was no time to train
+three models from scratch. nodule-ct 2.0.0: the defaults (3 epochs). Tried after it and not shipped (see
+the model card): ``--epochs 7 --train-first-block`` from 1.0.0, the same for 6 epochs with
+``--crop-fill``, and a 48 mm patch at 1.5 mm.
 
 - Positives: every training crop of ``lidc-nodule-vois`` (its nodule, ± 2 mm) and the nodules of the
   training scans (LIDC-0001/0003 XML, ≥ 3 mm, any reader count), each cut ± 3 mm from its cube.
@@ -29,9 +33,9 @@ import torch
 import torch.nn.functional as F
 
 from ai.datasets import assign_splits, read_lidc_vois, read_split_csv, write_split_csv
-from ai.pipelines.nodule_patches import PATCH, window
+from ai.pipelines.nodule_patches import FILL_HU, PATCH, SPACING_MM, window
 from ai.training.common import LABELLED, MODELS, WORK, Timer, roc_auc, save_json, setup
-from ai.training.nodule_data import augment, cut, load_crop, sample_epoch
+from ai.training.nodule_data import augment, cut, extract, load_crop, sample_epoch
 from ai.training.nodule_model import NoduleNet, freeze_batch_norm, load_onnx_weights
 from ai.training.nodule_scans import CUBE, ScanData
 from ai.training.nodule_scans import load as load_scan
@@ -41,6 +45,7 @@ TRAIN_SCANS = ("lidc-idri-0001", "lidc-idri-0003")
 SCAN_NEGATIVES_PER_EPOCH = 800
 SCAN_POSITIVE_COPIES = 8
 CROP_NEGATIVES = 1
+CROP_EXTENT_P = 0.5
 REMINE_EVERY = 2
 log = logging.getLogger("radsight.train")
 
@@ -57,7 +62,7 @@ def load_crops(holdout: str | None) -> dict[str, list]:
     scan_patients = {patient_of(s) for s in TRAIN_SCANS}
     splits = {r.id: "train" if r.patient in scan_patients else splits[r.id] for r in records}
     write_split_csv(split_csv, records, splits)
-    cache = WORK / "cache" / "lidc_crops_1mm.pkl"
+    cache = WORK / "cache" / f"lidc_crops_{SPACING_MM:g}mm.pkl"
     if cache.is_file():
         loaded = pickle.loads(cache.read_bytes())
     else:
@@ -113,19 +118,34 @@ def scan_positive_batch(scans: list[ScanData], rng: np.random.Generator) -> list
     return out
 
 
+def crop_extents(crops: list) -> np.ndarray:
+    """(N, P, P, P) bool: where each training crop has real voxels in the patch around its nodule."""
+    return np.stack([extract(np.ones(c.hu.shape, np.float32), c.centre, fill=0.0) > 0 for c in crops])
+
+
+def like_a_crop(patches: list, extents: np.ndarray | None, rng: np.random.Generator) -> list:
+    """With probability :data:`CROP_EXTENT_P`, fill a scan patch beyond a random training crop's extent,
+    so that crop-edge fill appears in scan patches of both classes and stops telling crops (half of them
+    nodules) from scans (nearly all background)."""
+    if extents is None:
+        return patches
+    return [np.where(extents[rng.integers(len(extents))], p, np.float32(FILL_HU))
+            if rng.random() < CROP_EXTENT_P else p for p in patches]
+
+
 def epoch_data(crops: list, scans: list[ScanData], negatives: np.ndarray, hard: np.ndarray,
-               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+               rng: np.random.Generator, extents: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     x_crop, y_crop = sample_epoch(crops, rng, neg_per_crop=CROP_NEGATIVES)
-    neg = scan_negative_batch(negatives, hard, rng)
-    pos = scan_positive_batch(scans, rng)
+    neg = like_a_crop(scan_negative_batch(negatives, hard, rng), extents, rng)
+    pos = like_a_crop(scan_positive_batch(scans, rng), extents, rng)
     x_scan = window(np.stack([augment(p, rng) for p in neg + pos]))[:, None].astype(np.float32)
     y_scan = np.r_[np.zeros(len(neg), int), np.ones(len(pos), int)]
     return np.concatenate([x_crop, x_scan]), np.r_[y_crop, y_scan]
 
 
 def train(holdout: str | None, epochs: int, batch: int, lr: float, seed: int, out: Path,
-          init: Path | None) -> dict:
-    setup(NAME, seed, threads=2)
+          init: Path | None, train_first_block: bool = False, crop_fill: bool = False) -> dict:
+    setup(NAME, seed, threads=1)
     out.mkdir(parents=True, exist_ok=True)
     crops = load_crops(holdout)
     scans = [load_scan(s) for s in TRAIN_SCANS if s != holdout]
@@ -135,9 +155,10 @@ def train(holdout: str | None, epochs: int, batch: int, lr: float, seed: int, ou
              sum(len(s.nodule_cubes) for s in scans))
     xv, yv = sample_epoch(crops["val"], np.random.default_rng(seed + 999), neg_per_crop=4)
     hard = previous_model_scores(negatives, init)
+    extents = crop_extents(crops["train"]) if crop_fill else None
     net = load_onnx_weights(NoduleNet(), init) if init else NoduleNet()
     for param in net.features[0].parameters():
-        param.requires_grad = bool(init is None)
+        param.requires_grad = bool(init is None or train_first_block)
     opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=lr, weight_decay=1e-4)
     history = []
     for epoch in range(epochs):
@@ -145,7 +166,7 @@ def train(holdout: str | None, epochs: int, batch: int, lr: float, seed: int, ou
         for group in opt.param_groups:
             group["lr"] = lr * 0.5 * (1 + np.cos(np.pi * epoch / epochs))
         rng = np.random.default_rng(seed * 1000 + epoch)
-        x, y = epoch_data(crops["train"], scans, negatives, hard, rng)
+        x, y = epoch_data(crops["train"], scans, negatives, hard, rng, extents)
         loss = _epoch(net, opt, x, y, batch, rng, frozen_bn=init is not None)
         if (epoch + 1) % REMINE_EVERY == 0:
             hard = predict(net, negatives)
@@ -193,10 +214,15 @@ def main() -> None:
     parser.add_argument("--init", type=Path, default=MODELS / NAME / "model.onnx",
                         help="ONNX NoduleNet to fine-tune from ('' trains from scratch)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--train-first-block", action="store_true",
+                        help="train the first convolution block too when starting from --init")
+    parser.add_argument("--crop-fill", action="store_true",
+                        help="half the scan patches get a random training crop's edge fill (like_a_crop)")
     args = parser.parse_args()
     timer = Timer()
     init = args.init if str(args.init) else None
-    info = train(args.holdout, args.epochs, args.batch, args.lr, args.seed, run_dir(args.holdout), init)
+    info = train(args.holdout, args.epochs, args.batch, args.lr, args.seed, run_dir(args.holdout), init,
+                 args.train_first_block, args.crop_fill)
     log.info("training done in %.1f min", timer.minutes())
     command = "python -m ai.training.nodule" + (f" --holdout {args.holdout}" if args.holdout else "")
     info.update(command=command, args={k: str(v) for k, v in vars(args).items()},

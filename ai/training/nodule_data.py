@@ -1,10 +1,11 @@
 """Training patches for the nodule candidate classifier, from the LIDC crops.
 
-Every crop is resampled to 1 mm isotropic (SimpleITK, linear; mask nearest). Positives: patches centred
-on the nodule's mask centroid (± jitter). Negatives: patches centred on structures (HU > −500: vessels,
-pleura, chest wall, airway walls) or parenchyma at least ``r + 4`` mm from the nodule mask. The crops are
-tight (≈ 30 mm in-plane, often < 10 mm in z), so what a patch needs beyond the crop is filled with lung-
-like −850 HU; positives get the same fill on random sides so that the fill does not give the class away.
+Every crop is resampled to the patch spacing, isotropic (SimpleITK, linear; mask nearest). Positives:
+patches centred on the nodule's mask centroid (± jitter). Negatives: patches centred on structures (HU >
+−500: vessels, pleura, chest wall, airway walls) or parenchyma at least ``r + 4`` mm from the nodule mask.
+The crops are tight (≈ 30 mm in-plane, often < 10 mm in z), so what a patch needs beyond the crop is filled
+with lung-like −850 HU; positives get the same fill on random sides so that the fill does not give the class
+away.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Small 3D CNN (from scratch) scoring 32³ 1 mm candidate patches: nodule vs background, with CAM."""
+"""Small 3D CNN scoring 32³ candidate patches (spacing: the patch contract): nodule vs background + CAM."""
 
 from __future__ import annotations
 
@@ -40,20 +40,21 @@ def load_onnx_weights(net: NoduleNet, path) -> NoduleNet:
 
     initialisers = onnx.load(str(path)).graph.initializer
     weights = [numpy_helper.to_array(i) for i in initialisers]
-    named = {i.name: w for i, w in zip(initialisers, weights, strict=True)}
+    # a calibrated export wraps the net ("net.fc.weight"); a plain one does not ("fc.weight")
+    named = {i.name.removeprefix("net."): w for i, w in zip(initialisers, weights, strict=True)}
     convs = [w for w in weights if w.ndim == 5]
     biases = _conv_biases(weights)
     layers = [m for m in net.features if isinstance(m, nn.Sequential)]
     with torch.no_grad():
         for block, w, b in zip(layers, convs, biases, strict=True):
             conv, bn = block[0], block[1]
-            conv.weight.copy_(torch.from_numpy(w))
+            conv.weight.copy_(torch.from_numpy(w.copy()))
             bn.running_mean.zero_()
             bn.running_var.fill_(1.0 - bn.eps)
             bn.weight.fill_(1.0)
-            bn.bias.copy_(torch.from_numpy(b))
-        net.fc.weight.copy_(torch.from_numpy(named["fc.weight"]))
-        net.fc.bias.copy_(torch.from_numpy(named["fc.bias"]))
+            bn.bias.copy_(torch.from_numpy(b.copy()))
+        net.fc.weight.copy_(torch.from_numpy(named["fc.weight"].copy()))
+        net.fc.bias.copy_(torch.from_numpy(named["fc.bias"].copy()))
     return net
 
 

@@ -10,7 +10,7 @@ and labelled against the readers' nodules (:mod:`ai.datasets.lidc_xml`, any read
 - ``0``: every other candidate — the whole scan's negatives (vessels, bronchi, fissures, pleura …).
 
 Each nodule also gets a :data:`CUBE`³ HU cube (not cut) so that training can jitter its positives.
-Cached as ``build/nodule-cache/<scan>.npz`` (git-ignored).
+Cached as ``build/nodule-cache/<scan>_<spacing>mm.npz`` (git-ignored).
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def build(scan: LidcScan) -> ScanData:
 
 def load(name: str, root: Path = DATA / "dicom") -> ScanData:
     """A scan's data from the cache, built (and cached) on first use."""
-    path = CACHE / f"{name}.npz"
+    path = CACHE / f"{name}_{nodule_patches.SPACING_MM:g}mm.npz"
     if path.is_file():
         with np.load(path) as data:
             return ScanData(name=name, **{k: data[k] for k in data.files if k != "name"})

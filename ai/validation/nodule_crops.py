@@ -5,7 +5,7 @@ here, deterministically, and scored with the nodule pipeline's own patch cut and
 (``ai.pipelines.nodule``: ``crop_like``, ``window``, ``score``, with the patch contract read from
 ``model.json`` by ``PatchSpec.of``), the way the model card measures it:
 
-- the crop is resampled to the pipeline's 1 mm grid (linear; mask nearest-neighbour);
+- the crop is resampled to the pipeline's patch grid (``input.spacing_mm``; linear, mask nearest);
 - the lesion: the patch centred (to the nearest voxel) on the mask centroid, cut by ``crop_like`` for
   the mask's equivalent-sphere diameter (the crop's centre when the mask is empty);
 - up to :data:`NEGATIVES_PER_CROP` structure points (HU > :data:`STRUCTURE_HU`) between radius +

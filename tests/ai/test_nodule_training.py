@@ -1,0 +1,83 @@
+"""Nodule training ↔ shipped package: the patch contract training cuts is the one the shipped model.json
+declares, and an exported (calibrated) nodule-ct ONNX loads back into the training network — the start of
+every retraining (``python -m ai.training.nodule --init``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from shipped import MODELS, cpu_session, verified_package
+
+from ai.pipelines.nodule_patches import TRAINING_SPEC, PatchSpec
+from ai.training.nodule_model import NoduleNet, load_onnx_weights
+
+
+@pytest.fixture(scope="module")
+def package():
+    return verified_package("nodule-ct")
+
+
+def test_shipped_patch_contract_is_the_one_training_cuts(package) -> None:
+    assert PatchSpec.of(package) == TRAINING_SPEC
+
+
+def test_shipped_onnx_loads_back_into_the_training_net(package) -> None:
+    torch.set_num_threads(1)
+    net = load_onnx_weights(NoduleNet(), MODELS / "nodule-ct" / "model.onnx").eval()
+    x = np.random.default_rng(0).uniform(0, 1, (4, 1) + (TRAINING_SPEC.patch,) * 3).astype(np.float32)
+    logits_ort, cam_ort = cpu_session(package).run(["logits", "cam"], {"image": x})
+    with torch.no_grad():
+        logits, cam = (t.numpy() for t in net(torch.from_numpy(x)))
+    np.testing.assert_allclose(cam, cam_ort, rtol=1e-3, atol=1e-5)  # CAM: not divided by the temperature
+    temperature = logits / logits_ort  # the export divides the logits by one validation temperature
+    assert np.allclose(temperature, temperature.flat[0], rtol=1e-3) and temperature.flat[0] > 0
+
+
+def test_scan_patches_get_real_crop_edges_on_about_half(shared_data) -> None:
+    """``--crop-fill``: a scan patch is either untouched or filled exactly beyond a real training crop's
+    extent (the crop's nodule always inside), about half of each."""
+    from ai.datasets import read_lidc_vois
+    from ai.training.nodule import CROP_EXTENT_P, crop_extents, like_a_crop
+    from ai.training.nodule_data import load_crop
+
+    folder = shared_data / "labelled" / "lidc-nodule-vois"
+    if not folder.is_dir():
+        pytest.skip(f"labelled set not found at {folder}")
+    crops = [load_crop(r) for r in read_lidc_vois(folder)[:6]]
+    extents = crop_extents(crops)
+    middle = TRAINING_SPEC.patch // 2
+    assert extents[:, middle, middle, middle].all() and not extents.all()
+    rng = np.random.default_rng(0)
+    scan = [rng.uniform(-900, 300, (TRAINING_SPEC.patch,) * 3).astype(np.float32) for _ in range(200)]
+    out = like_a_crop(scan, extents, np.random.default_rng(1))
+    filled = [o for o, s in zip(out, scan, strict=True) if not np.array_equal(o, s)]
+    assert abs(len(filled) / len(scan) - CROP_EXTENT_P) < 0.15
+    for o, s in zip(out, scan, strict=True):
+        kept = o == s
+        assert (o[~kept] == TRAINING_SPEC.fill_hu).all()
+        assert kept.all() or any(np.array_equal(kept, e) for e in extents)
+
+
+def _scan(name: str, nodule_score: float, false_scores: list[float]):
+    from ai.datasets.lidc_scans import ScanTruth
+    from ai.datasets.lidc_xml import Nodule
+    from ai.validation.nodule_scans import ScanMarks
+
+    truth = ScanTruth([Nodule((0.0, 0.0, 0.0), 10.0, 4, ())], np.zeros((0, 3)))
+    centres = np.array([[0.0, 0.0, 0.0]] + [[100.0 + 20 * i, 0.0, 0.0] for i in range(len(false_scores))])
+    return ScanMarks(name, centres, np.array([nodule_score, *false_scores]), truth)
+
+
+def test_cross_threshold_reports_each_scan_at_the_other_scans_threshold() -> None:
+    """Scores on two scales (as two leave-one-scan-out models give): the pooled threshold hides it, the
+    cross check shows one scan flooded with false marks and the other's nodule lost."""
+    from ai.training.nodule_eval import cross_threshold, threshold_for
+
+    low = _scan("low", 0.30, [0.20] * 10 + [0.10] * 4)  # its own threshold: just above 0.20
+    high = _scan("high", 0.90, [0.95] * 2 + [0.50] * 20)  # its own threshold: just above 0.50
+    assert threshold_for([low, high]) > 0.2
+    cross = cross_threshold([low, high])
+    assert cross["low"]["threshold"] == pytest.approx(threshold_for([high]))
+    assert cross["low"]["lesion_sensitivity"] == 0.0 and cross["low"]["fp_per_scan"] == 0
+    assert cross["high"]["lesion_sensitivity"] == 1.0 and cross["high"]["fp_per_scan"] == 22
