@@ -243,7 +243,8 @@ not whether it is right.
 ## Speed and size
 One slice through the pipeline (letterbox, onnxruntime CPU, post-processing): median
 {latency["median_ms"]} ms, p95 {latency["p95_ms"]} ms on the shared 2-core machine
-**at load ≈ {LATENCY_LOAD}** (other engineers' training; v2's 8.3 ms was measured at load ≈ 2, see `bench/RESULTS.md`). ONNX file
+**at load ≈ {LATENCY_LOAD}** (other engineers' training; v2's 8.3 ms was measured at load ≈ 2, see
+`bench/RESULTS.md`). ONNX file
 {latency["onnx_mib"]} MiB.
 
 ## Caveats
