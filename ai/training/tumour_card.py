@@ -21,7 +21,9 @@ NAME = "tumour-mri"
 VERSION = "4.0.0"
 EPOCHS = 6
 # best epoch on validation (torch, cached plain features): written by ai.training.tumour (best_epoch.json)
-VALIDATION = {"epoch": "6 of 6", "br35h_presence_auc": "0.990", "type_accuracy": "0.934", "iou50_recall": "0.718"}
+VALIDATION = {
+    "epoch": "6 of 6", "br35h_presence_auc": "0.990", "type_accuracy": "0.934", "iou50_recall": "0.718"
+}
 V3_VALIDATION = {"br35h_presence_auc": 0.892, "type_accuracy": 0.887, "iou50_recall": 0.629}
 LATENCY_LOAD = "4.1"  # `uptime` load average when the latency below was measured
 SPLIT = (
