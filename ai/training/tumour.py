@@ -1,10 +1,12 @@
 """Train the brain-MRI tumour model (presence + type + box + CAM): ``python -m ai.training.tumour``.
 
 Fine-tunes ImageNet-pretrained EfficientNet-Lite0 at 224² on brain-tumor-mri (type + box; every slice
-has a tumour) and Br35H (tumour / no tumour from one source; boxes on the tumours). Stem and blocks up
-to stride 16 frozen, their stride-8 and stride-16 features cached for one view of each slice
-(:mod:`ai.training.tumour_data`);
-the rest trained. Presence is weighted so that Br35H's two classes count as much as brain-tumor-mri's
+has a tumour) and Br35H (tumour / no tumour from one source; boxes on the tumours). Stem and trunk
+blocks 0-7 frozen, their stride-8 map and block 7's stride-16 output cached for a plain and an augmented
+view of each slice (:mod:`ai.training.tumour_data`); blocks 8-15 (the 112-channel stride-16 stage and the
+stride-32 blocks), the head conv and the heads trained, with a lower learning rate for the trunk blocks.
+Each step draws one of the two views per slice and shifts the cached maps by up to one stride-16 cell.
+Presence is weighted so that Br35H's two classes count as much as brain-tumor-mri's
 positives (presence is measured on Br35H alone: the sources differ). Splits by blocks of neighbouring
 ids (no patient IDs); best epoch chosen on validation; test measured once, through the product, by
 ``radsight validate``
@@ -22,11 +24,10 @@ import torch.nn.functional as F
 
 from ai.datasets import TUMOUR_CLASSES
 from ai.training.common import WORK, Timer, roc_auc, save_json, setup
-from ai.training.top_cache import top_cache
 from ai.training.tumour_data import NAME, NO_TYPE, SIZE, TumourData, load, view_cache
-from ai.training.tumour_model import TumourNet, giou_loss
+from ai.training.tumour_model import FROZEN_BLOCKS, TumourNet, giou_loss
 
-FROZEN_BLOCKS = 16  # the whole trunk frozen (ImageNet weights); its stride-8/16/32 outputs are cached
+TRUNK_LR_SHARE = 0.25  # the fine-tuned trunk blocks learn at this share of the heads' learning rate
 CAM_WEIGHT = 0.5  # weight of the losses that keep the CAM mass inside the box
 PRESENCE_WEIGHT = {(0, 1): 0.5, (1, 1): 3.0, (1, 0): 3.0}  # (source, presence) → loss weight
 log = logging.getLogger("radsight.train")
@@ -59,9 +60,9 @@ def cam_in_box_loss(cam: torch.Tensor, cells: torch.Tensor) -> torch.Tensor:
 
 
 def loss_fn(
-    net: TumourNet, early: torch.Tensor, mid: torch.Tensor, batch: dict[str, torch.Tensor], top=None
+    net: TumourNet, early: torch.Tensor, low: torch.Tensor, batch: dict[str, torch.Tensor]
 ) -> torch.Tensor:
-    presence, logits, cam, box, heat = net.forward_cached(early, mid, top)
+    presence, logits, cam, box, heat = net.forward_low(early, low)
     b, has_box, y = batch["box"], batch["has_box"], batch["type"]
     loss = (
         batch["weight"]
@@ -81,15 +82,13 @@ def loss_fn(
 
 
 @torch.no_grad()
-def predict(
-    net: TumourNet, early: np.ndarray, mids: np.ndarray, tops: np.ndarray, batch: int = 64
-) -> dict[str, np.ndarray]:
-    """Presence probability, type logits, boxes and CAMs from cached features."""
+def predict(net: TumourNet, early: np.ndarray, lows: np.ndarray, batch: int = 64) -> dict[str, np.ndarray]:
+    """Presence probability, type logits, boxes and CAMs from cached frozen features."""
     net.eval()
     out: dict[str, list] = {"presence": [], "logits": [], "box": [], "cam": []}
-    for i in range(0, len(mids), batch):
-        presence, logits, cam, box, _ = net.forward_cached(
-            *(torch.from_numpy(a[i : i + batch]).float() for a in (early, mids, tops))
+    for i in range(0, len(lows), batch):
+        presence, logits, cam, box, _ = net.forward_low(
+            *(torch.from_numpy(a[i : i + batch]).float() for a in (early, lows))
         )
         for key, value in zip(out, (torch.sigmoid(presence), logits, box, cam), strict=True):
             out[key].append(value.numpy())
@@ -138,17 +137,21 @@ def train(epochs: int, batch: int, lr: float, seed: int) -> None:
     log.info("train %d val %d test %d", tr.sum(), va.sum(), (data.split == "test").sum())
     net = TumourNet(len(TUMOUR_CLASSES), SIZE)
     cache = view_cache(net.trunk, data)
-    cache["top"] = top_cache("tumour3", net.trunk, cache["mid"], data.split != "test")
     net.trunk.requires_grad_(False)
-    opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=lr, weight_decay=1e-4)
+    trunk = net.trunk_trained()
+    for p in trunk:
+        p.requires_grad_(True)
+    heads = [p for n, p in net.named_parameters() if not n.startswith("trunk.")]
+    groups = [{"params": trunk, "lr": lr * TRUNK_LR_SHARE}, {"params": heads, "lr": lr}]
+    opt = torch.optim.AdamW(groups, weight_decay=1e-4)
     steps = epochs * (int(tr.sum()) // batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
+    max_lr = [lr * TRUNK_LR_SHARE, lr]
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=steps, pct_start=0.1)
     gen = torch.Generator().manual_seed(seed)
     weights = np.array([PRESENCE_WEIGHT[(s, p)] for s, p in zip(data.source, data.presence, strict=True)])
     train_set = {
         "early": cache["early"][:, tr],
-        "mid": cache["mid"][:, tr],
-        "top": cache["top"][:, tr],
+        "low": cache["low"][:, tr],
         "box": cache["boxes"][:, tr],
         "presence": data.presence[tr],
         "type": data.types[tr],
@@ -158,44 +161,51 @@ def train(epochs: int, batch: int, lr: float, seed: int) -> None:
     for epoch in range(epochs):
         timer = Timer()
         _epoch(net, opt, sched, train_set, batch, gen, np.random.default_rng(seed * 1000 + epoch))
-        score = validate(net, *(cache[k][0, va] for k in ("early", "mid", "top")), data, va)
+        score = validate(net, cache["early"][0, va], cache["low"][0, va], data, va)
         if score["select"] > best:
             best = score["select"]
             torch.save(net.state_dict(), work / "best.pt")
+            save_json(work / "best_epoch.json", {"epoch": epoch, **score})
         log.info("epoch %d %.1f min val %s", epoch, timer.minutes(), score)
+
+
+def _batch(train_set: dict, idx: np.ndarray, views: np.ndarray, gen: torch.Generator) -> tuple:
+    """Cached maps of one step (the drawn view per slice, shifted by up to one stride-16 cell) and
+    its targets."""
+    early, low = (torch.from_numpy(train_set[k][views, idx]).float() for k in ("early", "low"))
+    early, low, box = shift_features(early, low, torch.from_numpy(train_set["box"][views, idx]), gen)
+    item = {
+        "box": box,
+        "has_box": box[:, 2] > 0.01,
+        **{k: torch.from_numpy(train_set[k][idx]) for k in ("presence", "type", "weight")},
+    }
+    return F.dropout2d(early, 0.1), F.dropout2d(low, 0.05), item
 
 
 def _epoch(net, opt, sched, train_set, batch, gen, rng) -> None:
     net.train()
-    net.trunk.eval()
-    n_views, n = train_set["mid"].shape[:2]
+    net.trunk.frozen_eval(FROZEN_BLOCKS)
+    n_views, n = train_set["low"].shape[:2]
     order, views = rng.permutation(n), rng.integers(0, n_views, n)
-    total, n_steps = 0.0, n // batch
+    total, n_steps, timer = 0.0, n // batch, Timer()
     for step in range(n_steps):
         idx = order[step * batch : (step + 1) * batch]
-        early, mid, top = (
-            torch.from_numpy(train_set[k][views[idx], idx]).float() for k in ("early", "mid", "top")
-        )
-        box = torch.from_numpy(train_set["box"][views[idx], idx])
-        item = {
-            "box": box,
-            "has_box": box[:, 2] > 0.01,
-            **{k: torch.from_numpy(train_set[k][idx]) for k in ("presence", "type", "weight")},
-        }
-        loss = loss_fn(net, F.dropout2d(early, 0.1), F.dropout2d(mid, 0.1), item, F.dropout2d(top, 0.1))
+        early, low, item = _batch(train_set, idx, views[idx], gen)
+        loss = loss_fn(net, early, low, item)
         opt.zero_grad()
         loss.backward()
         opt.step()
         sched.step()
         total += loss.item()
-        if step % 20 == 0:
-            log.info("step %d/%d loss %.3f", step, n_steps, total / (step + 1))
+        if step % 10 == 0:
+            log.info("step %d/%d loss %.3f (%.1f s/step)", step, n_steps, total / (step + 1),
+                     timer.minutes() * 60 / (step + 1))
 
 
 def validate(
-    net: TumourNet, early: np.ndarray, mids: np.ndarray, tops: np.ndarray, data: TumourData, sel: np.ndarray
+    net: TumourNet, early: np.ndarray, lows: np.ndarray, data: TumourData, sel: np.ndarray
 ) -> dict[str, float]:
-    out = predict(net, early, mids, tops)
+    out = predict(net, early, lows)
     src, pres, types = data.source[sel], data.presence[sel], data.types[sel]
     br = src == 1
     auc = roc_auc(pres[br], out["presence"][br])

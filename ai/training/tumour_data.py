@@ -1,9 +1,9 @@
 """Training data of the brain-MRI tumour model: brain-tumor-mri (type + box, all with a tumour) and
 Br35H (tumour / no tumour from one source, boxes on the tumours), letterboxed to one grid, split, and
-the frozen stride-8 and stride-16 features of one view of every slice cached: plain for validation and
-test slices; for half of the training slices (drawn at random) augmented — resolution drop,
-zoom/shift/flip, contrast/gamma — so that the net cannot tell the sources apart by sharpness or scale
-alone. (One view, not several, because the 2 shared cores allowed no more.)"""
+the outputs of the frozen trunk blocks cached — the stride-8 map (box head input) and the first
+stride-16 stage (80 channels, input of the fine-tuned blocks) — for two views: view 0 plain (all
+non-test slices), view 1 augmented (training slices only) — resolution drop, zoom/shift/flip,
+contrast/gamma — so that the net cannot tell the sources apart by sharpness or scale alone."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ import torch.nn.functional as F
 from ai.datasets import assign_splits, read_br35h, read_brain_tumor, read_split_csv, write_split_csv
 from ai.training.augment import random_affine, random_intensity
 from ai.training.common import GRAY_MEAN, GRAY_STD, LABELLED, MODELS, WORK, Lite0Features, resized_cache
+from ai.training.tumour_model import LOW_CHANNELS, frozen_low
 
 NAME = "tumour-mri"
 SIZE = 224
-N_VIEWS = 1
-AUGMENTED_SHARE = 0.5
+N_VIEWS = 2  # view 0 plain, view 1 augmented (training slices only)
 NO_TYPE = -100  # type unknown (Br35H) or absent (no tumour): ignored by the type loss
 log = logging.getLogger("radsight.train")
 
@@ -100,42 +100,31 @@ def augment_view(
 
 @torch.no_grad()
 def view_cache(trunk: Lite0Features, data: TumourData, batch: int = 32) -> dict[str, np.ndarray]:
-    """Frozen features per view: ``early`` (N_VIEWS, N, 40, 28, 28) and ``mid`` (N_VIEWS, N, 112, 14, 14)
-    float16, and ``boxes`` (N_VIEWS, N, 4) as moved by each view."""
-    path = WORK / "cache" / f"tumour3_{SIZE}_views.npz"
+    """Frozen features per view: ``early`` (N_VIEWS, N, 40, 28, 28) and ``low`` (N_VIEWS, N, 80, 14, 14)
+    float16, and ``boxes`` (N_VIEWS, N, 4) as moved by each view. View 1 of non-training rows is zero."""
+    path = WORK / "cache" / f"tumour4_{SIZE}_views.npz"
     if path.is_file():
         cached = np.load(path)
         if cached["early"].shape[1] == len(data.images):
             return dict(cached)
     trunk.eval()
     gen = torch.Generator().manual_seed(1)
-    augment = (np.random.default_rng(1).random(len(data.images)) < AUGMENTED_SHARE) & (data.split == "train")
-    feats = np.zeros((N_VIEWS, len(data.images), 40, SIZE // 8, SIZE // 8), np.float16)
-    mids = np.zeros((N_VIEWS, len(data.images), 112, SIZE // 16, SIZE // 16), np.float16)
-    boxes = np.zeros((N_VIEWS, len(data.images), 4), np.float32)
-    todo = np.flatnonzero(data.split != "test")  # the test split is measured through the product only
-    for start in range(0, len(todo), batch):
-        i = todo[start : start + batch]
-        x = torch.from_numpy(data.images[i]).float().div(255).unsqueeze(1)
-        b = torch.from_numpy(data.boxes[i])
-        for v in range(N_VIEWS):
-            xv, bv = _view(augment[i], x, b, gen)
-            early = trunk.early((xv - GRAY_MEAN) / GRAY_STD)
-            feats[v, i] = early.half().numpy()
-            mids[v, i] = trunk.middle(early).half().numpy()
-            boxes[v, i] = np.where(b[:, 2:3].numpy() > 0, bv.numpy(), 0.0)
-        log.info("caching tumour views %d/%d", start + len(i), len(todo))
+    n = len(data.images)
+    feats = np.zeros((N_VIEWS, n, 40, SIZE // 8, SIZE // 8), np.float16)
+    lows = np.zeros((N_VIEWS, n, LOW_CHANNELS, SIZE // 16, SIZE // 16), np.float16)
+    boxes = np.zeros((N_VIEWS, n, 4), np.float32)
+    for view, rows in enumerate((data.split != "test", data.split == "train")):  # test: product only
+        todo = np.flatnonzero(rows)
+        for start in range(0, len(todo), batch):
+            i = todo[start : start + batch]
+            x = torch.from_numpy(data.images[i]).float().div(255).unsqueeze(1)
+            b = torch.from_numpy(data.boxes[i])
+            x, moved = augment_view(x, b, gen) if view else (x, b)
+            early = trunk.early((x - GRAY_MEAN) / GRAY_STD)
+            feats[view, i] = early.half().numpy()
+            lows[view, i] = frozen_low(trunk, early).half().numpy()
+            boxes[view, i] = np.where(b[:, 2:3].numpy() > 0, moved.numpy(), 0.0)
+            log.info("caching tumour view %d: %d/%d", view, start + len(i), len(todo))
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, early=feats, mid=mids, boxes=boxes)
-    return {"early": feats, "mid": mids, "boxes": boxes}
-
-
-def _view(
-    augment: np.ndarray, x: torch.Tensor, b: torch.Tensor, gen: torch.Generator
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The batch with the rows flagged in ``augment`` augmented (boxes follow)."""
-    if not augment.any():
-        return x, b
-    xa, ba = augment_view(x, b, gen)
-    keep = torch.from_numpy(~augment)
-    return torch.where(keep[:, None, None, None], x, xa), torch.where(keep[:, None], b, ba)
+    np.savez(path, early=feats, low=lows, boxes=boxes)
+    return {"early": feats, "low": lows, "boxes": boxes}

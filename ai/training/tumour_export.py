@@ -3,8 +3,9 @@
 ``python -m ai.training.tumour_export`` (after ``python -m ai.training.tumour``):
 
 1. ``model.onnx`` with outputs ``presence``, ``logits``, ``cam``, ``box``, ``ood_distance``;
-2. ``ood.json``: Mahalanobis statistics fitted on the training slices' frozen features, threshold the
-   99th percentile of the validation slices' distances;
+2. ``ood.json``: Mahalanobis statistics fitted on the training slices' pooled stride-16 features (as
+   fine-tuned: blocks 8-10 are trained), threshold the 99th percentile of the validation slices'
+   distances;
 3. the package written, then run through :func:`ai.validation.run.validate` (the product's pipeline) on
    the Br35H validation split; the presence threshold is the one with the highest sensitivity at
    validation specificity ≥ ``MIN_SPECIFICITY``, and its measured sensitivity / specificity go into
@@ -29,7 +30,7 @@ from ai.training import ood_fit
 from ai.training.common import GRAY_MEAN, GRAY_STD, LABELLED, MODELS, WORK, export_onnx, setup
 from ai.training.tumour_card import package
 from ai.training.tumour_data import NAME, SIZE, load, view_cache
-from ai.training.tumour_model import TumourNet
+from ai.training.tumour_model import TumourNet, frozen_low, trained_mid
 
 MIN_SPECIFICITY = 0.92
 OOD_QUANTILE = 0.99
@@ -45,17 +46,28 @@ class TumourExport(nn.Module):
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
         early = self.net.trunk.early((image - GRAY_MEAN) / GRAY_STD)
-        mid = self.net.trunk.middle(early)
+        mid = trained_mid(self.net.trunk, frozen_low(self.net.trunk, early))
         presence, logits, cam, box, _ = self.net.forward_cached(early, mid)
         return presence, logits, cam, box, self.ood(mid)
+
+
+@torch.no_grad()
+def plain_mids(net: TumourNet, lows: np.ndarray, batch: int = 64) -> np.ndarray:
+    """The trained stride-16 map of each cached plain view (block 7's output → blocks 8-10)."""
+    net.eval()
+    return np.concatenate(
+        [trained_mid(net.trunk, torch.from_numpy(lows[i : i + batch]).float()).numpy()
+         for i in range(0, len(lows), batch)]
+    )
 
 
 def fit_guard(net: TumourNet) -> tuple[ood_fit.MahalanobisHead, dict]:
     data = load()
     cache = view_cache(net.trunk, data)
-    feats = ood_fit.pooled_numpy(cache["mid"][0])
-    mean, whiten = ood_fit.fit(feats[data.split == "train"])
-    val = ood_fit.distances(feats[data.split == "val"], mean, whiten)
+    rows = data.split != "test"  # the test split is not cached: measured through the product only
+    feats, split = ood_fit.pooled_numpy(plain_mids(net, cache["low"][0, rows])), data.split[rows]
+    mean, whiten = ood_fit.fit(feats[split == "train"])
+    val = ood_fit.distances(feats[split == "val"], mean, whiten)
     threshold = ood_fit.threshold(val, OOD_QUANTILE)
     info = {
         "output": "ood_distance",
@@ -63,8 +75,9 @@ def fit_guard(net: TumourNet) -> tuple[ood_fit.MahalanobisHead, dict]:
         "expects": "a brain MRI slice",
         "calibration": f"{OOD_QUANTILE:.0%} quantile of the distances of {len(val)} validation slices "
         "(brain-tumor-mri + Br35H)",
-        "features": "per-channel mean and standard deviation of the frozen stride-16 EfficientNet-Lite0 "
-        "map (ImageNet weights); Mahalanobis distance with 5 % shrinkage to the training slices",
+        "features": "per-channel mean and standard deviation of the stride-16 EfficientNet-Lite0 map "
+        "(112 channels; ImageNet weights, blocks 8-10 fine-tuned with the model); Mahalanobis distance "
+        "with 5 % shrinkage to the training slices",
     }
     return ood_fit.MahalanobisHead(mean, whiten), info
 

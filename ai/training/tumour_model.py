@@ -1,6 +1,9 @@
 """Tumour network: EfficientNet-Lite0 trunk, a stride-16 fused map feeding GAP → linear presence and type
 heads (so their CAMs are 14×14 at 224²) and a soft-argmax box head at stride 8 (28×28 at 224²).
-Input: (N, 1, H, W) in [0, 1]."""
+Input: (N, 1, H, W) in [0, 1].
+
+Trunk blocks 0–7 (stem to the first, 80-channel stride-16 stage) stay at their ImageNet weights; blocks
+8–15 (the 112-channel stride-16 stage, the stride-32 blocks) and the head conv are fine-tuned."""
 
 from __future__ import annotations
 
@@ -12,6 +15,22 @@ from ai.training.common import GRAY_MEAN, GRAY_STD, Lite0Features
 
 FUSED = 256
 BOX = 64
+FROZEN_BLOCKS = 8  # trunk blocks 0-7 frozen (their outputs are cached for training)
+LOW_CHANNELS = 80  # channels of block 7's output (stride 16)
+
+
+def frozen_low(trunk: Lite0Features, early: torch.Tensor) -> torch.Tensor:
+    """Frozen blocks after the stride-8 map up to block 7: (N, 80, h/16, w/16)."""
+    for block in trunk.blocks[trunk.EARLY_BLOCK + 1 : FROZEN_BLOCKS]:
+        early = block(early)
+    return early
+
+
+def trained_mid(trunk: Lite0Features, low: torch.Tensor) -> torch.Tensor:
+    """Fine-tuned stride-16 blocks 8-10: block 7's output → the 112-channel stride-16 map."""
+    for block in trunk.blocks[FROZEN_BLOCKS : trunk.MID_BLOCK + 1]:
+        low = block(low)
+    return low
 
 
 class TumourNet(nn.Module):
@@ -31,14 +50,22 @@ class TumourNet(nn.Module):
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
         early = self.trunk.early((image - GRAY_MEAN) / GRAY_STD)
-        return self.forward_cached(early, self.trunk.middle(early))
+        return self.forward_low(early, frozen_low(self.trunk, early))
+
+    def forward_low(self, early: torch.Tensor, low: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """From the cached frozen stride-8 map and block 7's output (see :meth:`forward_cached`)."""
+        return self.forward_cached(early, trained_mid(self.trunk, low))
+
+    def trunk_trained(self) -> list[nn.Parameter]:
+        """Parameters of the fine-tuned trunk blocks (8-15) and head conv."""
+        return [*self.trunk.blocks[FROZEN_BLOCKS:].parameters(), *self.trunk.head.parameters()]
 
     def forward_cached(
         self, early: torch.Tensor, mid: torch.Tensor, top: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, ...]:
-        """From the (cached, frozen) stride-8 and stride-16 features: presence logit (N,), type logits,
-        CAMs (N, 1 + types, h, w; presence first), box, centre heat logits. ``top``: the cached
-        ``trunk.top(mid)`` where the stride-32 blocks are frozen too."""
+        """From the stride-8 and stride-16 features: presence logit (N,), type logits,
+        CAMs (N, 1 + types, h, w; presence first), box, centre heat logits. ``top``: a precomputed
+        ``trunk.top(mid)``, if any."""
         fmap = self.fused(mid, top)
         pooled = self.dropout(fmap.mean(dim=(2, 3)))
         logits, presence = self.fc(pooled), self.presence(pooled)[:, 0]

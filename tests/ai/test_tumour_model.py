@@ -63,8 +63,9 @@ def test_br35h_slices_without_tumour_get_no_finding(package, br35h_test) -> None
 
 
 def test_br35h_tumour_slices_get_a_box_on_the_tumour(package, br35h_test) -> None:
-    """The first 10 test slices with a tumour: at the operating point (test sensitivity 0.60) about half
-    get a finding (5 when this was written), and most of those boxes overlap the annotation (IoU ≥ 0.3)."""
+    """The first 10 test slices with a tumour: at the operating point (Br35H test sensitivity 0.87) at
+    least 8 get a finding (10 with 4.0.0), and most of those boxes match the annotation at IoU ≥ 0.5
+    (9 of 10 with 4.0.0; the lowest IoU 0.37)."""
     positives = [r for r in br35h_test if r.label_index == 1][:10]
     ious = []
     for rec in positives:
@@ -72,7 +73,7 @@ def test_br35h_tumour_slices_get_a_box_on_the_tumour(package, br35h_test) -> Non
         if result.findings:
             k0, j0, i0, k1, j1, i1 = result.findings[0].box_kji
             ious.append(float(box_iou(np.array([[i0, j0, i1, j1]]), np.asarray(rec.boxes)).max()))
-    assert len(ious) >= 4 and np.mean([v >= 0.3 for v in ious]) >= 0.6
+    assert len(ious) >= 8 and np.mean([v >= 0.5 for v in ious]) >= 0.7
 
 
 def test_recorded_subset_reproduces(package, shared_data: Path) -> None:
