@@ -1,6 +1,6 @@
 """Training data of the fracture detector: FracAtlas letterboxed to SIZE², boxes on that grid, the
-frozen stride-8 and stride-16 features of each image and its mirror image (cached), and CenterNet
-targets on the stride-8 grid (Gaussian centre heat, offset and log size in cells)."""
+frozen stride-8 features of each image (and the mirror image of the fractured training images; cached),
+and CenterNet targets on the stride-8 grid (Gaussian centre heat, offset and log size in cells)."""
 
 from __future__ import annotations
 
@@ -89,36 +89,6 @@ def all_targets(data: FractureData) -> dict[str, np.ndarray]:
         for k, key in enumerate(out):
             out[key].append(np.stack([p[k] for p in parts]))
     return {k: np.stack(v) for k, v in out.items()}
-
-
-@torch.no_grad()
-def feature_cache(
-    trunk: Lite0Features, images: np.ndarray, todo: np.ndarray, batch: int = 16
-) -> tuple[np.ndarray, np.ndarray]:
-    """float16 (V, N, 40, S/8, S/8) and (V, N, 112, S/16, S/16) frozen features of the VIEWS of the
-    images flagged in ``todo`` (zeros elsewhere: the test split is measured through the product only)."""
-    path = WORK / "cache" / f"fracture_det_{SIZE}.npz"
-    if path.is_file():
-        cached = np.load(path)
-        if cached["early"].shape[1] == len(images):
-            return cached["early"], cached["mid"]
-    trunk.eval()
-    n, g = len(images), SIZE // STRIDE
-    early = np.zeros((len(VIEWS), n, 40, g, g), np.float16)
-    mid = np.zeros((len(VIEWS), n, 112, g // 2, g // 2), np.float16)
-    rows = np.flatnonzero(todo)
-    for start in range(0, len(rows), batch):
-        i = rows[start : start + batch]
-        x = torch.from_numpy(images[i]).float().div(255).unsqueeze(1)
-        for v, view in enumerate(VIEWS):
-            xv = torch.flip(x, dims=[3]) if view else x
-            e = trunk.early((xv - GRAY_MEAN) / GRAY_STD)
-            early[v, i] = e.half().numpy()
-            mid[v, i] = trunk.middle(e).half().numpy()
-        log.info("caching fracture features %d/%d", start + len(i), len(rows))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, early=early, mid=mid)
-    return early, mid
 
 
 @torch.no_grad()

@@ -27,7 +27,7 @@ from ai.package import OperatingPoint, write_package
 from ai.training import ood_fit
 from ai.training.common import GRAY_MEAN, GRAY_STD, LABELLED, MODELS, WORK, export_onnx, setup
 from ai.training.fracture_card import package
-from ai.training.fracture_data import NAME, SIZE, feature_cache, load
+from ai.training.fracture_data import NAME, SIZE, cached_views, early_cache, load
 from ai.training.fracture_model import FractureNet
 
 TRIAGE_SENSITIVITY = 0.90
@@ -50,10 +50,23 @@ class FractureExport(nn.Module):
         return logits, cam, torch.sigmoid(det[:, :1]), det[:, 1:], self.ood(mid)
 
 
+@torch.no_grad()
+def pooled_mid(net: FractureNet, early: np.ndarray, batch: int = 64) -> np.ndarray:
+    """(N, 224) pooled stride-16 features (fine-tuned blocks) of cached stride-8 features (N, 40, h, w)."""
+    net.eval()
+    parts = [
+        ood_fit.pooled(net.trunk.middle(torch.from_numpy(early[i : i + batch]).float())).numpy()
+        for i in range(0, len(early), batch)
+    ]
+    return np.concatenate(parts).astype(np.float64)
+
+
 def fit_guard(net: FractureNet) -> tuple[ood_fit.MahalanobisHead, dict]:
     data = load()
-    _, mid = feature_cache(net.trunk, data.images, data.split != "test")
-    feats = ood_fit.pooled_numpy(mid[0])
+    early = early_cache(net.trunk, data.images, cached_views(data))[0]
+    feats = np.zeros((len(early), 224))
+    seen = data.split != "test"
+    feats[seen] = pooled_mid(net, early[seen])
     mean, whiten = ood_fit.fit(feats[data.split == "train"])
     val = ood_fit.distances(feats[data.split == "val"], mean, whiten)
     threshold = ood_fit.threshold(val, OOD_QUANTILE)
@@ -62,8 +75,9 @@ def fit_guard(net: FractureNet) -> tuple[ood_fit.MahalanobisHead, dict]:
         "threshold": round(threshold, 3),
         "expects": "a musculoskeletal radiograph (hand, leg, hip, shoulder)",
         "calibration": f"{OOD_QUANTILE:.0%} quantile of the distances of {len(val)} validation radiographs",
-        "features": "per-channel mean and standard deviation of the frozen stride-16 EfficientNet-Lite0 "
-        "map (ImageNet weights); Mahalanobis distance with 5 % shrinkage to the training images",
+        "features": "per-channel mean and standard deviation of the stride-16 EfficientNet-Lite0 map "
+        "(ImageNet weights, stride-16 blocks fine-tuned with the detector); Mahalanobis distance with 5 % "
+        "shrinkage to the training images",
     }
     return ood_fit.MahalanobisHead(mean, whiten), info
 
