@@ -46,6 +46,7 @@ def test_greedy_nms_keeps_best_first_order() -> None:
 def test_local_maxima_suppresses_neighbours() -> None:
     heat = np.array([[0.1, 0.5, 0.4], [0.2, 0.3, 0.1], [0.0, 0.1, 0.6]])
     assert np.argwhere(local_maxima(heat)).tolist() == [[0, 1], [2, 2]]
+    assert np.argwhere(local_maxima(heat, radius=2)).tolist() == [[2, 2]]  # 5×5: 0.5 is 2 cells from 0.6
 
 
 def test_greedy_match_and_pooled_ap() -> None:
