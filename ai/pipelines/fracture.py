@@ -28,6 +28,9 @@ from ai.scores import softmax
 STRIDE = 8  # model-grid pixels per cell of ``heat`` / ``reg``
 MAX_BOXES = 5  # candidates reported per image (best first)
 MIN_BOX_SCORE = 0.05  # candidates below this are not reported at all
+# Image-level score for triage: the image head's probability averaged with the centre map's maximum
+# (True) or the image head alone (False); chosen on validation (ai.training.fracture_decode).
+BLEND_CENTRE_PEAK = False
 NMS_IOU: float | None = None  # greedy box NMS after the 3×3 peak NMS (chosen on validation; None: peaks only)
 
 
@@ -49,6 +52,7 @@ def to_input(boxes: np.ndarray, lb: Letterbox) -> np.ndarray:
 def postprocess(outputs: dict[str, np.ndarray], lb: Letterbox, index: int = 0) -> FractureResult:
     p = float(softmax(outputs["logits"][index])[-1])
     heat = outputs["heat"][index, 0]
+    p = (p + float(heat.max())) / 2 if BLEND_CENTRE_PEAK else p
     boxes, scores = decode_centres(heat, outputs["reg"][index], STRIDE, MAX_BOXES, MIN_BOX_SCORE, NMS_IOU)
     full = np.clip(unletterbox_map(heat, lb), 0, 1).astype(np.float32)
     return FractureResult(p, full, to_input(boxes, lb), scores)
