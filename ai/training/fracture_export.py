@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -100,16 +99,16 @@ def calibrate() -> tuple[OperatingPoint, OperatingPoint]:
     """Triage and box operating points from the product pipeline's outputs on the validation split."""
     from ai.validation.run import ValidateRequest, validate
 
-    with tempfile.TemporaryDirectory() as out:
-        request = ValidateRequest(
-            model=NAME,
-            data=LABELLED / "fracatlas",
-            out=Path(out),
-            subset_file=MODELS / NAME / "split.csv",
-            split="val",
-            n_boot=10,
-        )
-        report, _ = validate(request)
+    out = WORK / NAME / "val_product"  # kept: validation AUC and AP50 through the product, for the card
+    request = ValidateRequest(
+        model=NAME,
+        data=LABELLED / "fracatlas",
+        out=out,
+        subset_file=MODELS / NAME / "split.csv",
+        split="val",
+        n_boot=10,
+    )
+    report, _ = validate(request)
     cases = report.cases
     y = np.array([c.positive for c in cases], bool)
     s = np.array([c.score for c in cases], float)
