@@ -30,7 +30,7 @@ MAX_BOXES = 5  # candidates reported per image (best first)
 MIN_BOX_SCORE = 0.05  # candidates below this are not reported at all
 # Image-level score for triage, chosen on validation (ai.training.fracture_decode): "head" (the image head's
 # probability), "centre_peak" (the centre map's maximum) or "mean" (the mean of the two).
-IMAGE_SCORE = "head"
+IMAGE_SCORE = "mean"
 NMS_IOU: float | None = None  # greedy box NMS after the 3×3 peak NMS (chosen on validation; None: peaks only)
 
 
