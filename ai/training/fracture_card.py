@@ -93,7 +93,7 @@ KEYS = [
 ]
 REGION_KEYS = ["auc", "iou30_recall", "fp_boxes_per_image", "ap50"]
 WORDS = {
-    "auc": "image-level AUC (triage probability)",
+    "auc": "image-level AUC (triage score)",
     "sensitivity": "image-level sensitivity (triage point)",
     "specificity": "image-level specificity (triage point)",
     "ppv": "image-level PPV (triage point)",
