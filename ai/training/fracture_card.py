@@ -253,6 +253,10 @@ figure of 172 ms was taken at a far higher load). ONNX file {latency["onnx_mib"]
 - No patient IDs; FracAtlas only (one hospital group); boxes vary in how tightly they enclose a fracture.
 - Small or subtle fractures are missed more often; a passing box is a place to look, not a diagnosis.
 - The OOD guard measures distance to the training images, not correctness.
+- The triage score is the mean of the image head's probability and the centre map's maximum: a ranking
+  score for the operating point, not a calibrated probability.
+- One training run (seed 0) whose length was set by the clock (13 epochs); the variation between runs was
+  not measured. Box recall is much higher on hands than on legs, hips and shoulders (table above).
 """
 
 
