@@ -28,6 +28,10 @@ from ai.scores import softmax
 STRIDE = 8  # model-grid pixels per cell of ``heat`` / ``reg``
 MAX_BOXES = 5  # candidates reported per image (best first)
 MIN_BOX_SCORE = 0.05  # candidates below this are not reported at all
+# Image-level score for triage, chosen on validation (ai.training.fracture_decode): "head" (the image head's
+# probability), "centre_peak" (the centre map's maximum) or "mean" (the mean of the two).
+IMAGE_SCORE = "mean"
+NMS_IOU: float | None = None  # greedy box NMS after the 3×3 peak NMS (chosen on validation; None: peaks only)
 
 
 @dataclass(frozen=True)
@@ -48,9 +52,15 @@ def to_input(boxes: np.ndarray, lb: Letterbox) -> np.ndarray:
 def postprocess(outputs: dict[str, np.ndarray], lb: Letterbox, index: int = 0) -> FractureResult:
     p = float(softmax(outputs["logits"][index])[-1])
     heat = outputs["heat"][index, 0]
-    boxes, scores = decode_centres(heat, outputs["reg"][index], STRIDE, MAX_BOXES, MIN_BOX_SCORE)
+    p = image_score(p, float(heat.max()))
+    boxes, scores = decode_centres(heat, outputs["reg"][index], STRIDE, MAX_BOXES, MIN_BOX_SCORE, NMS_IOU)
     full = np.clip(unletterbox_map(heat, lb), 0, 1).astype(np.float32)
     return FractureResult(p, full, to_input(boxes, lb), scores)
+
+
+def image_score(head: float, centre_peak: float) -> float:
+    """The triage score of IMAGE_SCORE from the image head's probability and the centre map's maximum."""
+    return {"head": head, "centre_peak": centre_peak, "mean": (head + centre_peak) / 2}[IMAGE_SCORE]
 
 
 def box_threshold(package) -> float | None:

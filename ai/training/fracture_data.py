@@ -1,6 +1,6 @@
 """Training data of the fracture detector: FracAtlas letterboxed to SIZE², boxes on that grid, the
-frozen stride-8 and stride-16 features of each image and its mirror image (cached), and CenterNet
-targets on the stride-8 grid (Gaussian centre heat, offset and log size in cells)."""
+frozen stride-8 features of each image (and the mirror image of the fractured training images; cached),
+and CenterNet targets on the stride-8 grid (Gaussian centre heat, offset and log size in cells)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from ai.training.common import GRAY_MEAN, GRAY_STD, LABELLED, MODELS, WORK, Lite
 
 NAME = "fracture-radiograph"
 SIZE = 320
-VIEWS = (0,)  # 0 plain, 1 mirror image (the mirror doubles the caching time; left out on 2 shared cores)
+VIEWS = (0, 1)  # 0 plain, 1 mirror image (stride-8 features of both are cached)
 STRIDE = 8
 log = logging.getLogger("radsight.train")
 
@@ -92,30 +92,33 @@ def all_targets(data: FractureData) -> dict[str, np.ndarray]:
 
 
 @torch.no_grad()
-def feature_cache(
-    trunk: Lite0Features, images: np.ndarray, todo: np.ndarray, batch: int = 16
-) -> tuple[np.ndarray, np.ndarray]:
-    """float16 (V, N, 40, S/8, S/8) and (V, N, 112, S/16, S/16) frozen features of the VIEWS of the
-    images flagged in ``todo`` (zeros elsewhere: the test split is measured through the product only)."""
-    path = WORK / "cache" / f"fracture_det_{SIZE}.npz"
+def early_cache(trunk: Lite0Features, images: np.ndarray, todo: np.ndarray, batch: int = 16) -> np.ndarray:
+    """float16 (len(VIEWS), N, 40, S/8, S/8): frozen stride-8 features (stem and blocks 0-4, ImageNet
+    weights) of the images flagged in ``todo`` (len(VIEWS), N) for each view (plain, mirror image); zeros
+    elsewhere (the test split is measured through the product only). The blocks above are fine-tuned on
+    top of this cache."""
+    path = WORK / "cache" / f"fracture_early_{SIZE}.npy"
     if path.is_file():
         cached = np.load(path)
-        if cached["early"].shape[1] == len(images):
-            return cached["early"], cached["mid"]
+        if cached.shape[:2] == (len(VIEWS), len(images)):
+            return cached
     trunk.eval()
-    n, g = len(images), SIZE // STRIDE
-    early = np.zeros((len(VIEWS), n, 40, g, g), np.float16)
-    mid = np.zeros((len(VIEWS), n, 112, g // 2, g // 2), np.float16)
-    rows = np.flatnonzero(todo)
-    for start in range(0, len(rows), batch):
-        i = rows[start : start + batch]
-        x = torch.from_numpy(images[i]).float().div(255).unsqueeze(1)
-        for v, view in enumerate(VIEWS):
-            xv = torch.flip(x, dims=[3]) if view else x
-            e = trunk.early((xv - GRAY_MEAN) / GRAY_STD)
-            early[v, i] = e.half().numpy()
-            mid[v, i] = trunk.middle(e).half().numpy()
-        log.info("caching fracture features %d/%d", start + len(i), len(rows))
+    g = SIZE // STRIDE
+    out = np.zeros((len(VIEWS), len(images), 40, g, g), np.float16)
+    for v, view in enumerate(VIEWS):
+        rows = np.flatnonzero(todo[v])
+        for start in range(0, len(rows), batch):
+            i = rows[start : start + batch]
+            x = torch.from_numpy(images[i]).float().div(255).unsqueeze(1)
+            x = torch.flip(x, dims=[3]) if view else x
+            out[v, i] = trunk.early((x - GRAY_MEAN) / GRAY_STD).half().numpy()
+            log.info("caching stride-8 features, view %d: %d/%d", view, start + len(i), len(rows))
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, early=early, mid=mid)
-    return early, mid
+    np.save(path, out)
+    return out
+
+
+def cached_views(data: FractureData) -> np.ndarray:
+    """(len(VIEWS), N) bool: which views :func:`early_cache` computes — every non-test image plainly, the
+    mirror image of the fractured training images only (the rare class; 2 shared cores)."""
+    return np.stack([data.split != "test", (data.split == "train") & (data.labels == 1)])

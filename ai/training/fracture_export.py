@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +26,7 @@ from ai.package import OperatingPoint, write_package
 from ai.training import ood_fit
 from ai.training.common import GRAY_MEAN, GRAY_STD, LABELLED, MODELS, WORK, export_onnx, setup
 from ai.training.fracture_card import package
-from ai.training.fracture_data import NAME, SIZE, feature_cache, load
+from ai.training.fracture_data import NAME, SIZE, cached_views, early_cache, load
 from ai.training.fracture_model import FractureNet
 
 TRIAGE_SENSITIVITY = 0.90
@@ -50,10 +49,23 @@ class FractureExport(nn.Module):
         return logits, cam, torch.sigmoid(det[:, :1]), det[:, 1:], self.ood(mid)
 
 
+@torch.no_grad()
+def pooled_mid(net: FractureNet, early: np.ndarray, batch: int = 64) -> np.ndarray:
+    """(N, 224) pooled stride-16 features (fine-tuned blocks) of cached stride-8 features (N, 40, h, w)."""
+    net.eval()
+    parts = [
+        ood_fit.pooled(net.trunk.middle(torch.from_numpy(early[i : i + batch]).float())).numpy()
+        for i in range(0, len(early), batch)
+    ]
+    return np.concatenate(parts).astype(np.float64)
+
+
 def fit_guard(net: FractureNet) -> tuple[ood_fit.MahalanobisHead, dict]:
     data = load()
-    _, mid = feature_cache(net.trunk, data.images, data.split != "test")
-    feats = ood_fit.pooled_numpy(mid[0])
+    early = early_cache(net.trunk, data.images, cached_views(data))[0]
+    feats = np.zeros((len(early), 224))
+    seen = data.split != "test"
+    feats[seen] = pooled_mid(net, early[seen])
     mean, whiten = ood_fit.fit(feats[data.split == "train"])
     val = ood_fit.distances(feats[data.split == "val"], mean, whiten)
     threshold = ood_fit.threshold(val, OOD_QUANTILE)
@@ -62,8 +74,9 @@ def fit_guard(net: FractureNet) -> tuple[ood_fit.MahalanobisHead, dict]:
         "threshold": round(threshold, 3),
         "expects": "a musculoskeletal radiograph (hand, leg, hip, shoulder)",
         "calibration": f"{OOD_QUANTILE:.0%} quantile of the distances of {len(val)} validation radiographs",
-        "features": "per-channel mean and standard deviation of the frozen stride-16 EfficientNet-Lite0 "
-        "map (ImageNet weights); Mahalanobis distance with 5 % shrinkage to the training images",
+        "features": "per-channel mean and standard deviation of the stride-16 EfficientNet-Lite0 map "
+        "(ImageNet weights, stride-16 blocks fine-tuned with the detector); Mahalanobis distance with 5 % "
+        "shrinkage to the training images",
     }
     return ood_fit.MahalanobisHead(mean, whiten), info
 
@@ -86,16 +99,16 @@ def calibrate() -> tuple[OperatingPoint, OperatingPoint]:
     """Triage and box operating points from the product pipeline's outputs on the validation split."""
     from ai.validation.run import ValidateRequest, validate
 
-    with tempfile.TemporaryDirectory() as out:
-        request = ValidateRequest(
-            model=NAME,
-            data=LABELLED / "fracatlas",
-            out=Path(out),
-            subset_file=MODELS / NAME / "split.csv",
-            split="val",
-            n_boot=10,
-        )
-        report, _ = validate(request)
+    out = WORK / NAME / "val_product"  # kept: validation AUC and AP50 through the product, for the card
+    request = ValidateRequest(
+        model=NAME,
+        data=LABELLED / "fracatlas",
+        out=out,
+        subset_file=MODELS / NAME / "split.csv",
+        split="val",
+        n_boot=10,
+    )
+    report, _ = validate(request)
     cases = report.cases
     y = np.array([c.positive for c in cases], bool)
     s = np.array([c.score for c in cases], float)

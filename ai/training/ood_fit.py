@@ -2,6 +2,9 @@
 frozen backbone features (per-channel mean and spread of the stride-16 EfficientNet-Lite0 map, ImageNet
 weights, never fine-tuned) to the training images' distribution (mean, shrunk covariance).
 
+(fracture-radiograph 3.0.0 fits it on its own fine-tuned stride-16 blocks instead; see
+``ai.training.fracture_export``.)
+
 The distance is an extra ONNX output (``ood_distance``); the threshold is the validation images'
 quantile written to ``model.json`` (``ood`` block) and applied by :mod:`ai.ood`."""
 

@@ -13,7 +13,7 @@ from ai.datasets import read_brain_tumor, read_fracatlas, read_split_csv
 from ai.registry import ModelRegistry
 from ai.training.common import LABELLED, MODELS
 from ai.validation.metrics import box_iou, peak_in_boxes
-from ai.validation.predict import dataset_reader
+from ai.validation.predict import dataset_reader, is_not_scored
 
 
 def _xy(box_kji: tuple) -> list[float]:
@@ -66,6 +66,7 @@ def fracture_cases(n: int = 6) -> list[dict]:
                 "id": rec.id,
                 "label": rec.label,
                 "probability": round(result.probabilities.get("fracture", 0.0), 5),
+                "not_scored": is_not_scored(result),  # refused by the OOD guard: no probability, no box
                 "cam_in_box": hit if len(truth) else None,
                 "passing_boxes": [[round(v, 2) for v in _xy(f.box_kji)] for f in passing],
                 "best_iou": round(float(box_iou(np.array([_xy(top.box_kji)]), truth).max()), 4)

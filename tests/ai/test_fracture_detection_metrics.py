@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ai.box_decode import decode_centres, local_maxima
+from ai.box_decode import decode_centres, greedy_nms, local_maxima
 from ai.validation.cases import CaseResult, score_case
 from ai.validation.detection import average_precision, candidate_statistics, match, recall_and_fp
 from ai.validation.report import build_report
@@ -23,9 +23,30 @@ def test_decode_centres_reads_offset_and_size() -> None:
     assert decode_centres(heat, reg, 8, min_score=0.95)[0].shape == (0, 4)
 
 
+def test_decode_nms_drops_a_neighbouring_peak_of_the_same_fracture() -> None:
+    heat = np.zeros((10, 10), np.float32)
+    heat[4, 4], heat[4, 6], heat[8, 8] = 0.9, 0.8, 0.3  # two peaks two cells apart, one far away
+    reg = np.zeros((4, 10, 10), np.float32)
+    reg[2:, 4, 4] = reg[2:, 4, 6] = np.log(4.0)  # 4 × 4 cells: the first two overlap at IoU 0.33
+    assert len(decode_centres(heat, reg, 8, min_score=0.1)[1]) == 3
+    boxes, scores = decode_centres(heat, reg, 8, min_score=0.1, nms_iou=0.3)
+    assert scores.tolist() == pytest.approx([0.9, 0.3])
+    loose = decode_centres(heat, reg, 8, min_score=0.1, nms_iou=0.5)[1]
+    assert loose.tolist() == pytest.approx([0.9, 0.8, 0.3])
+    assert decode_centres(heat, reg, 8, top_k=1, min_score=0.1, nms_iou=0.3)[0].shape == (1, 4)
+
+
+def test_greedy_nms_keeps_best_first_order() -> None:
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30], [0, 0, 10, 9]], np.float32)
+    assert greedy_nms(boxes, 0.5).tolist() == [0, 2]
+    assert greedy_nms(boxes, 0.95).tolist() == [0, 1, 2, 3]
+    assert greedy_nms(boxes[:0], 0.5).tolist() == []
+
+
 def test_local_maxima_suppresses_neighbours() -> None:
     heat = np.array([[0.1, 0.5, 0.4], [0.2, 0.3, 0.1], [0.0, 0.1, 0.6]])
     assert np.argwhere(local_maxima(heat)).tolist() == [[0, 1], [2, 2]]
+    assert np.argwhere(local_maxima(heat, radius=2)).tolist() == [[2, 2]]  # 5×5: 0.5 is 2 cells from 0.6
 
 
 def test_greedy_match_and_pooled_ap() -> None:
