@@ -202,6 +202,14 @@ def regions_of(volume: Volume) -> BodyRegions | None:
     return regions
 
 
+def regions_ready(volume: Volume) -> bool:
+    """True when rendering ``volume`` needs no mask computation: not a CT (or a 2D image), or its
+    regions are already computed (the last volume `regions_of` was asked for)."""
+    if volume.modality != "CT" or volume.is_2d:
+        return True
+    return bool(_LAST) and _LAST[0][0]() is volume.voxels
+
+
 def region_voxels(volume: Volume, region: str) -> np.ndarray:
     """The voxels to render for ``region`` ("all", "body" or "lungs"); non-CT: always all."""
     if region not in REGIONS:

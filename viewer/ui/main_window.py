@@ -547,6 +547,7 @@ class MainWindow(QMainWindow):
                 self._threads.pop(thread, None)  # its worker is released here, in the GUI thread
             else:
                 _keep_until_finished(thread, self._threads.pop(thread))
+        self.grid.stop_preparing()  # joins the 3D mask thread
         if self.grid.view_3d is not None:  # its VTK render window goes while its X window exists
             self.grid.view_3d.close()
         super().closeEvent(event)

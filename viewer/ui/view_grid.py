@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
+from viewer.core.body_regions import regions_of, regions_ready
 from viewer.core.view_state import ViewerModel, ViewKind
 from viewer.ui.slice_view import SliceView
 
@@ -36,6 +39,7 @@ class ViewGrid(QWidget):
     current_changed = Signal(object)  # SliceView that got focus
     status = Signal(str)  # short note for the status bar (e.g. while the 3D view prepares)
     view_3d_ready = Signal(object)  # the 3D view, after it was given the complete volume
+    _regions_done = Signal()  # from the thread that computes a CT's body/lung masks
 
     def __init__(self, model: ViewerModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,6 +49,8 @@ class ViewGrid(QWidget):
             view.activated.connect(self._on_activated)
             view.hide()
         self.view_3d: QWidget | None = None
+        self._regions_thread: threading.Thread | None = None
+        self._regions_done.connect(self._on_regions_done)
         self.current = self.views[ViewKind.AXIAL]
         self.layout_name = ""
         model.loaded.connect(self._schedule_3d)
@@ -76,8 +82,10 @@ class ViewGrid(QWidget):
     def _schedule_3d(self) -> None:
         """Hand the 3D view the volume once it is complete, after the 2D views have painted.
 
-        Volume rendering runs on the GUI thread (a first frame on llvmpipe takes ~1.4 s), so it
-        never sees the volume while it is loading, and only when its pane is shown.
+        Volume rendering runs on the GUI thread (a full frame on llvmpipe takes 0.1–0.7 s, and
+        user input stops it: `render_abort`), so it never sees the volume while it is loading, and
+        only when its pane is shown. A CT's body/lung masks (`viewer.core.body_regions`, ~1.5 s)
+        are computed first in a thread of their own.
         """
         QTimer.singleShot(0, self._update_3d)
 
@@ -88,9 +96,34 @@ class ViewGrid(QWidget):
         return hasattr(view, "scene") and view.scene.volume is not volume
 
     def _update_3d(self) -> None:
-        if self._needs_3d():  # say so first: the first frame blocks the GUI thread for a while
-            self.status.emit("Preparing the 3D view…")
+        if not self._needs_3d():
+            return
+        self.status.emit("Preparing the 3D view…")  # said first: the first frame takes a while
+        if regions_ready(self.model.volume):
             QTimer.singleShot(50, self._render_3d)
+        elif self._regions_thread is None:  # the masks (~1.5 s of SimpleITK) off the GUI thread
+            self._regions_thread = threading.Thread(
+                target=self._compute_regions, args=(self.model.volume,), name="rs-3d-regions",
+                daemon=True)
+            self._regions_thread.start()
+
+    def _compute_regions(self, volume: object) -> None:
+        """Thread body: fill `body_regions`' cache for ``volume``, then tell the GUI thread."""
+        with contextlib.suppress(Exception):  # the GUI thread computes it again and reports it
+            regions_of(volume)  # type: ignore[arg-type]
+        with contextlib.suppress(RuntimeError):  # the grid is gone (window closed): nobody to tell
+            self._regions_done.emit()  # queued to the GUI thread
+
+    @Slot()
+    def _on_regions_done(self) -> None:
+        self.stop_preparing()
+        self._update_3d()  # the volume may have changed meanwhile: prepares that one
+
+    def stop_preparing(self) -> None:
+        """Join the mask thread (at most one CT's computation); call before the grid goes."""
+        if self._regions_thread is not None:
+            self._regions_thread.join()
+            self._regions_thread = None
 
     def _render_3d(self) -> None:
         if self._needs_3d():
