@@ -26,11 +26,23 @@ echo "bundle-check: $(du -sh "$BUNDLE" | cut -f1) on disk, $(find "$BUNDLE" -typ
 [ -s "$BUNDLE/licenses/THIRD_PARTY_LICENSES.txt" ] || { echo "bundle-check: licences missing" >&2; exit 1; }
 mkdir -p "$WORK/home"
 clean() { (cd "$WORK" && env -i HOME="$WORK/home" PATH=/usr/bin:/bin LANG=C.UTF-8 "$@"); }
+# Fails when what a bundle command wrote to stderr holds a traceback or a refused sub-command
+# (e.g. multiprocessing re-running the frozen executable): such output passed unnoticed once.
+no_tracebacks() {
+  if grep -E "Traceback|invalid choice" "$1" >/dev/null; then
+    echo "bundle-check: $2 wrote a traceback or an unexpected command line:" >&2
+    grep -E -A3 "Traceback|invalid choice" "$1" | head -n 20 >&2
+    exit 1
+  fi
+}
 
 TRACE=""
 command -v strace >/dev/null && TRACE="strace -f -qq -e trace=open,openat,execve -o $WORK/selftest.strace"
 # shellcheck disable=SC2086
-clean $TRACE "$BUNDLE/radsight" selftest --report "$WORK/selftest.txt"
+clean $TRACE "$BUNDLE/radsight" selftest --report "$WORK/selftest.txt" 2> "$WORK/selftest.err" \
+  || { cat "$WORK/selftest.err" >&2; exit 1; }
+cat "$WORK/selftest.err" >&2
+no_tracebacks "$WORK/selftest.err" "selftest"
 step "self-test passed from a clean environment"
 if [ -n "$TRACE" ] && grep -F "\"$REPO/" "$WORK/selftest.strace" | grep -v ENOENT | head -n 3 | grep -q .; then
   echo "bundle-check: the bundle opened files of the source tree:" >&2
@@ -42,7 +54,10 @@ LIDC=${RADSIGHT_SHARED_DATA:-$REPO/../shared/data}/dicom/lidc-idri-0314/series
 if [ ! -d "$LIDC" ]; then
   echo "bundle-check: SKIPPED analyze: LIDC-0314 not found at $LIDC"
 else
-  clean "$BUNDLE/radsight" analyze "$LIDC" --out "$WORK/analysis"
+  clean "$BUNDLE/radsight" analyze "$LIDC" --out "$WORK/analysis" 2> "$WORK/analyze.err" \
+    || { cat "$WORK/analyze.err" >&2; exit 1; }
+  cat "$WORK/analyze.err" >&2
+  no_tracebacks "$WORK/analyze.err" "analyze"
   python3 - "$WORK/analysis/findings.json" <<'PY'
 import json, sys
 findings = json.load(open(sys.argv[1]))["findings"]

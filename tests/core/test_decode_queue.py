@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +67,20 @@ def test_a_worker_killed_mid_load_loses_only_the_file_it_was_decoding(lidc_0001:
     assert not again.problems and np.array_equal(again.volume.voxels, reference)
 
 
+def test_a_worker_killed_while_idle_is_replaced(lidc_0001: Path) -> None:
+    """A worker that died between two loads (killed from outside) cannot be reached: the next load
+    replaces it and loses nothing (sending it a file once raised 'could not be reached')."""
+    series = index_path(lidc_0001).series[0]
+    reference = load_series(series).volume.voxels  # the workers now wait in the pool
+    victim = decode_pool._idle[0].process
+    pid = victim.pid
+    os.kill(pid, signal.SIGKILL)
+    victim.join(timeout=10)
+    result = load_series(series)
+    assert not result.problems and np.array_equal(result.volume.voxels, reference)
+    assert pid not in _worker_pids()
+
+
 def test_results_travel_through_slots_that_shutdown_removes(lidc_0001: Path) -> None:
     load_series(index_path(lidc_0001).series[0])
     names = [name for worker in decode_pool._idle for name in worker.slots.names]
@@ -104,3 +119,16 @@ def test_decoding_from_the_index_offset_equals_pydicom(lidc_0001: Path) -> None:
         expected = pydicom.dcmread(frame.path).pixel_array
         assert direct is not None and direct.dtype == expected.dtype
         assert np.array_equal(direct, expected), frame.path.name
+
+
+def test_a_frozen_bundle_starts_no_decoder_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PyInstaller bundle decodes in-process (no freeze_support): indexing compressed files must
+    not try to start workers there — that re-ran the frozen executable with multiprocessing's
+    command lines ("invalid choice") and printed an EOFError traceback from the starter thread."""
+    decode_pool.shutdown()
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.delenv("RADSIGHT_DECODE_PROCESSES", raising=False)
+    assert not decode_pool.processes_available()
+    decode_pool.prestart()
+    decode_pool.warm_up()
+    assert not decode_pool._idle and not _worker_pids()

@@ -127,17 +127,20 @@ class _Worker:
         self.sent = 0
         self.deadline = 0.0
 
-    def give(self, job: Job) -> None:
+    def give(self, job: Job) -> bool:
+        """Send the worker a job; False when it cannot be reached (it has died: its pipe is
+        broken), the job then not being its."""
+        slot = self.sent % len(self.slots) if len(self.slots) else None
+        try:
+            self.conn.send((str(job.path), slot, job.hint))
+        except (OSError, ValueError):
+            return False
         if not self.jobs:
             self.deadline = time.monotonic() + _budget_s(job.nbytes)
-        slot = self.sent % len(self.slots) if len(self.slots) else None
         self.sent += 1
         self.jobs.append(job)
         self.job_slots.append(slot)
-        try:
-            self.conn.send((str(job.path), slot, job.hint))
-        except (OSError, ValueError) as exc:
-            raise DicomLoadError(f"the decoder process could not be reached ({exc})") from None
+        return True
 
     def answered(self) -> None:
         """The first job's result arrived: the next one's budget starts now."""
@@ -200,17 +203,19 @@ atexit.register(shutdown)
 
 
 def warm_up() -> None:
-    """Start the workers now (e.g. when the app opens) so the first load does not wait."""
-    _give_back(_borrow(worker_count()))
+    """Start the workers now (e.g. when the app opens) so the first load does not wait; nothing
+    where files are decoded in this process (`processes_available`)."""
+    if processes_available():
+        _give_back(_borrow(worker_count()))
 
 
 def prestart() -> None:
     """Start the workers in the background (called when an index finds compressed images)."""
-    if _idle:
+    if _idle or not processes_available():  # a frozen bundle decodes in-process: no workers
         return
 
     def start() -> None:
-        with contextlib.suppress(OSError, RuntimeError):  # the next decode will say why
+        with contextlib.suppress(OSError, RuntimeError, EOFError):  # the next decode says why
             warm_up()
 
     threading.Thread(target=start, name="decode-pool-start", daemon=True).start()
@@ -311,8 +316,8 @@ def _run(workers: list[_Worker], pending: list[Job], healthy: list[_Worker],
          cancel: threading.Event | None) -> Iterator[DecodeResult]:
     busy: list[_Worker] = []
     for _ in range(QUEUE_DEPTH):  # one file each first: the first slices come soonest
-        for worker in workers:
-            _next_job(worker, pending, busy, healthy)
+        for worker in list(workers):
+            _next_job(worker, workers, pending, busy, healthy)
     while busy:
         if cancel is not None and cancel.is_set():
             return
@@ -327,7 +332,7 @@ def _run(workers: list[_Worker], pending: list[Job], healthy: list[_Worker],
                 _replace(worker, workers, pending, busy, healthy)
             else:
                 worker.answered()
-                _next_job(worker, pending, busy, healthy)
+                _next_job(worker, workers, pending, busy, healthy)
             yield path, result
         yield from _expired(workers, pending, busy, healthy)
 
@@ -373,17 +378,30 @@ def _replace(worker: _Worker, workers: list[_Worker], pending: list[Job],
         fresh = _Worker()
         workers.append(fresh)
         for _ in range(QUEUE_DEPTH):
-            _next_job(fresh, pending, busy, healthy)
+            _next_job(fresh, workers, pending, busy, healthy, fresh=True)
 
 
-def _next_job(worker: _Worker, pending: list[Job], busy: list[_Worker],
-              healthy: list[_Worker]) -> None:
-    """Send the worker the next file while it has room; file it as busy or idle."""
+def _next_job(worker: _Worker, workers: list[_Worker], pending: list[Job], busy: list[_Worker],
+              healthy: list[_Worker], fresh: bool = False) -> None:
+    """Send the worker the next file while it has room; file it as busy or idle.
+
+    A worker that cannot be reached has died between two files (killed from outside): with a
+    file still out, that file's result reports the death; idle, it is replaced at once.
+    """
     if pending and len(worker.jobs) < QUEUE_DEPTH:
         global _submitted
-        worker.give(pending.pop())
-        with _lock:
-            _submitted += 1
+        if worker.give(pending[-1]):
+            pending.pop()
+            with _lock:
+                _submitted += 1
+        elif fresh:
+            raise DicomLoadError("the decoder process could not be reached")
+        elif not worker.jobs:
+            for group in (busy, healthy):
+                if worker in group:
+                    group.remove(worker)
+            _replace(worker, workers, pending, busy, healthy)
+            return
     if worker.jobs and worker not in busy:
         busy.append(worker)
     elif not worker.jobs and worker in busy:
