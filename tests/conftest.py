@@ -40,6 +40,24 @@ def dicom_data(shared_data: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def lidc_0001(dicom_data: Path) -> Path:
+    """LIDC-IDRI-0001, stored JPEG-LS lossless (decoded in the decode pool's worker processes)."""
+    path = dicom_data / "lidc-idri-0001" / "series"
+    if not path.is_dir():
+        pytest.skip(f"LIDC-0001 (JPEG-LS) series not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="module")
+def stop_decoders_after_module() -> Iterator[None]:
+    """Stops the decode pool's worker processes once the module's tests are done."""
+    yield
+    from viewer.core import decode_pool
+
+    decode_pool.shutdown()
+
+
+@pytest.fixture(scope="session")
 def lidc_dir(dicom_data: Path) -> Path:
     path = dicom_data / "lidc-idri-0314" / "series"
     if not path.is_dir():

@@ -16,19 +16,7 @@ from viewer.core.dicom_index import index_path
 from viewer.core.problems import DicomLoadError
 from viewer.core.series_loader import LoadCancelled, load_series
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _stop_decoders():
-    yield
-    decode_pool.shutdown()
-
-
-@pytest.fixture(scope="module")
-def lidc_0001(dicom_data: Path) -> Path:
-    path = dicom_data / "lidc-idri-0001" / "series"
-    if not path.is_dir():
-        pytest.skip(f"LIDC-0001 (JPEG-LS) series not found at {path}")
-    return path
+pytestmark = pytest.mark.usefixtures("stop_decoders_after_module")
 
 
 def test_jpeg_ls_series_loads_as_int16_hu_equal_to_pydicom(lidc_0001: Path) -> None:

@@ -24,19 +24,7 @@ from viewer.core.dicom_index import index_path
 from viewer.core.pixel_reader import _hint
 from viewer.core.series_loader import load_series
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _stop_decoders():
-    yield
-    decode_pool.shutdown()
-
-
-@pytest.fixture(scope="module")
-def lidc_0001(dicom_data: Path) -> Path:
-    path = dicom_data / "lidc-idri-0001" / "series"
-    if not path.is_dir():
-        pytest.skip(f"LIDC-0001 (JPEG-LS) series not found at {path}")
-    return path
+pytestmark = pytest.mark.usefixtures("stop_decoders_after_module")
 
 
 def _worker_pids() -> list[int]:
