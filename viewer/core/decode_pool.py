@@ -348,7 +348,7 @@ def _receive(worker: _Worker) -> tuple[Path, np.ndarray | PixelDecodeError, bool
     try:
         return path, worker.result(), False
     except (EOFError, OSError):  # the worker died on this file (native crash, kill)
-        worker.process.join(timeout=1.0)
+        worker.process.join(timeout=10.0)  # dead: the forkserver reports its status (slow when busy)
         if worker.process.exitcode == -signal.SIGKILL:
             return path, DecoderKilled("the decoder was killed while decoding this file "
                                        "(file skipped; it is tried again next time)"), True
