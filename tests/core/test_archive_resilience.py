@@ -26,21 +26,7 @@ from viewer.core.series_loader import load_series
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _stop_decoders():
-    yield
-    decode_pool.shutdown()
-
-
-@pytest.fixture()
-def ten_slices(tmp_path: Path, lidc_dir: Path) -> Path:
-    """Ten contiguous LIDC-0314 slices (implicit VR, 1 mm apart) in their own folder."""
-    frames = sorted(index_path(lidc_dir).series[0].frames, key=lambda f: f.position[2])
-    folder = tmp_path / "series"
-    folder.mkdir()
-    for n, frame in enumerate(frames[100:110]):
-        shutil.copy(frame.path, folder / f"slice{n:02d}.dcm")
-    return folder
+pytestmark = pytest.mark.usefixtures("stop_decoders_after_module")
 
 
 def patch_implicit(path: Path, group: int, element: int, value: bytes) -> None:

@@ -76,17 +76,6 @@ def test_big_endian_and_implicit_pixels_equal_explicit(dicom_data: Path) -> None
         assert np.array_equal(load_series(PYDICOM_TEST_FILES / name).volume.voxels, reference), name
 
 
-@pytest.fixture()
-def ten_slices(tmp_path: Path, lidc_dir: Path) -> Path:
-    """Ten contiguous LIDC slices copied into a folder (real files, renamed by position)."""
-    frames = sorted(index_path(lidc_dir).series[0].frames, key=lambda f: f.position[2])
-    folder = tmp_path / "series"
-    folder.mkdir()
-    for n, frame in enumerate(frames[100:110]):
-        shutil.copy(frame.path, folder / f"slice{n:02d}.dcm")
-    return folder
-
-
 def test_broken_file_in_series_is_skipped_and_reported(ten_slices: Path) -> None:
     data = (ten_slices / "slice05.dcm").read_bytes()
     (ten_slices / "slice05.dcm").write_bytes(data[: len(data) // 2])  # truncated pixel data
