@@ -50,6 +50,7 @@ class ViewGrid(QWidget):
             view.hide()
         self.view_3d: QWidget | None = None
         self._regions_thread: threading.Thread | None = None
+        self._regions_volume: object | None = None  # the volume whose masks that thread computes
         self._regions_done.connect(self._on_regions_done)
         self.current = self.views[ViewKind.AXIAL]
         self.layout_name = ""
@@ -102,6 +103,7 @@ class ViewGrid(QWidget):
         if regions_ready(self.model.volume):
             QTimer.singleShot(50, self._render_3d)
         elif self._regions_thread is None:  # the masks (~1.5 s of SimpleITK) off the GUI thread
+            self._regions_volume = self.model.volume
             self._regions_thread = threading.Thread(
                 target=self._compute_regions, args=(self.model.volume,), name="rs-3d-regions",
                 daemon=True)
@@ -116,8 +118,12 @@ class ViewGrid(QWidget):
 
     @Slot()
     def _on_regions_done(self) -> None:
+        computed, self._regions_volume = self._regions_volume, None
         self.stop_preparing()
-        self._update_3d()  # the volume may have changed meanwhile: prepares that one
+        if computed is self.model.volume:  # render even if the masks failed (never a retry loop)
+            QTimer.singleShot(50, self._render_3d)
+        else:  # the volume changed meanwhile: prepare that one
+            self._update_3d()
 
     def stop_preparing(self) -> None:
         """Join the mask thread (at most one CT's computation); call before the grid goes."""
