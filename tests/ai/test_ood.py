@@ -88,3 +88,38 @@ def test_in_distribution_images_are_scored(labelled: Path) -> None:
     assert (MODELS / "tumour-mri" / "ood.json").is_file() and (
         MODELS / "fracture-radiograph" / "ood.json"
     ).is_file()
+
+
+def test_gap_threshold_sits_between_the_two_kinds_or_falls_back() -> None:
+    from ai.training.ood_calibrate import gap_threshold
+
+    inside = np.linspace(10.0, 16.0, 200)
+    outside = np.linspace(25.0, 40.0, 200)
+    threshold, how = gap_threshold(inside, outside)
+    assert 16.0 < threshold < 25.0 and threshold == pytest.approx(np.sqrt(16.0 * 25.0), rel=0.01)
+    assert how.startswith("geometric middle of the gap")
+    overlapping, how = gap_threshold(inside, np.linspace(12.0, 30.0, 200))  # no gap: the 99 % rule
+    assert overlapping == pytest.approx(np.quantile(inside, 0.99)) and "no gap" in how
+
+
+def test_tumour_threshold_lies_between_validation_mri_and_radiographs(labelled: Path) -> None:
+    """Distances through the product pipeline's input path: at most 5 % of the validation Br35H slices
+    (with and without tumour, the source 4.0.0's guard refused too often: 5 of 104 lie above its
+    threshold 20.61, 2 above 4.1.0's) are above the shipped threshold; every FracAtlas validation
+    radiograph tried is."""
+    from ai.datasets import read_br35h, read_fracatlas, read_split_csv
+    from ai.training.ood_calibrate import distances
+
+    package = verified_package("tumour-mri")
+    threshold = load_guard(package.directory).threshold
+
+    def validation(records: list, split_file: Path) -> list:
+        split = read_split_csv(split_file)
+        return [r.load().array for r in records if split.get(r.id) == "val"]
+
+    br35h = validation(read_br35h(labelled / "br35h"), MODELS / "tumour-mri" / "split_br35h.csv")
+    frac = validation(read_fracatlas(labelled / "fracatlas"), MODELS / "fracture-radiograph" / "split.csv")
+    mri, radiographs = distances(package, br35h), distances(package, frac[::12])
+    assert len(mri) >= 100 and len(radiographs) >= 20
+    assert (mri > threshold).mean() <= 0.05, np.sort(mri)[-8:]
+    assert (radiographs > threshold).all(), (radiographs.min(), threshold)
