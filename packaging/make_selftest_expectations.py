@@ -30,7 +30,7 @@ TOLERANCE = 0.02
 # model → (input relative to resources/selftest, declared modality or None)
 INPUTS = {
     "nodule-ct": ("../sample/lidc-idri-0314-nodule-slab", None),
-    "fracture-radiograph": ("radiograph-fracatlas-IMG0000702.jpg", "DX"),
+    "fracture-radiograph": ("radiograph-fracatlas-IMG0000599.jpg", "DX"),
     "tumour-mri": ("mri-brain-tumor-meningioma-134.jpg", "MR"),
 }
 CONTOURS = "../sample/nodule_contours.csv"  # relative to resources/selftest

@@ -1,6 +1,6 @@
 """Builds the self-test's bundled inputs in resources/selftest/ (run from the repository root).
 
-* ``radiograph-fracatlas-IMG0000702.jpg``: a FracAtlas radiograph from the fracture model's test
+* ``radiograph-fracatlas-IMG0000599.jpg``: a FracAtlas radiograph from the fracture model's test
   split (CC BY 4.0), copied byte for byte from ../shared/data.
 * ``mri-brain-tumor-meningioma-134.jpg``: a brain-tumour MRI slice from the tumour model's test
   split (CC BY 4.0), copied byte for byte.
@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "labelled"
 TARGET = REPO / "resources" / "selftest"
 COPIES = {
-    "radiograph-fracatlas-IMG0000702.jpg": DATA / "fracatlas/images/Fractured/IMG0000702.jpg",
+    "radiograph-fracatlas-IMG0000599.jpg": DATA / "fracatlas/images/Fractured/IMG0000599.jpg",
     "mri-brain-tumor-meningioma-134.jpg": DATA / "brain-tumor-mri/meningioma/134.jpg",
 }
 SOURCE_SLICE = REPO / "resources/sample/lidc-idri-0314-nodule-slab/000008.dcm"
