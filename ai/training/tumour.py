@@ -130,13 +130,16 @@ def shift_features(
     return early, out, moved
 
 
-def train(epochs: int, batch: int, lr: float, seed: int) -> None:
+def train(epochs: int, batch: int, lr: float, seed: int, init: str | None = None) -> None:
     work = setup(NAME, seed, threads=1)  # one thread: spinning OpenMP threads lose on oversubscribed cores
     data = load()
     tr, va = data.split == "train", data.split == "val"
     log.info("train %d val %d test %d", tr.sum(), va.sum(), (data.split == "test").sum())
     net = TumourNet(len(TUMOUR_CLASSES), SIZE)
-    cache = view_cache(net.trunk, data)
+    cache = view_cache(net.trunk, data)  # blocks 0-7 keep their ImageNet weights in every checkpoint
+    if init:
+        net.load_state_dict(torch.load(init, map_location="cpu"))
+        log.info("weights from %s", init)
     net.trunk.requires_grad_(False)
     trunk = net.trunk_trained()
     for p in trunk:
@@ -229,9 +232,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init", help="start from this state dict (e.g. a copy of the last best.pt)")
     args = parser.parse_args()
     timer = Timer()
-    train(args.epochs, args.batch, args.lr, args.seed)
+    train(args.epochs, args.batch, args.lr, args.seed, args.init)
     log.info("training done in %.1f min", timer.minutes())
     info = {"command": "python -m ai.training.tumour", "args": vars(args), "wall_minutes": timer.minutes()}
     save_json(WORK / NAME / "train_info.json", info)

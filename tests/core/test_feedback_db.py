@@ -95,9 +95,9 @@ def test_study_summaries_for_triage(tmp_path: Path) -> None:
         db.record_analysis("1.2.5", "1.2.5.6", "fracture-radiograph", "1", [], analysed_at=at(4))
         summaries = db.study_summaries()
         s = summaries[STUDY]
-        assert (s.n_findings, s.n_passing, s.max_score, s.max_passing_score) == (3, 1, 0.95, 0.8)
+        assert (s.n_findings, s.n_marked, s.max_score, s.max_marked_score) == (3, 1, 0.95, 0.8)
         assert s.last_analysed_at == at(2) and s.models == ("nodule-ct",)
-        assert (summaries["1.2.3"].n_passing, summaries["1.2.3"].max_passing_score) == (0, None)
+        assert (summaries["1.2.3"].n_marked, summaries["1.2.3"].max_marked_score) == (0, None)
         assert (summaries["1.2.5"].n_findings, summaries["1.2.5"].max_score) == (0, None)
         assert set(db.study_summaries(["1.2.3", "9.9"])) == {"1.2.3"}
 
@@ -114,9 +114,13 @@ def test_agreement_per_model_per_day_and_week(tmp_path: Path) -> None:
         db.set_feedback(found[3]["id"], "accept", at=at(3))  # changed below: the latest counts
         db.set_feedback(found[3]["id"], "unsure", at=at(10))
         db.set_feedback(frac["id"], "accept", at=at(4))
+        capped = finding(0.85, True, model="fracture-radiograph", label="fracture")
+        capped["hidden_by"] = "per_scan_cap"
+        db.record_analysis("1.9", "1.9.2", "fracture-radiograph", "1", [capped], analysed_at=at(4))
+        db.set_feedback(capped["id"], "reject", at=at(4))  # agree: the cap kept it unmarked
         days = db.agreement("day")
         assert [(b.model, b.start, b.agree, b.disagree, b.unsure) for b in days] == [
-            ("fracture-radiograph", date(2026, 11, 4), 1, 0, 0),
+            ("fracture-radiograph", date(2026, 11, 4), 2, 0, 0),
             ("nodule-ct", date(2026, 11, 2), 1, 1, 0),
             ("nodule-ct", date(2026, 11, 3), 1, 0, 0),
             ("nodule-ct", date(2026, 11, 10), 0, 0, 1)]

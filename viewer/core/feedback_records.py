@@ -61,6 +61,11 @@ class Analysis:
     analysed_at: datetime
 
 
+# A stored finding (alias ``f``) is *marked* (Finding.marked) when it passes its model's operating point and
+# no other marking rule of the model (``hidden_by``, e.g. a per-scan cap) hides it; ``hidden_by`` lives in
+# the finding's JSON (no column: databases written before it was counted need no migration).
+MARKED_SQL = "(f.passes_operating_point AND COALESCE(json_extract(f.finding_json, '$.hidden_by'), '') = '')"
+
 @dataclass(frozen=True)
 class Feedback:
     finding_uid: str
@@ -105,9 +110,9 @@ class StudySummary:
     last_analysed_at: datetime
     models: tuple[str, ...]
     n_findings: int
-    n_passing: int
+    n_marked: int  # findings marked: past the operating point and not hidden by another rule (per-scan cap)
     max_score: float | None
-    max_passing_score: float | None
+    max_marked_score: float | None
 
 
 @dataclass(frozen=True)
@@ -151,5 +156,5 @@ def missed_from_row(row: sqlite3.Row) -> MissedFinding:
 def summary_from_row(row: sqlite3.Row) -> StudySummary:
     models = tuple(sorted(set((row["models"] or "").split(","))))
     return StudySummary(row["study_instance_uid"], parse_time(row["last_analysed_at"]), models,
-                        int(row["n_findings"]), int(row["n_passing"]), row["max_score"],
-                        row["max_passing_score"])
+                        int(row["n_findings"]), int(row["n_marked"]), row["max_score"],
+                        row["max_marked_score"])

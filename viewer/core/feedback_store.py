@@ -22,6 +22,7 @@ from viewer.core import storage_db
 from viewer.core.feedback_agreement import tally_agreement
 from viewer.core.feedback_export import finding_item, missed_item
 from viewer.core.feedback_records import (
+    MARKED_SQL,
     VERDICTS,
     AgreementBin,
     Analysis,
@@ -278,8 +279,8 @@ WHERE a.id = (SELECT b.id FROM analyses b
 _SUMMARY = f"""
 SELECT l.study_instance_uid, MAX(l.analysed_at) AS last_analysed_at,
        GROUP_CONCAT(DISTINCT l.model) AS models, COUNT(f.id) AS n_findings,
-       COALESCE(SUM(f.passes_operating_point), 0) AS n_passing, MAX(f.score) AS max_score,
-       MAX(CASE WHEN f.passes_operating_point THEN f.score END) AS max_passing_score
+       COALESCE(SUM({MARKED_SQL}), 0) AS n_marked, MAX(f.score) AS max_score,
+       MAX(CASE WHEN {MARKED_SQL} THEN f.score END) AS max_marked_score
 FROM ({_LATEST}) l LEFT JOIN findings f ON f.analysis_id = l.id
 GROUP BY l.study_instance_uid
 """

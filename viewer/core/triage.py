@@ -1,12 +1,13 @@
 """Per-study AI status for the study browser: not analysed / analysed / flagged, and the top score.
 
 A study is **flagged** when the latest run of some model on one of its series has a finding that
-passes that model's operating point (or, when ``flag_at`` is given, one scoring at least that).
+model marked — past its operating point and not hidden by another of its rules, e.g. a per-scan cap
+(or, when ``flag_at`` is given, one scoring at least that).
 Sorting puts flagged studies first, then analysed ones, each by highest score, then the rest.
 
     triage = triage_studies(db, [study.study_instance_uid for study in index.studies])
     for uid in sort_studies(triage): ...   # flagged first
-    triage[uid].text                       # "2 findings above operating point (max 0.91)"
+    triage[uid].text                       # "2 findings marked (max 0.91)"
 """
 
 from __future__ import annotations
@@ -55,9 +56,9 @@ class StudyTriage:
             return "not analysed"
         if self.status is AIStatus.FLAGGED:
             noun = "finding" if self.n_flagged == 1 else "findings"
-            return f"{self.n_flagged} {noun} above operating point (max {self.max_score:.2f})"
+            return f"{self.n_flagged} {noun} marked (max {self.max_score:.2f})"
         if self.n_findings:
-            return f"analysed: nothing above operating point (max {self.max_score:.2f})"
+            return f"analysed: nothing marked (max {self.max_score:.2f})"
         return "analysed: no findings"
 
     def sort_key(self) -> tuple[int, float]:
@@ -69,7 +70,7 @@ def triage_of(uid: str, summary: StudySummary | None, flag_at: float | None = No
     """The triage of one study from its summary (None = never analysed)."""
     if summary is None:
         return StudyTriage(uid, AIStatus.NOT_ANALYSED)
-    n_flagged = summary.n_passing
+    n_flagged = summary.n_marked
     if flag_at is not None and summary.max_score is not None and summary.max_score >= flag_at:
         n_flagged = max(n_flagged, 1)
     status = AIStatus.FLAGGED if n_flagged else AIStatus.ANALYSED
