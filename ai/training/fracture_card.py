@@ -14,11 +14,10 @@ from ai.package import (
     Scope,
     TrainingData,
     load_package,
-    write_package,
 )
-from ai.training.common import MODELS, WORK
+from ai.training.common import MODELS
 from ai.training.evaluate import metric_objects
-from ai.training.publish import PRETRAINED, train_minutes
+from ai.training.publish import PRETRAINED, publish_measured, record_ood_check, train_minutes
 
 NAME = "fracture-radiograph"
 VERSION = "3.0.0"
@@ -264,25 +263,13 @@ def main() -> None:
     out = Path(sys.argv[1])
     points = load_package(MODELS / NAME).operating_points
     metrics = measured(out)
-    ood = json.loads((MODELS / NAME / "ood.json").read_text())
-    ood_check = json.loads((out / "ood.json").read_text())
-    ood["measured"] = {s["set"]: s["refused_rate"] for s in ood_check["sets"]}
-    (MODELS / NAME / "ood.json").write_text(json.dumps(ood, indent=2) + "\n")
+    ood, ood_check = record_ood_check(NAME, out)
     latency = json.loads((out / "latency.json").read_text())
     ordered = (next(p for p in points if p.name != "box"), next(p for p in points if p.name == "box"))
-    write_package(
-        MODELS / NAME,
-        MODELS / NAME / "model.onnx",
-        package(ordered, metrics),
-        model_card=card(metrics, ordered, ood, ood_check, latency),
-    )
-    (MODELS / NAME / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     from ai.training import subset_check
 
-    subset_check.write(NAME, subset_check.fracture_cases())
-    info = WORK / NAME / "train_info.json"
-    if info.is_file():
-        (MODELS / NAME / "train_info.json").write_text(info.read_text())
+    text = card(metrics, ordered, ood, ood_check, latency)
+    publish_measured(NAME, package(ordered, metrics), text, metrics, subset_check.fracture_cases())
 
 
 if __name__ == "__main__":

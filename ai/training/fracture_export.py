@@ -3,8 +3,9 @@
 ``python -m ai.training.fracture_export`` (after ``python -m ai.training.fracture``):
 
 1. ``model.onnx`` with outputs ``logits``, ``cam``, ``heat`` (sigmoid), ``reg``, ``ood_distance``;
-2. ``ood.json``: Mahalanobis statistics of the training radiographs' frozen features, threshold the
-   99th percentile of the validation radiographs' distances;
+2. ``ood.json``: Mahalanobis statistics of the training radiographs' pooled stride-16 features; the
+   threshold placed through the product pipeline between the validation radiographs and validation images
+   of other kinds (:mod:`ai.training.ood_calibrate`; where they overlap, the radiographs' 99 % quantile);
 3. the package run through :func:`ai.validation.run.validate` (the product's pipeline) on the validation
    split: the triage threshold is the highest image-level threshold with validation sensitivity ≥
    ``TRIAGE_SENSITIVITY``; the box threshold the lowest box score whose validation false boxes per image
@@ -19,11 +20,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from ai.ood import OOD_FILE
 from ai.package import OperatingPoint, write_package
-from ai.training import ood_fit
+from ai.training import ood_calibrate, ood_fit
 from ai.training.common import GRAY_MEAN, GRAY_STD, LABELLED, MODELS, WORK, export_onnx, setup
 from ai.training.fracture_card import package
 from ai.training.fracture_data import NAME, SIZE, cached_views, early_cache, load
@@ -31,16 +31,11 @@ from ai.training.fracture_model import FractureNet
 
 TRIAGE_SENSITIVITY = 0.90
 MAX_FP_PER_IMAGE = 0.9  # a margin under the issue's "≤ 1 false box per image"
-OOD_QUANTILE = 0.99
 log = logging.getLogger("radsight.train")
 
 
-class FractureExport(nn.Module):
+class FractureExport(ood_fit.GuardedExport):
     """What ships: logits, cam, heat (centre probability), reg (offset, log size), OOD distance."""
-
-    def __init__(self, net: FractureNet, ood: ood_fit.MahalanobisHead) -> None:
-        super().__init__()
-        self.net, self.ood = net, ood
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
         early = self.net.trunk.early((image - GRAY_MEAN) / GRAY_STD)
@@ -66,19 +61,15 @@ def fit_guard(net: FractureNet) -> tuple[ood_fit.MahalanobisHead, dict]:
     feats = np.zeros((len(early), 224))
     seen = data.split != "test"
     feats[seen] = pooled_mid(net, early[seen])
-    mean, whiten = ood_fit.fit(feats[data.split == "train"])
-    val = ood_fit.distances(feats[data.split == "val"], mean, whiten)
-    threshold = ood_fit.threshold(val, OOD_QUANTILE)
-    info = {
-        "output": "ood_distance",
-        "threshold": round(threshold, 3),
-        "expects": "a musculoskeletal radiograph (hand, leg, hip, shoulder)",
-        "calibration": f"{OOD_QUANTILE:.0%} quantile of the distances of {len(val)} validation radiographs",
-        "features": "per-channel mean and standard deviation of the stride-16 EfficientNet-Lite0 map "
-        "(ImageNet weights, stride-16 blocks fine-tuned with the detector); Mahalanobis distance with 5 % "
-        "shrinkage to the training images",
-    }
-    return ood_fit.MahalanobisHead(mean, whiten), info
+    return ood_fit.fitted_guard(
+        feats,
+        data.split,
+        "a musculoskeletal radiograph (hand, leg, hip, shoulder)",
+        "validation radiographs",
+        "per-channel mean and standard deviation of the stride-16 EfficientNet-Lite0 map (ImageNet "
+        "weights, stride-16 blocks fine-tuned with the detector); Mahalanobis distance with 5 % shrinkage "
+        "to the training images",
+    )
 
 
 def export(onnx_path: Path) -> dict:
@@ -161,6 +152,7 @@ def main() -> None:
         ),
     )
     write_package(directory, onnx_path, package(provisional, {}))
+    ood_calibrate.place_threshold(NAME)
     points = calibrate()
     write_package(directory, onnx_path, package(points, {}))
     (WORK / NAME / "operating_points.json").write_text(

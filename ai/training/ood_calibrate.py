@@ -129,18 +129,23 @@ def _quantiles(d: np.ndarray) -> dict[str, float]:
     return {k: round(float(np.quantile(d, q)), 2) for k, q in qs.items()}
 
 
+def place_threshold(model: str) -> dict:
+    """Calibrate the package's guard (as written in ``resources/models/<model>``) and write ``ood.json``."""
+    result = calibrate(model)
+    path = MODELS / model / OOD_FILE
+    ood = json.loads(path.read_text())
+    ood.update(result)
+    path.write_text(json.dumps(ood, indent=2) + "\n")
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", choices=["tumour-mri", "fracture-radiograph"])
     parser.add_argument("--write", action="store_true", help="update the package's ood.json")
     args = parser.parse_args()
-    result = calibrate(args.model)
+    result = place_threshold(args.model) if args.write else calibrate(args.model)
     print(json.dumps({k: result[k] for k in ("threshold", "calibration")}, indent=2))
-    if args.write:
-        path = MODELS / args.model / OOD_FILE
-        ood = json.loads(path.read_text())
-        ood.update(result)
-        path.write_text(json.dumps(ood, indent=2) + "\n")
 
 
 if __name__ == "__main__":

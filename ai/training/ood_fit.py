@@ -58,3 +58,28 @@ class MahalanobisHead(nn.Module):
 def threshold(val_distances: np.ndarray, quantile: float = 0.99) -> float:
     """Refusal threshold: the ``quantile`` of the in-distribution validation distances."""
     return float(np.quantile(val_distances, quantile))
+
+
+class GuardedExport(nn.Module):
+    """Base of a shipped graph: the trained ``net`` and its OOD head (``forward`` in each model's export)."""
+
+    def __init__(self, net: nn.Module, ood: MahalanobisHead) -> None:
+        super().__init__()
+        self.net, self.ood = net, ood
+
+
+def fitted_guard(features: np.ndarray, split: np.ndarray, expects: str, validation: str, described: str,
+                 quantile: float = 0.99) -> tuple[MahalanobisHead, dict]:
+    """The OOD head fitted on the ``split == "train"`` rows of pooled ``features`` and its ``ood.json``,
+    with the provisional threshold: the ``quantile`` of the ``split == "val"`` rows' distances (the
+    export then re-places it through the product pipeline: :mod:`ai.training.ood_calibrate`)."""
+    mean, whiten = fit(features[split == "train"])
+    val = distances(features[split == "val"], mean, whiten)
+    info = {
+        "output": "ood_distance",
+        "threshold": round(threshold(val, quantile), 3),
+        "expects": expects,
+        "calibration": f"{quantile:.0%} quantile of the distances of {len(val)} {validation}",
+        "features": described,
+    }
+    return MahalanobisHead(mean, whiten), info

@@ -34,6 +34,30 @@ def write(name: str, package: ModelPackage, card: str, metrics: dict) -> Path:
     return directory
 
 
+def record_ood_check(name: str, out: Path) -> tuple[dict, dict]:
+    """(the package's ``ood.json`` with ``measured`` set from ``OUT/ood.json``, that check): the share of
+    each cross-fed set refused, as :mod:`ai.training.ood_check` measured it, written back to the package."""
+    path = MODELS / name / "ood.json"
+    ood, check = json.loads(path.read_text()), json.loads((out / "ood.json").read_text())
+    ood["measured"] = {s["set"]: s["refused_rate"] for s in check["sets"]}
+    path.write_text(json.dumps(ood, indent=2) + "\n")
+    return ood, check
+
+
+def publish_measured(name: str, package: ModelPackage, card: str, metrics: dict, subset_cases: list) -> None:
+    """Rewrite the package in place (its ``model.onnx`` kept) with the measured ``metrics``, its card, the
+    subset check of ``subset_cases`` and the training run's ``train_info.json``."""
+    from ai.training import subset_check
+
+    directory = MODELS / name
+    write_package(directory, directory / "model.onnx", package, model_card=card)
+    (directory / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    subset_check.write(name, subset_cases)
+    info = WORK / name / "train_info.json"
+    if info.is_file():
+        (directory / "train_info.json").write_text(info.read_text())
+
+
 def copy_split(name: str, source: Path) -> None:
     if source.resolve() != (MODELS / name / "split.csv").resolve():
         shutil.copyfile(source, MODELS / name / "split.csv")

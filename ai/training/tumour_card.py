@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ai.package import InputSpec, ModelPackage, OperatingPoint, OutputSpec, Scope, TrainingData, write_package
-from ai.training.common import MODELS, WORK, bootstrap_ci, roc_auc
+from ai.package import InputSpec, ModelPackage, OperatingPoint, OutputSpec, Scope, TrainingData
+from ai.training.common import MODELS, bootstrap_ci, roc_auc
 from ai.training.evaluate import metric_objects
-from ai.training.publish import PRETRAINED, train_minutes
+from ai.training.publish import PRETRAINED, publish_measured, record_ood_check, train_minutes
 
 NAME = "tumour-mri"
 VERSION = "4.1.0"  # 4.1.0: the 4.0.0 network with its OOD threshold re-placed (ai.training.ood_calibrate)
@@ -294,24 +294,13 @@ def main() -> None:
     current = load_package(MODELS / NAME)
     point = current.operating_points[0]
     metrics = measured(out)
-    ood = json.loads((MODELS / NAME / "ood.json").read_text())
-    ood_check = json.loads((out / "ood.json").read_text())
+    ood, ood_check = record_ood_check(NAME, out)
     latency = json.loads((out / "latency.json").read_text())
-    ood["measured"] = {s["set"]: s["refused_rate"] for s in ood_check["sets"]}
-    (MODELS / NAME / "ood.json").write_text(json.dumps(ood, indent=2) + "\n")
-    write_package(
-        MODELS / NAME,
-        MODELS / NAME / "model.onnx",
-        package(point, metrics),
-        model_card=card(metrics, point, ood, ood_check, latency, refused_slices(out / "br35h" / "cases.csv")),
-    )
-    (MODELS / NAME / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    refused = refused_slices(out / "br35h" / "cases.csv")
     from ai.training import subset_check
 
-    subset_check.write(NAME, subset_check.tumour_cases())
-    info = WORK / NAME / "train_info.json"
-    if info.is_file():
-        (MODELS / NAME / "train_info.json").write_text(info.read_text())
+    publish_measured(NAME, package(point, metrics), card(metrics, point, ood, ood_check, latency, refused),
+                     metrics, subset_check.tumour_cases())
 
 
 if __name__ == "__main__":

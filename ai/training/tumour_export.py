@@ -4,8 +4,8 @@
 
 1. ``model.onnx`` with outputs ``presence``, ``logits``, ``cam``, ``box``, ``ood_distance``;
 2. ``ood.json``: Mahalanobis statistics fitted on the training slices' pooled stride-16 features (as
-   fine-tuned: blocks 8-10 are trained), threshold the 99th percentile of the validation slices'
-   distances;
+   fine-tuned: blocks 8-10 are trained); the threshold placed through the product pipeline between the
+   validation slices and validation images of other kinds (:mod:`ai.training.ood_calibrate`);
 3. the package written, then run through :func:`ai.validation.run.validate` (the product's pipeline) on
    the Br35H validation split; the presence threshold is the one with the highest sensitivity at
    validation specificity ≥ ``MIN_SPECIFICITY``, and its measured sensitivity / specificity go into
@@ -21,28 +21,22 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from ai.datasets import TUMOUR_CLASSES
 from ai.ood import OOD_FILE
 from ai.package import OperatingPoint
-from ai.training import ood_fit
+from ai.training import ood_calibrate, ood_fit
 from ai.training.common import GRAY_MEAN, GRAY_STD, LABELLED, MODELS, WORK, export_onnx, setup
 from ai.training.tumour_card import package
 from ai.training.tumour_data import NAME, SIZE, load, view_cache
 from ai.training.tumour_model import TumourNet, frozen_low, trained_mid
 
 MIN_SPECIFICITY = 0.92
-OOD_QUANTILE = 0.99
 log = logging.getLogger("radsight.train")
 
 
-class TumourExport(nn.Module):
+class TumourExport(ood_fit.GuardedExport):
     """What ships: presence logit, type logits, CAMs (tumour + types), box, OOD distance."""
-
-    def __init__(self, net: TumourNet, ood: ood_fit.MahalanobisHead) -> None:
-        super().__init__()
-        self.net, self.ood = net, ood
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
         early = self.net.trunk.early((image - GRAY_MEAN) / GRAY_STD)
@@ -65,21 +59,16 @@ def fit_guard(net: TumourNet) -> tuple[ood_fit.MahalanobisHead, dict]:
     data = load()
     cache = view_cache(net.trunk, data)
     rows = data.split != "test"  # the test split is not cached: measured through the product only
-    feats, split = ood_fit.pooled_numpy(plain_mids(net, cache["low"][0, rows])), data.split[rows]
-    mean, whiten = ood_fit.fit(feats[split == "train"])
-    val = ood_fit.distances(feats[split == "val"], mean, whiten)
-    threshold = ood_fit.threshold(val, OOD_QUANTILE)
-    info = {
-        "output": "ood_distance",
-        "threshold": round(threshold, 3),
-        "expects": "a brain MRI slice",
-        "calibration": f"{OOD_QUANTILE:.0%} quantile of the distances of {len(val)} validation slices "
-        "(brain-tumor-mri + Br35H)",
-        "features": "per-channel mean and standard deviation of the stride-16 EfficientNet-Lite0 map "
-        "(112 channels; ImageNet weights, blocks 8-10 fine-tuned with the model); Mahalanobis distance "
-        "with 5 % shrinkage to the training slices",
-    }
-    return ood_fit.MahalanobisHead(mean, whiten), info
+    feats = ood_fit.pooled_numpy(plain_mids(net, cache["low"][0, rows]))
+    return ood_fit.fitted_guard(
+        feats,
+        data.split[rows],
+        "a brain MRI slice",
+        "validation slices (brain-tumor-mri + Br35H)",
+        "per-channel mean and standard deviation of the stride-16 EfficientNet-Lite0 map (112 channels; "
+        "ImageNet weights, blocks 8-10 fine-tuned with the model); Mahalanobis distance with 5 % "
+        "shrinkage to the training slices",
+    )
 
 
 def export(onnx_path: Path) -> dict:
@@ -144,6 +133,7 @@ def main() -> None:
         measured_on="provisional, replaced by calibration",
     )
     write_package(directory, onnx_path, package(provisional, {}))
+    ood_calibrate.place_threshold(NAME)
     point = calibrate(directory)
     write_package(directory, onnx_path, package(point, {}))
     (WORK / NAME / "operating_point.json").write_text(json.dumps(point.__dict__, indent=2) + "\n")
