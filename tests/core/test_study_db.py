@@ -182,3 +182,31 @@ def test_db_import_list_and_delete_commands(tmp_path: Path, dicomdir: Path,
     assert bad_date.returncode == 2 and "YYYYMMDD" in bad_date.stderr
     actions = [e.action for e in AuditLog(tmp_path / "db" / "audit.jsonl").entries()]
     assert actions == ["import", "delete"]
+
+
+def test_a_study_thumbnail_is_the_middle_image_of_its_largest_series(tmp_path: Path, dicomdir: Path,
+                                                                     dicom_data: Path) -> None:
+    """The Database list's picture of a study: the middle instance (by instance number) of its largest
+    series, read alone — a compressed file included, decoded in this process (no decoder-pool task)."""
+    from viewer.core import decode_pool
+    from viewer.core.series_thumbnail import file_thumbnail
+
+    lidc = dicom_data / "lidc-idri-0001" / "series"
+    if not lidc.is_dir():
+        pytest.skip(f"LIDC-0001 (JPEG-LS) not found at {lidc}")
+    with StudyDB(tmp_path / "db") as db:
+        import_path(db, lidc, copy=False)
+        import_path(db, dicomdir)
+        studies = {s.study_instance_uid: s for s in db.studies()}
+        ct = next(uid for uid, s in studies.items() if s.n_instances > 100)
+        middle = db.representative_instance(ct)
+        numbers = sorted(i.instance_number for i in db.instances(study_instance_uid=ct))
+        assert middle.instance_number == numbers[len(numbers) // 2]
+        assert db.representative_instance("1.2.3.no.such.study") is None
+        for uid in studies:  # every DICOMDIR study has a picture too (CT, MR, US...)
+            assert db.representative_instance(uid) is not None
+    submitted = decode_pool.tasks_submitted()
+    picture = file_thumbnail(middle.path, 48)
+    assert picture.shape == (48, 48) and picture.dtype.name == "uint8" and picture.std() > 30
+    assert picture[24, 6] < picture[24, 24], "lung (left) darker than the mediastinum: a chest CT slice"
+    assert decode_pool.tasks_submitted() == submitted

@@ -149,3 +149,29 @@ def test_send_to_with_progress_and_cancel(qtbot, window: MainWindow, orthanc: Or
     assert dialog.progress.value() == report.completed and dialog.progress.maximum() == 275
     assert shot(dialog, output_dir, "clinic-send-cancelled.png").std() > 5
     dialog.close()
+
+
+def test_database_list_shows_a_thumbnail_per_study(qtbot, window: MainWindow, output_dir: Path) -> None:
+    """Each listed study gets the middle image of its largest series as its row icon, made off the GUI
+    thread; the chest CT's picture shows dark lungs beside a brighter mediastinum."""
+    from viewer.core.resources import resources_dir
+
+    clinic, slab = window.clinic, resources_dir() / "sample" / "lidc-idri-0314-nodule-slab"
+    for folder in (get_testdata_file("DICOMDIR"), slab):
+        assert clinic.import_folder(str(folder)).join(60)
+    qtbot.waitUntil(lambda: len(clinic.studies.study_uids()) == 7, timeout=60_000)
+    qtbot.waitUntil(lambda: " files filed in 1 study" in clinic.studies.message.text(), timeout=60_000)
+    qtbot.waitUntil(lambda: clinic.thumbnails.done, timeout=60_000)
+    window.findChild(QDockWidget, "dock-database").raise_()
+    qtbot.waitUntil(clinic.studies.tree.isVisible)
+    tree = clinic.studies.tree
+    items = [tree.topLevelItem(n) for n in range(tree.topLevelItemCount())]
+    assert sum(not item.icon(0).isNull() for item in items) >= 6, "a picture for (nearly) every study"
+    [chest] = [item for item in items if item.text(5) == str(len(list(slab.glob("*.dcm"))))]
+    picture = pixels(chest.icon(0).pixmap(48, 48).toImage())[..., 0].astype(float)
+    assert picture.std() > 30, "an image, not a flat square"
+    h, w = picture.shape
+    assert picture[h // 2, w // 8] < picture[h // 2, w // 2], "lung darker than the mediastinum"
+    assert tree.visualItemRect(chest).height() >= 40, "the row is as tall as its picture"
+    listing = shot(clinic.studies, output_dir, "clinic-database-thumbnails.png")
+    assert listing.std() > 10

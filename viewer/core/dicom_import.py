@@ -52,7 +52,8 @@ class ImportReport:
     study_uids: set[str] = field(default_factory=set)
 
     def summary(self) -> str:
-        return (f"{self.filed} of {self.files} files filed in {len(self.study_uids)} studies"
+        n = len(self.study_uids)
+        return (f"{self.filed} of {self.files} files filed in {n} {'study' if n == 1 else 'studies'}"
                 + (f", {len(self.skipped)} skipped" if self.skipped else ""))
 
 

@@ -170,6 +170,15 @@ def index_path(path: str | os.PathLike[str], progress: ProgressCallback | None =
     return builder.build()
 
 
+def series_of_file(path: str | os.PathLike[str]) -> SeriesRecord | None:
+    """The series record of one file on its own (None when it holds no readable image): a thumbnail's
+    source. Unlike :func:`index_path` it starts no decoder processes for a compressed file."""
+    builder = _IndexBuilder(Path(path))
+    builder.add_file(Path(path))
+    series = builder._dicom_series() + builder._raster_series()
+    return series[0] if series else None
+
+
 def _files_under(root: Path, problems: list[FileProblem]) -> list[Path]:
     if root.is_file() and root.name.upper() == "DICOMDIR":
         return _dicomdir_files(root, problems)

@@ -6,19 +6,21 @@ through Pillow. The window is the file's own (Window Center/Width) or the 1–99
 MONOCHROME1 is inverted. Results are cached by file, frame and modification time.
 
 ``middle_frame(series) -> Frame | None``; ``thumbnail(series, size=64) -> np.ndarray`` (uint8,
-(h, w), the longer side ``size`` unless the image is smaller); ``ThumbnailError`` when the frame
-cannot be read.
+(h, w), the longer side ``size`` unless the image is smaller); ``file_thumbnail(path, size)`` the same
+for one file (a study database's representative instance); ``ThumbnailError`` when the frame cannot be
+read.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from viewer.core.dicom_frames import Frame
-from viewer.core.dicom_index import SeriesRecord
+from viewer.core.dicom_index import SeriesRecord, series_of_file
 from viewer.core.frame_decoder import PixelDecodeError, decode_file
 from viewer.core.pixel_reader import read_frame_into
 from viewer.core.raster_image import RasterImageError, read_raster_image
@@ -108,3 +110,11 @@ def thumbnail(series: SeriesRecord, size: int = 64) -> np.ndarray:
     while len(_CACHE) > CACHE_SIZE:
         _CACHE.popitem(last=False)
     return picture
+
+
+def file_thumbnail(path: Path, size: int = 64) -> np.ndarray:
+    """The :func:`thumbnail` of the one file ``path`` (its middle frame where it holds several)."""
+    series = series_of_file(path)
+    if series is None:
+        raise ThumbnailError(f"{Path(path).name} holds no image the viewer reads")
+    return thumbnail(series, size)

@@ -253,6 +253,16 @@ class StudyDB:
                  " i.sop_instance_uid")
         return [_stored(row) for row in self._rows(sql + where + order, args)]
 
+    def representative_instance(self, study_instance_uid: str) -> StoredInstance | None:
+        """The middle instance (by instance number) of the study's largest series: what the Database
+        list shows as the study's thumbnail (None for a study without instances)."""
+        series = self.series(study_instance_uid)
+        if not series:
+            return None
+        largest = max(series, key=lambda s: s.n_instances)
+        instances = self.instances(series_instance_uid=largest.series_instance_uid)
+        return instances[len(instances) // 2] if instances else None
+
     def instance(self, sop_instance_uid: str) -> StoredInstance | None:
         rows = self._rows("SELECT i.*, se.study_instance_uid FROM instances i JOIN series se"
                           " ON se.series_instance_uid = i.series_instance_uid WHERE i.sop_instance_uid = ?",

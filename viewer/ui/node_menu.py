@@ -19,6 +19,7 @@ from viewer.core.dicom_import import import_path
 from viewer.core.dicom_peers import PeerError
 from viewer.core.storage_db import StorageError
 from viewer.core.study_db import StudyDB
+from viewer.ui.database_thumbnails import DatabaseThumbnails
 from viewer.ui.node_status import NodeController, NodeStatusLabel, node_config
 from viewer.ui.node_tasks import BackgroundTask
 from viewer.ui.query_retrieve_dialog import QueryRetrieveDialog
@@ -45,6 +46,7 @@ class ClinicFeatures(QObject):
         self.settings = window.settings  # type: ignore[attr-defined]
         self.audit = AuditLog(db.folder / LOG_FILE)
         self.studies = DatabaseStudyList(db, window)
+        self.thumbnails = DatabaseThumbnails(self.studies, db, window.track_thread)  # type: ignore[attr-defined]
         self.node = NodeController(db, self)
         self.status = NodeStatusLabel(self.node, window)
         self.dialogs: list[QueryRetrieveDialog | SendDialog] = []
@@ -98,6 +100,7 @@ class ClinicFeatures(QObject):
         return task
 
     def shutdown(self) -> None:
+        self.thumbnails.shutdown()  # the window joins its thread
         for dialog in list(self.dialogs):
             dialog.close()
         for task in self.tasks:

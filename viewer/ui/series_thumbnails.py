@@ -9,7 +9,8 @@ thread once the browser lists a folder (one file read per series; cached by
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QSize, Qt, Signal
@@ -27,15 +28,17 @@ _SERIES_ROLE = Qt.ItemDataRole.UserRole
 
 
 class ThumbnailWorker(QObject):
-    """Makes the thumbnails of a list of series; ``made(n, array)`` for each, then ``finished``."""
+    """Makes the thumbnails of a list of sources (series, or files with ``make=file_thumbnail``);
+    ``made(n, array)`` for each, then ``finished``."""
 
     made = Signal(int, object)
     finished = Signal(int)  # how many were made
     failed = Signal(str)
 
-    def __init__(self, series: list[SeriesRecord], size: int) -> None:
+    def __init__(self, series: Sequence[Any], size: int,
+                 make: Callable[[Any, int], np.ndarray] = thumbnail) -> None:
         super().__init__()
-        self.series, self.size = series, size
+        self.series, self.size, self.make = list(series), size, make
         self._cancel = threading.Event()
 
     def cancel(self) -> None:
@@ -47,7 +50,7 @@ class ThumbnailWorker(QObject):
             if self._cancel.is_set():
                 break
             try:
-                picture = thumbnail(series, self.size)
+                picture = self.make(series, self.size)
             except ThumbnailError:
                 continue  # the row keeps no icon; loading the series will say why
             except Exception:  # noqa: BLE001 - a damaged file must never leave the thread running

@@ -121,6 +121,7 @@ class DatabaseStudyList(QWidget):
     date range (``YYYYMMDD``, either end may stay empty)."""
 
     study_activated = Signal(str)
+    listed = Signal()  # the list was filled again (a search or a refresh)
 
     def __init__(self, db: StudyDB, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -177,10 +178,15 @@ class DatabaseStudyList(QWidget):
         for column in range(len(DB_COLUMNS)):
             self.tree.resizeColumnToContents(column)
         self.message.setText(f"{len(studies)} studies in the database")
+        self.listed.emit()
 
     def study_uids(self) -> list[str]:
         tree = self.tree
         return [tree.topLevelItem(n).data(0, _STUDY_UID_ROLE) for n in range(tree.topLevelItemCount())]
+
+    @staticmethod
+    def study_uid_of(item: QTreeWidgetItem) -> str:
+        return item.data(0, _STUDY_UID_ROLE)
 
     def selected_study_uid(self) -> str | None:
         item = self.tree.currentItem()
