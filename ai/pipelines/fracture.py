@@ -8,6 +8,7 @@ comes from ``model.json`` (``resources/models/fracture-radiograph``). Outputs: `
 stride-8 cell, ``reg`` (N, 4, 40, 40) centre offset x/y and log width/height in cells, ``ood_distance``
 (N,) (see :mod:`ai.ood`).
 Operating points in ``model.json``: ``default`` (image-level probability, triage) and ``box`` (box score).
+Box sizes are scaled by the package's ``box_size.json`` where it ships one (:mod:`ai.box_size`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ai.box_decode import decode_centres
+from ai.box_size import load_box_scale, scale_boxes
 from ai.findings import Finding, located
 from ai.image import ImageInput
 from ai.ood import load_guard, verdict
@@ -49,11 +51,15 @@ def to_input(boxes: np.ndarray, lb: Letterbox) -> np.ndarray:
     return np.clip(out, 0, [w, h, w, h]).astype(np.float32)
 
 
-def postprocess(outputs: dict[str, np.ndarray], lb: Letterbox, index: int = 0) -> FractureResult:
+def postprocess(outputs: dict[str, np.ndarray], lb: Letterbox, index: int = 0,
+                box_scale: tuple[float, float] = (1.0, 1.0)) -> FractureResult:
+    """One case of the session's outputs → image score, centre map and boxes in input pixels, each box
+    scaled about its centre by ``box_scale`` (the package's size calibration, :mod:`ai.box_size`)."""
     p = float(softmax(outputs["logits"][index])[-1])
     heat = outputs["heat"][index, 0]
     p = image_score(p, float(heat.max()))
     boxes, scores = decode_centres(heat, outputs["reg"][index], STRIDE, MAX_BOXES, MIN_BOX_SCORE, NMS_IOU)
+    boxes = scale_boxes(boxes, box_scale)
     full = np.clip(unletterbox_map(heat, lb), 0, 1).astype(np.float32)
     return FractureResult(p, full, to_input(boxes, lb), scores)
 
@@ -80,7 +86,8 @@ class FracturePipeline:
         ood = verdict(load_guard(package.directory), outputs.outputs)
         if ood is not None and ood.refused:
             return PipelineResult([], notes=[ood.message])
-        result = postprocess(outputs.outputs, prepared.context["letterbox"])
+        result = postprocess(outputs.outputs, prepared.context["letterbox"],
+                             box_scale=load_box_scale(package.directory))
         threshold = box_threshold(package)
         findings = [
             self._finding(image, package, box, float(s), threshold)

@@ -6,6 +6,8 @@
 2. ``ood.json``: Mahalanobis statistics of the training radiographs' pooled stride-16 features; the
    threshold placed through the product pipeline between the validation radiographs and validation images
    of other kinds (:mod:`ai.training.ood_calibrate`; where they overlap, the radiographs' 99 % quantile);
+   ``box_size.json``: the box-size scale fitted on the validation radiographs
+   (:mod:`ai.training.box_size_fit`);
 3. the package run through :func:`ai.validation.run.validate` (the product's pipeline) on the validation
    split: the triage threshold is the highest image-level threshold with validation sensitivity ≥
    ``TRIAGE_SENSITIVITY``; the box threshold the lowest box score whose validation false boxes per image
@@ -21,9 +23,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ai.box_size import BOX_SIZE_FILE
 from ai.ood import OOD_FILE
 from ai.package import OperatingPoint, write_package
-from ai.training import ood_calibrate, ood_fit
+from ai.training import box_size_fit, ood_calibrate, ood_fit
 from ai.training.common import GRAY_MEAN, GRAY_STD, LABELLED, MODELS, WORK, export_onnx, setup
 from ai.training.fracture_card import package
 from ai.training.fracture_data import NAME, SIZE, cached_views, early_cache, load
@@ -153,6 +156,7 @@ def main() -> None:
     )
     write_package(directory, onnx_path, package(provisional, {}))
     ood_calibrate.place_threshold(NAME)
+    (directory / BOX_SIZE_FILE).write_text(json.dumps(box_size_fit.fit(), indent=2) + "\n")
     points = calibrate()
     write_package(directory, onnx_path, package(points, {}))
     (WORK / NAME / "operating_points.json").write_text(
