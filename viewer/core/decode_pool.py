@@ -170,6 +170,12 @@ class _Worker:
         return message
 
 
+def idle_worker_pids() -> list[int]:
+    """Process ids of the idle workers (diagnostics; the tests stop one to make a decoder hang)."""
+    with _lock:
+        return [w.process.pid for w in _idle if w.process.pid is not None]
+
+
 def _borrow(n: int) -> list[_Worker]:
     with _lock:
         taken = [_idle.pop() for _ in range(min(n, len(_idle)))]
