@@ -44,9 +44,9 @@ CT_SCANS = ("lidc-idri-0001", "lidc-idri-0003")  # validation-only CT: ood_check
 CT_STEP = 10
 
 
-def _validation(records: list, split_model: str, split_file: str = "split.csv", step: int = 1) -> list:
+def _validation(records: list, split_model: str, split_file: str = "split.csv") -> list:
     split = read_split_csv(MODELS / split_model / split_file)
-    return [r for r in records if split.get(r.id) == "val"][::step]
+    return [r for r in records if split.get(r.id) == "val"]
 
 
 def _arrays(records: Iterable) -> Iterator[np.ndarray]:

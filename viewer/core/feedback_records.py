@@ -66,6 +66,7 @@ class Analysis:
 # the finding's JSON (no column: databases written before it was counted need no migration).
 MARKED_SQL = "(f.passes_operating_point AND COALESCE(json_extract(f.finding_json, '$.hidden_by'), '') = '')"
 
+
 @dataclass(frozen=True)
 class Feedback:
     finding_uid: str

@@ -2,8 +2,8 @@
 (`StudyDB.representative_instance`), made in a worker thread after every search or refresh (one file
 read per study; cached by `viewer.core.series_thumbnail`), shown as the study row's icon.
 
-    thumbnails = DatabaseThumbnails(studies, db, start_thread)  # follows studies.listed
-    thumbnails.done                                              # True once every listed study has its try
+    thumbnails = DatabaseThumbnails(studies, db, window.track_thread)  # follows studies.listed
+    thumbnails.done  # True once every listed study has had its try
 """
 
 from __future__ import annotations
