@@ -108,14 +108,18 @@ class DeadlineCosine:
         return epochs
 
 
-def train(epochs: int, batch: int, lr: float, seed: int, until: datetime | None = None) -> None:
+def train(epochs: int, batch: int, lr: float, seed: int, until: datetime | None = None,
+          init: str | None = None) -> None:
     """``epochs`` planned; with ``until`` (UTC) the plan is redone after every epoch to end by then."""
     work = setup(NAME, seed, threads=1)  # one thread: spinning OpenMP threads lose on oversubscribed cores
     data: FractureData = load()
     tr, va = data.split == "train", data.split == "val"
     log.info("train %d val %d, size %d", tr.sum(), va.sum(), SIZE)
     net = FractureNet(SIZE)
-    early = early_cache(net.trunk, data.images, cached_views(data))
+    early = early_cache(net.trunk, data.images, cached_views(data))  # the frozen stride-8 blocks
+    if init:
+        net.load_state_dict(torch.load(init, map_location="cpu"))
+        log.info("weights from %s", init)
     targets = all_targets(data)
     per_epoch = (1 + NEGATIVES_PER_POSITIVE) * int((data.labels[tr] == 1).sum()) // batch
     plan = DeadlineCosine(epochs * per_epoch)
@@ -215,9 +219,11 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--until", help="UTC time HH:MM by which training should end (replans epochs)")
+    parser.add_argument("--init", help="start from this state dict (e.g. a copy of the last best.pt)")
     args = parser.parse_args()
     timer = Timer()
-    train(args.epochs, args.batch, args.lr, args.seed, _utc_today(args.until) if args.until else None)
+    train(args.epochs, args.batch, args.lr, args.seed, _utc_today(args.until) if args.until else None,
+          args.init)
     log.info("training done in %.1f min", timer.minutes())
     info = {"command": "python -m ai.training.fracture", "args": vars(args), "wall_minutes": timer.minutes()}
     save_json(WORK / NAME / "train_info.json", info)
