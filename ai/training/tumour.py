@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from ai.datasets import TUMOUR_CLASSES
 from ai.training.common import WORK, Timer, roc_auc, save_json, setup
 from ai.training.tumour_data import NAME, NO_TYPE, SIZE, TumourData, load, view_cache
-from ai.training.tumour_model import FROZEN_BLOCKS, TumourNet, giou_loss
+from ai.training.tumour_model import FROZEN_BLOCKS, TumourNet, box_loss
 
 TRUNK_LR_SHARE = 0.25  # the fine-tuned trunk blocks learn at this share of the heads' learning rate
 CAM_WEIGHT = 0.5  # weight of the losses that keep the CAM mass inside the box
@@ -62,7 +62,7 @@ def cam_in_box_loss(cam: torch.Tensor, cells: torch.Tensor) -> torch.Tensor:
 def loss_fn(
     net: TumourNet, early: torch.Tensor, low: torch.Tensor, batch: dict[str, torch.Tensor]
 ) -> torch.Tensor:
-    presence, logits, cam, box, heat = net.forward_low(early, low)
+    presence, logits, cam, box, maps = net.forward_low(early, low)
     b, has_box, y = batch["box"], batch["has_box"], batch["type"]
     loss = (
         batch["weight"]
@@ -71,9 +71,8 @@ def loss_fn(
     if (y != NO_TYPE).any():
         loss = loss + F.cross_entropy(logits, y, ignore_index=NO_TYPE, label_smoothing=0.05)
     if has_box.any():
-        pb, tb, grid = box[has_box], b[has_box], int(round(heat.shape[1] ** 0.5))
-        loss = loss + 5 * F.l1_loss(pb, tb) + 2 * giou_loss(pb, tb)
-        loss = loss + 0.5 * F.cross_entropy(heat[has_box], centre_cells(tb, grid))
+        tb = b[has_box]
+        loss = loss + box_loss(box[has_box], maps[has_box], tb)
         cells = box_cells(tb, cam.shape[-1])
         loss = loss + CAM_WEIGHT * cam_in_box_loss(cam[has_box, 0], cells)
         typed = y[has_box] != NO_TYPE

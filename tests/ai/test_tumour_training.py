@@ -87,3 +87,26 @@ def test_shifted_maps_carry_the_box(slice_and_box) -> None:
         dx, dy = (int(v) for v in shift[i].round())
         assert moved_low[i, 0, cell[1] + dy, cell[0] + dx] == 1.0
     assert torch.allclose(moved[:, 2:], box[:, 2:].expand(64, 2))
+
+
+def test_box_head_geometry_returns_the_box_its_cells_describe() -> None:
+    """Cells that each predict the exact distances to one box's sides pool to that box, whatever their
+    centredness; the centredness target peaks at the box centre and is zero outside the box."""
+    from ai.training.tumour_model import box_targets, cell_boxes, cell_centres, corners_to_cxcywh
+
+    target = torch.tensor([[0.4, 0.55, 0.3, 0.2]])
+    h = w = SIZE // 8
+    gx, gy = cell_centres(h, w, torch.float32)
+    x0, y0, x1, y1 = 0.25, 0.45, 0.55, 0.65
+    maps = torch.zeros(1, 5, h, w)
+    maps[0, 0] = torch.randn(h, w)
+    maps[0, 1], maps[0, 2] = (gx - x0).expand(1, h, w)[0], (gy - y0).expand(1, h, w)[0]
+    maps[0, 3], maps[0, 4] = (x1 - gx).expand(1, h, w)[0], (y1 - gy).expand(1, h, w)[0]
+    weight = torch.softmax(maps[0, 0].flatten(), 0).reshape(1, 1, h, w)
+    pooled = corners_to_cxcywh((cell_boxes(maps) * weight).sum(dim=(2, 3)))
+    assert torch.allclose(pooled, target, atol=1e-5)
+    centredness, inside = box_targets(target, h, w)
+    row, col = int(0.55 * h), int(0.4 * w)
+    assert centredness[0, row, col] == centredness.max() and centredness.max() > 0.8
+    assert inside[0].sum() == ((gx > x0) & (gx < x1) & (gy > y0) & (gy < y1)).sum()
+    assert (centredness[~inside] == 0).all()
