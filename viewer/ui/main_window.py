@@ -45,7 +45,7 @@ from viewer.ui.node_menu import install_clinic
 from viewer.ui.reading_report import ReadingReport
 from viewer.ui.scale_bar import paint_scale_bar
 from viewer.ui.screenshot import Screenshots
-from viewer.ui.series_thumbnails import install_series_thumbnails
+from viewer.ui.series_thumbnails import SeriesThumbnails
 from viewer.ui.slice_view import BUTTON_ACTIONS, DEFAULT_BUTTON_ACTIONS
 from viewer.ui.study_browser import StudyBrowser, series_title
 from viewer.ui.view_filter_menu import ViewFilters
@@ -130,7 +130,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self.clinic = install_clinic(self)  # study database, DICOM node, Query/Retrieve, Send to…
         self.hanging = install_hanging_protocols(self)  # layout, window, slab per modality/body part
-        self.thumbnails = install_series_thumbnails(self)  # middle image of each series in the browser
+        self.thumbnails = SeriesThumbnails(self, self.browser, self.track_thread)  # middle image per series
         if self.ai.db_problem:
             self.status_label.setText(self.ai.db_problem)
 

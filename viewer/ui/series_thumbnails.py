@@ -2,29 +2,32 @@
 thread once the browser lists a folder (one file read per series; cached by
 `viewer.core.series_thumbnail`), shown as the series row's icon.
 
-    thumbnails = install_series_thumbnails(window)  # follows window.browser.index_shown
-    thumbnails.done                                  # True once every series has its picture
+    thumbnails = SeriesThumbnails(window, window.browser, window.track_thread)  # follows index_shown
+    thumbnails.done  # True once every series has had its try
+
+:class:`TreeThumbnails` is the part shared with the Database list's study thumbnails
+(`viewer.ui.database_thumbnails`): one worker at a time, each picture set as a tree row's icon.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QSize, Qt, Signal
+from PySide6.QtCore import QObject, QSize, Qt, QThread, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem
 
 from viewer.core.dicom_index import DicomIndex, SeriesRecord
 from viewer.core.series_thumbnail import ThumbnailError, thumbnail
+from viewer.ui.study_browser import StudyBrowser
 from viewer.ui.workers import start_worker
-
-if TYPE_CHECKING:
-    from viewer.ui.main_window import MainWindow
 
 THUMBNAIL_PX = 48
 _SERIES_ROLE = Qt.ItemDataRole.UserRole
+StartThread = Callable[[QThread, QObject], None]  # keeps a worker and its thread until the thread ends
 
 
 class ThumbnailWorker(QObject):
@@ -68,41 +71,44 @@ def to_pixmap(picture: np.ndarray) -> QPixmap:
     return QPixmap.fromImage(image.copy())
 
 
-class SeriesThumbnails(QObject):
-    """Gives every series row of the window's study browser its thumbnail."""
+class TreeThumbnails(QObject):
+    """One :class:`ThumbnailWorker` at a time over a list of sources; each picture becomes the icon of
+    the rows :meth:`_items` names. Subclasses say what to picture (:meth:`_run`) and where."""
 
-    def __init__(self, window: MainWindow, size: int = THUMBNAIL_PX) -> None:
-        super().__init__(window)
-        self.window, self.size = window, size
+    def __init__(self, parent: QObject, tree: QTreeWidget, track_thread: StartThread, size: int) -> None:
+        super().__init__(parent)
+        self.tree, self.track_thread, self.size = tree, track_thread, size
         self.worker: ThumbnailWorker | None = None
-        self.series: list[SeriesRecord] = []
         self.done = False
-        browser = window.browser
-        browser.setUniformRowHeights(False)  # series rows are taller than patient/study rows
-        browser.setIconSize(QSize(size, size))
-        browser.index_shown.connect(self.start)
+        tree.setUniformRowHeights(False)  # rows with an icon are taller than the others
+        tree.setIconSize(QSize(size, size))
 
-    def start(self, index: DicomIndex) -> None:
-        if self.worker is not None:
-            self.worker.cancel()
-        self.series, self.done = list(index.series), False
-        worker = ThumbnailWorker(self.series, self.size)
+    def _run(self, sources: Sequence[Any], make: Callable[[Any, int], np.ndarray] = thumbnail) -> None:
+        self.shutdown()
+        self.done = False
+        if not sources:
+            self.worker, self.done = None, True  # nothing listed: no thread
+            return
+        worker = ThumbnailWorker(sources, self.size, make=make)
         worker.made.connect(self._on_made)
         worker.finished.connect(self._on_finished)
         self.worker = worker
-        self.window.track_thread(start_worker(worker, self.window), worker)
+        self.track_thread(start_worker(worker, self), worker)
+
+    def _items(self, n: int) -> list[QTreeWidgetItem]:
+        """The rows that show source ``n``."""
+        raise NotImplementedError
 
     def _on_made(self, n: int, picture: np.ndarray) -> None:
         if self.sender() is not self.worker:
             return
         icon = QIcon(to_pixmap(picture))
-        for item in self.window.browser.series_items():
-            if item.data(0, _SERIES_ROLE) is self.series[n]:
-                item.setIcon(0, icon)
+        for item in self._items(n):
+            item.setIcon(0, icon)
 
     def _on_finished(self, _count: int) -> None:
         if self.sender() is self.worker:
-            self.window.browser.resizeColumnToContents(0)  # the titles beside their new icons
+            self.tree.resizeColumnToContents(0)  # the titles beside their new icons
             self.done = True
 
     def shutdown(self) -> None:
@@ -110,5 +116,19 @@ class SeriesThumbnails(QObject):
             self.worker.cancel()
 
 
-def install_series_thumbnails(window: MainWindow) -> SeriesThumbnails:
-    return SeriesThumbnails(window)
+class SeriesThumbnails(TreeThumbnails):
+    """Gives every series row of the study browser its thumbnail, each time it lists a folder."""
+
+    def __init__(self, parent: QObject, browser: StudyBrowser, track_thread: StartThread,
+                 size: int = THUMBNAIL_PX) -> None:
+        super().__init__(parent, browser, track_thread, size)
+        self.browser = browser
+        self.series: list[SeriesRecord] = []
+        browser.index_shown.connect(self.start)
+
+    def start(self, index: DicomIndex) -> None:
+        self.series = list(index.series)
+        self._run(self.series)
+
+    def _items(self, n: int) -> list[QTreeWidgetItem]:
+        return [item for item in self.browser.series_items() if item.data(0, _SERIES_ROLE) is self.series[n]]
