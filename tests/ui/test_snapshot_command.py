@@ -81,7 +81,7 @@ def test_snapshot_analyze_brain_mri(shared_data, output_dir, capsys) -> None:
     assert main(["snapshot", str(image), "--out", str(analysed), "--size", "400x400", "--analyze",
                  "--modality", "MR"]) == 0
     out = capsys.readouterr().out
-    assert "tumour-mri 4.2.0 on CPU in" in out or "tumour-mri 4.2.0 on CUDA in" in out, out
+    assert "tumour-mri 5.0.0 on CPU in" in out or "tumour-mri 5.0.0 on CUDA in" in out, out
     assert "not for diagnostic use" in out
     warm, cyan = _heat_and_box(to_array(QImage(str(plain))), to_array(QImage(str(analysed))))
     assert warm.sum() > 500 and cyan.sum() > 100  # heat map and the lead finding's box
