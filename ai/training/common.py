@@ -210,3 +210,20 @@ class Timer:
 
     def minutes(self) -> float:
         return round((time.time() - self.start) / 60, 1)
+
+
+def conv_tower(width: int, depth: int) -> list[nn.Module]:
+    """``depth`` × (3×3 conv, group norm in 16 groups, ReLU) at ``width`` channels: a detection tower."""
+    layers: list[nn.Module] = []
+    for _ in range(depth):
+        layers += [nn.Conv2d(width, width, 3, padding=1, bias=False), nn.GroupNorm(16, width), nn.ReLU()]
+    return layers
+
+
+def optimiser_step(opt: torch.optim.Optimizer, sched, loss: torch.Tensor) -> float:
+    """One gradient step on ``loss`` and one scheduler step; the loss's value."""
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    sched.step()
+    return loss.item()

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from ai.datasets import TUMOUR_CLASSES
-from ai.training.common import WORK, Timer, roc_auc, save_json, setup
+from ai.training.common import WORK, Timer, optimiser_step, roc_auc, save_json, setup
 from ai.training.tumour_data import NAME, NO_TYPE, SIZE, TumourData, load, view_cache
 from ai.training.tumour_model import FROZEN_BLOCKS, TumourNet, box_loss
 
@@ -194,11 +194,7 @@ def _epoch(net, opt, sched, train_set, batch, gen, rng) -> None:
         idx = order[step * batch : (step + 1) * batch]
         early, low, item = _batch(train_set, idx, views[idx], gen)
         loss = loss_fn(net, early, low, item)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        total += loss.item()
+        total += optimiser_step(opt, sched, loss)
         if step % 10 == 0:
             log.info("step %d/%d loss %.3f (%.1f s/step)", step, n_steps, total / (step + 1),
                      timer.minutes() * 60 / (step + 1))

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from ai.datasets import TUMOUR_CLASSES
-from ai.training.common import WORK, Timer, save_json, setup
+from ai.training.common import WORK, Timer, optimiser_step, save_json, setup
 from ai.training.tumour import iou_cxcywh, shift_features
 from ai.training.tumour_data import NAME, SIZE, TumourData, load, view_cache
 from ai.training.tumour_model import TumourNet, box_loss, trained_mid
@@ -103,11 +103,7 @@ def _epoch(net: TumourNet, opt, sched, train_set: dict, batch: int, gen: torch.G
         early, fused, box = shift_features(early, fused, box, gen)
         pred, maps = net.box_head(F.dropout2d(early, 0.1), F.dropout2d(fused, 0.05))
         loss = box_loss(pred, maps, box)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        total += loss.item()
+        total += optimiser_step(opt, sched, loss)
     return total / max(1, n // batch)
 
 

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ai.training.common import GRAY_MEAN, GRAY_STD, Lite0Features
+from ai.training.common import GRAY_MEAN, GRAY_STD, Lite0Features, conv_tower
 
 FUSED = 256
 BOX = 128  # channels of the box head's tower
@@ -114,10 +114,7 @@ class BoxHead(nn.Module):
         self.lat_early = nn.Conv2d(40, width, 1, bias=False)
         self.reduce = nn.Conv2d(FUSED, width, 1, bias=False)
         self.bn = nn.BatchNorm2d(width)
-        layers: list[nn.Module] = []
-        for _ in range(depth):
-            layers += [nn.Conv2d(width, width, 3, padding=1, bias=False), nn.GroupNorm(16, width), nn.ReLU()]
-        self.tower = nn.Sequential(*layers)
+        self.tower = nn.Sequential(*conv_tower(width, depth))
         self.out = nn.Conv2d(width, 5, 3, padding=1)
 
     def forward(self, early: torch.Tensor, fmap: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
