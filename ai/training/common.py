@@ -227,3 +227,24 @@ def optimiser_step(opt: torch.optim.Optimizer, sched, loss: torch.Tensor) -> flo
     opt.step()
     sched.step()
     return loss.item()
+
+
+def head_training_main(doc: str, name: str, module: str, info_file: str,
+                       train: Callable[[str, int, int, float, int], dict]) -> None:
+    """Command line of a head-alone training (``--init`` state dict, ``--epochs``, ``--batch``, ``--lr``,
+    ``--seed``): runs ``train(init, epochs, batch, lr, seed)`` and records the command, its arguments and
+    the wall time in ``WORK/<name>/<info_file>``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc)
+    parser.add_argument("--init", required=True, help="state dict of the trained network (e.g. best.pt)")
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    timer = Timer()
+    best = train(args.init, args.epochs, args.batch, args.lr, args.seed)
+    log.info("%s trained in %.1f min; best %s", module, timer.minutes(), best)
+    info = {"command": f"python -m {module}", "args": vars(args), "wall_minutes": timer.minutes()}
+    save_json(WORK / name / info_file, info)

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from ai.box_decode import decode_centres
-from ai.training.common import WORK, Timer, roc_auc, save_json, setup
+from ai.training.common import WORK, Timer, optimiser_step, roc_auc, save_json, setup
 from ai.training.fracture_data import (
     NAME,
     SIZE,
@@ -180,24 +180,20 @@ def _epoch(net, opt, sched, train_set, batch, gen, rng) -> None:
         idx = order[step * batch : (step + 1) * batch]
         shifts = torch.randint(-SHIFT_CELLS, SHIFT_CELLS + 1, (len(idx), 2), generator=gen).tolist()
         pick = {k: torch.from_numpy(train_set[k][views[idx], idx]) for k in ("early", "heat", "reg", "mask")}
-        early = F.dropout2d(_shift(pick["early"].float(), shifts), 0.1)
+        early = F.dropout2d(shift_cells(pick["early"].float(), shifts), 0.1)
         t = {
             "y": torch.from_numpy(train_set["y"][idx]),
-            "heat": _shift(pick["heat"][:, None], shifts)[:, 0],
-            "reg": _shift(pick["reg"], shifts),
-            "mask": _shift(pick["mask"][:, None].float(), shifts)[:, 0] > 0.5,
+            "heat": shift_cells(pick["heat"][:, None], shifts)[:, 0],
+            "reg": shift_cells(pick["reg"], shifts),
+            "mask": shift_cells(pick["mask"][:, None].float(), shifts)[:, 0] > 0.5,
         }
         loss = loss_fn(net, early, t)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        total += loss.item()
+        total += optimiser_step(opt, sched, loss)
         if step % 10 == 0:
             log.info("step %d/%d loss %.4f", step, n_steps, total / (step + 1))
 
 
-def _shift(maps: torch.Tensor, shifts: list) -> torch.Tensor:
+def shift_cells(maps: torch.Tensor, shifts: list) -> torch.Tensor:
     """Shift each (C, h, w) of (N, C, h, w) by its (dx, dy) cells, |d| ≤ SHIFT_CELLS, zero fill."""
     _, _, h, w = maps.shape
     p = SHIFT_CELLS

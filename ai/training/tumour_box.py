@@ -12,7 +12,6 @@ dict goes to ``best.pt`` for :mod:`ai.training.tumour_export`.
 
 from __future__ import annotations
 
-import argparse
 import logging
 
 import numpy as np
@@ -20,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from ai.datasets import TUMOUR_CLASSES
-from ai.training.common import WORK, Timer, optimiser_step, save_json, setup
+from ai.training.common import Timer, head_training_main, optimiser_step, save_json, setup
 from ai.training.tumour import iou_cxcywh, shift_features
 from ai.training.tumour_data import NAME, SIZE, TumourData, load, view_cache
 from ai.training.tumour_model import TumourNet, box_loss, trained_mid
@@ -131,19 +130,7 @@ def train(init: str, epochs: int, batch: int, lr: float, seed: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--init", required=True, help="state dict of the trained network (e.g. best.pt)")
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    timer = Timer()
-    best = train(args.init, args.epochs, args.batch, args.lr, args.seed)
-    log.info("box head trained in %.1f min; best %s", timer.minutes(), best)
-    info = {"command": "python -m ai.training.tumour_box", "args": vars(args),
-            "wall_minutes": timer.minutes()}
-    save_json(WORK / NAME / "train_box_info.json", info)
+    head_training_main(__doc__, NAME, "ai.training.tumour_box", "train_box_info.json", train)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from ai.training.fracture import SHIFT_CELLS, DeadlineCosine, _shift
+from ai.training.fracture import SHIFT_CELLS, DeadlineCosine, shift_cells
 from ai.training.fracture_data import FractureData, cached_views, centre_targets
 
 
@@ -25,10 +25,10 @@ def test_shift_moves_features_and_targets_together() -> None:
     boxes = np.array([[100, 120, 124, 140]], np.float32)  # centre (112, 130) px = cell (14, 16)
     heat, reg, mask = centre_targets(boxes, 40)
     maps = torch.from_numpy(np.stack([heat, mask.astype(np.float32)]))[None]
-    moved = _shift(maps, [(3, -2)])[0]
+    moved = shift_cells(maps, [(3, -2)])[0]
     assert np.argwhere(moved[1].numpy() > 0.5).tolist() == [[14, 17]]  # row 16 − 2, column 14 + 3
     assert moved[0].max() == pytest.approx(1.0) and moved[0][14, 17] == pytest.approx(1.0)
-    edge = _shift(maps, [(-SHIFT_CELLS, 0)])[0]
+    edge = shift_cells(maps, [(-SHIFT_CELLS, 0)])[0]
     assert edge[0, :, -SHIFT_CELLS:].abs().sum() == 0  # zero fill where the map moved away
 
 
