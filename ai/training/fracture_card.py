@@ -32,7 +32,8 @@ TRAIN_3 = 46.6  # minutes of 3.0.0's training run (train_info.json of that run)
 DECODE = ("no further suppression: greedy box NMS (IoU 0.3 or 0.1), 5×5 peaks and box scores fused with "
           "the image probability were measured on validation and none beat plain 3×3 peaks on IoU ≥ 0.3 "
           "recall "
-          "(`python -m ai.training.fracture_decode`)")
+          "(`python -m ai.training.fracture_decode`; chosen on 3.0.0's validation maps and re-checked on "
+          "4.0.0's: plain peaks 0.619, box NMS at IoU 0.3 the same recall with a lower AP50)")
 AP_NOTE = ("far below those baselines; its boxes are found at IoU ≥ 0.3 about 2.5 times as often as at "
            "0.5 (a box often covers part of a fracture line or spans more than it). The new head's "
            "validation AP50 (0.205 vs 3.0.0's 0.111) did not carry over to the test split (0.107 vs 0.102).")
@@ -175,7 +176,7 @@ One radiograph (hand, leg, hip, shoulder; letterboxed to 320×320; 8-bit / 255, 
 (1) **fracture boxes with scores** from a CenterNet-style detector at stride 8 (centre heat map, sub-cell
 offset, box size; up to 5 candidates ≥ 0.05 per image; those ≥ the box threshold {box.threshold:.3f} "pass"),
 (2) an image-level fracture score for triage (the mean of the image head's probability and the centre
-map's maximum, chosen on validation: AUC 0.860 vs 0.843 for the head alone; operating point
+map's maximum, chosen on validation: AUC 0.855 vs 0.840 for the head alone; operating point
 {triage.threshold:.3f}), (3) the
 detector's centre map as the explanation (it peaks where the boxes are). Inputs unlike the training
 radiographs are **not scored** (OOD guard, below).
@@ -275,8 +276,8 @@ shared 2-core machine (`python -m ai.training.latency`, load average ≈ {LATENC
 - The OOD guard measures distance to the training images, not correctness.
 - The triage score is the mean of the image head's probability and the centre map's maximum: a ranking
   score for the operating point, not a calibrated probability.
-- One run per step (seed 0); the variation between runs was not measured. Box recall is much higher on
-  hands than on legs, hips and shoulders (table above).
+- One run per step (seed 0); the variation between runs was not measured. Box recall differs by region
+  (table above) and the regions other than hands and legs have few test images (wide intervals).
 """
 
 
