@@ -203,7 +203,11 @@ def _epoch(net, opt, sched, train_set, batch, gen, rng) -> None:
 def validate(
     net: TumourNet, early: np.ndarray, lows: np.ndarray, data: TumourData, sel: np.ndarray
 ) -> dict[str, float]:
-    out = predict(net, early, lows)
+    return scores(predict(net, early, lows), data, sel)
+
+
+def scores(out: dict[str, np.ndarray], data: TumourData, sel: np.ndarray) -> dict[str, float]:
+    """Validation measures of :func:`predict`'s outputs on the rows ``sel`` (and the selection sum)."""
     src, pres, types = data.source[sel], data.presence[sel], data.types[sel]
     br = src == 1
     auc = roc_auc(pres[br], out["presence"][br])

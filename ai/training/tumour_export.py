@@ -1,6 +1,6 @@
 """Export the trained tumour model with its OOD guard and calibrate its presence threshold on validation.
 
-``python -m ai.training.tumour_export`` (after ``python -m ai.training.tumour``):
+``python -m ai.training.tumour_export [--members B.pt …]`` (after ``python -m ai.training.tumour``):
 
 1. ``model.onnx`` with outputs ``presence``, ``logits``, ``cam``, ``box``, ``ood_distance``;
 2. ``ood.json``: Mahalanobis statistics fitted on the training slices' pooled stride-16 features (as
@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import tempfile
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from ai.datasets import TUMOUR_CLASSES
 from ai.ood import OOD_FILE
@@ -29,19 +31,31 @@ from ai.training import ood_calibrate, ood_fit
 from ai.training.common import GRAY_MEAN, GRAY_STD, LABELLED, MODELS, WORK, export_onnx, setup
 from ai.training.tumour_card import package
 from ai.training.tumour_data import NAME, SIZE, load, view_cache
-from ai.training.tumour_model import TumourNet, frozen_low, trained_mid
+from ai.training.tumour_model import FROZEN_BLOCKS, TumourNet, frozen_low, trained_mid
 
 MIN_SPECIFICITY = 0.92
 log = logging.getLogger("radsight.train")
 
 
 class TumourExport(ood_fit.GuardedExport):
-    """What ships: presence logit, type logits, CAMs (tumour + types), box, OOD distance."""
+    """What ships: presence logit, type logits, CAMs (tumour + types), box, OOD distance — of one network,
+    or the mean of several trained alike (``extra``: the further members; blocks 0-7 keep their ImageNet
+    weights in every member, so their maps are computed once; the guard reads the first member's map)."""
+
+    def __init__(self, net: TumourNet, ood: ood_fit.MahalanobisHead,
+                 extra: tuple[TumourNet, ...] = ()) -> None:
+        super().__init__(net, ood)
+        self.extra = nn.ModuleList(extra)
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
         early = self.net.trunk.early((image - GRAY_MEAN) / GRAY_STD)
-        mid = trained_mid(self.net.trunk, frozen_low(self.net.trunk, early))
+        low = frozen_low(self.net.trunk, early)
+        mid = trained_mid(self.net.trunk, low)
         presence, logits, cam, box, _ = self.net.forward_cached(early, mid)
+        if len(self.extra):
+            outs = [(presence, logits, cam, box)]
+            outs += [m.forward_cached(early, trained_mid(m.trunk, low))[:4] for m in self.extra]
+            presence, logits, cam, box = (torch.stack(v).mean(dim=0) for v in zip(*outs, strict=True))
         return presence, logits, cam, box, self.ood(mid)
 
 
@@ -71,13 +85,23 @@ def fit_guard(net: TumourNet) -> tuple[ood_fit.MahalanobisHead, dict]:
     )
 
 
-def export(onnx_path: Path) -> dict:
+def load_net(path: Path) -> TumourNet:
     net = TumourNet(len(TUMOUR_CLASSES), SIZE)
-    net.load_state_dict(torch.load(WORK / NAME / "best.pt"))
-    net.eval()
+    net.load_state_dict(torch.load(path, map_location="cpu"))
+    return net.eval()
+
+
+def export(onnx_path: Path, members: tuple[Path, ...] = ()) -> dict:
+    """``best.pt`` (and ``members``, averaged with it) → ``model.onnx``; the guard's ``ood.json`` content."""
+    net = load_net(WORK / NAME / "best.pt")
+    extra = tuple(load_net(path) for path in members)
+    for other in extra:  # the shared frozen blocks must be the same in every member
+        for a, b in zip(net.trunk.blocks[:FROZEN_BLOCKS].parameters(),
+                        other.trunk.blocks[:FROZEN_BLOCKS].parameters(), strict=True):
+            assert torch.equal(a, b), "members differ in the frozen trunk blocks"
     head, info = fit_guard(net)
     export_onnx(
-        TumourExport(net, head),
+        TumourExport(net, head, extra),
         torch.rand(1, 1, SIZE, SIZE),
         onnx_path,
         ["presence", "logits", "cam", "box", "ood_distance"],
@@ -118,10 +142,14 @@ def calibrate(directory: Path) -> OperatingPoint:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--members", nargs="*", default=[], type=Path,
+                        help="further state dicts averaged with best.pt (networks trained alike)")
+    args = parser.parse_args()
     setup(NAME)
     directory = MODELS / NAME
     onnx_path = WORK / NAME / "export" / "model.onnx"
-    info = export(onnx_path)
+    info = export(onnx_path, tuple(args.members))
     (directory / OOD_FILE).write_text(json.dumps(info, indent=2) + "\n")
     from ai.package import write_package
 

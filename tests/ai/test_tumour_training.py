@@ -110,3 +110,25 @@ def test_box_head_geometry_returns_the_box_its_cells_describe() -> None:
     assert centredness[0, row, col] == centredness.max() and centredness.max() > 0.8
     assert inside[0].sum() == ((gx > x0) & (gx < x1) & (gy > y0) & (gy < y1)).sum()
     assert (centredness[~inside] == 0).all()
+
+
+def test_an_averaged_export_is_the_mean_of_its_networks(slice_and_box) -> None:
+    """``TumourExport`` with a further member: each output is the mean of the two networks' outputs
+    (the frozen blocks shared), the OOD distance the first network's."""
+    from ai.training.ood_fit import MahalanobisHead
+    from ai.training.tumour_export import TumourExport
+
+    image, _ = slice_and_box
+    torch.manual_seed(1)
+    a, b = TumourNet(3, SIZE).eval(), TumourNet(3, SIZE).eval()
+    b.trunk.blocks[:FROZEN_BLOCKS].load_state_dict(a.trunk.blocks[:FROZEN_BLOCKS].state_dict())
+    b.trunk.stem.load_state_dict(a.trunk.stem.state_dict())
+    guard = MahalanobisHead(np.zeros(224), np.eye(224))
+    with torch.no_grad():
+        both = TumourExport(a, guard, (b,))(image)
+        alone = TumourExport(a, guard)(image)
+        other = TumourExport(b, guard)(image)
+    for mean, x, y in zip(both[:4], alone[:4], other[:4], strict=True):
+        assert torch.allclose(mean, (x + y) / 2, atol=1e-5)
+    assert not torch.allclose(alone[3], other[3])  # the two networks do differ
+    assert torch.equal(both[4], alone[4])
