@@ -24,7 +24,7 @@ class DatabaseThumbnails(TreeThumbnails):
 
     def __init__(self, studies: DatabaseStudyList, db: StudyDB, track_thread: StartThread,
                  size: int = THUMBNAIL_PX) -> None:
-        super().__init__(studies, studies.tree, track_thread, size)
+        super().__init__(studies, studies.tree, track_thread, size, self._study_rows)
         self.studies, self.db = studies, db
         self.uids: list[str] = []
         studies.listed.connect(self.start)
@@ -45,7 +45,7 @@ class DatabaseThumbnails(TreeThumbnails):
             sources.append(None if instance is None else instance.path)
         return sources
 
-    def _items(self, n: int) -> list[QTreeWidgetItem]:
+    def _study_rows(self, n: int) -> list[QTreeWidgetItem]:
         if n >= self.tree.topLevelItemCount():
             return []
         item = self.tree.topLevelItem(n)

@@ -73,11 +73,12 @@ def to_pixmap(picture: np.ndarray) -> QPixmap:
 
 class TreeThumbnails(QObject):
     """One :class:`ThumbnailWorker` at a time over a list of sources; each picture becomes the icon of
-    the rows :meth:`_items` names. Subclasses say what to picture (:meth:`_run`) and where."""
+    the rows ``rows_of(n)`` names for source ``n``. Users say what to picture (:meth:`_run`) and where."""
 
-    def __init__(self, parent: QObject, tree: QTreeWidget, track_thread: StartThread, size: int) -> None:
+    def __init__(self, parent: QObject, tree: QTreeWidget, track_thread: StartThread, size: int,
+                 rows_of: Callable[[int], list[QTreeWidgetItem]]) -> None:
         super().__init__(parent)
-        self.tree, self.track_thread, self.size = tree, track_thread, size
+        self.tree, self.track_thread, self.size, self.rows_of = tree, track_thread, size, rows_of
         self.worker: ThumbnailWorker | None = None
         self.done = False
         tree.setUniformRowHeights(False)  # rows with an icon are taller than the others
@@ -95,15 +96,11 @@ class TreeThumbnails(QObject):
         self.worker = worker
         self.track_thread(start_worker(worker, self), worker)
 
-    def _items(self, n: int) -> list[QTreeWidgetItem]:
-        """The rows that show source ``n``."""
-        raise NotImplementedError
-
     def _on_made(self, n: int, picture: np.ndarray) -> None:
         if self.sender() is not self.worker:
             return
         icon = QIcon(to_pixmap(picture))
-        for item in self._items(n):
+        for item in self.rows_of(n):
             item.setIcon(0, icon)
 
     def _on_finished(self, _count: int) -> None:
@@ -121,7 +118,7 @@ class SeriesThumbnails(TreeThumbnails):
 
     def __init__(self, parent: QObject, browser: StudyBrowser, track_thread: StartThread,
                  size: int = THUMBNAIL_PX) -> None:
-        super().__init__(parent, browser, track_thread, size)
+        super().__init__(parent, browser, track_thread, size, self._series_rows)
         self.browser = browser
         self.series: list[SeriesRecord] = []
         browser.index_shown.connect(self.start)
@@ -130,5 +127,5 @@ class SeriesThumbnails(TreeThumbnails):
         self.series = list(index.series)
         self._run(self.series)
 
-    def _items(self, n: int) -> list[QTreeWidgetItem]:
+    def _series_rows(self, n: int) -> list[QTreeWidgetItem]:
         return [item for item in self.browser.series_items() if item.data(0, _SERIES_ROLE) is self.series[n]]
