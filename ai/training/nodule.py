@@ -34,6 +34,7 @@ import torch.nn.functional as F
 
 from ai.datasets import assign_splits, read_lidc_vois, read_split_csv, write_split_csv
 from ai.pipelines.nodule_patches import FILL_HU, PATCH, SPACING_MM, window
+from ai.training import nodule_paste
 from ai.training.common import LABELLED, MODELS, WORK, Timer, roc_auc, save_json, setup
 from ai.training.nodule_data import augment, cut, extract, load_crop, sample_epoch
 from ai.training.nodule_model import NoduleNet, freeze_batch_norm, load_onnx_weights
@@ -118,6 +119,20 @@ def scan_positive_batch(scans: list[ScanData], rng: np.random.Generator) -> list
     return out
 
 
+def pasted_positive_batch(crops: list, scans: list, fraction: float, rng: np.random.Generator) -> list:
+    """``fraction`` of the training crops' nodules, each pasted into a random training scan
+    (:mod:`ai.training.nodule_paste`), cut ± 2 mm around it like a candidate of its size."""
+    out = []
+    if not scans or fraction <= 0:
+        return out
+    for i in rng.choice(len(crops), size=round(fraction * len(crops)), replace=False):
+        cube = nodule_paste.pasted_cube(scans[rng.integers(len(scans))], crops[i], rng)
+        lo = (CUBE - PATCH) // 2 + rng.integers(-2, 3, 3)
+        patch = cube[lo[0] : lo[0] + PATCH, lo[1] : lo[1] + PATCH, lo[2] : lo[2] + PATCH]
+        out.append(cut(patch, 2 * crops[i].radius, rng))
+    return out
+
+
 def crop_extents(crops: list) -> np.ndarray:
     """(N, P, P, P) bool: where each training crop has real voxels in the patch around its nodule."""
     return np.stack([extract(np.ones(c.hu.shape, np.float32), c.centre, fill=0.0) > 0 for c in crops])
@@ -134,17 +149,20 @@ def like_a_crop(patches: list, extents: np.ndarray | None, rng: np.random.Genera
 
 
 def epoch_data(crops: list, scans: list[ScanData], negatives: np.ndarray, hard: np.ndarray,
-               rng: np.random.Generator, extents: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+               rng: np.random.Generator, extents: np.ndarray | None = None,
+               pasting: tuple[list, float] = ([], 0.0)) -> tuple[np.ndarray, np.ndarray]:
     x_crop, y_crop = sample_epoch(crops, rng, neg_per_crop=CROP_NEGATIVES)
     neg = like_a_crop(scan_negative_batch(negatives, hard, rng), extents, rng)
     pos = like_a_crop(scan_positive_batch(scans, rng), extents, rng)
+    pos += pasted_positive_batch(crops, *pasting, rng)
     x_scan = window(np.stack([augment(p, rng) for p in neg + pos]))[:, None].astype(np.float32)
     y_scan = np.r_[np.zeros(len(neg), int), np.ones(len(pos), int)]
     return np.concatenate([x_crop, x_scan]), np.r_[y_crop, y_scan]
 
 
 def train(holdout: str | None, epochs: int, batch: int, lr: float, seed: int, out: Path,
-          init: Path | None, train_first_block: bool = False, crop_fill: bool = False) -> dict:
+          init: Path | None, train_first_block: bool = False, crop_fill: bool = False,
+          paste: float = 0.0) -> dict:
     setup(NAME, seed, threads=1)
     out.mkdir(parents=True, exist_ok=True)
     crops = load_crops(holdout)
@@ -156,6 +174,7 @@ def train(holdout: str | None, epochs: int, batch: int, lr: float, seed: int, ou
     xv, yv = sample_epoch(crops["val"], np.random.default_rng(seed + 999), neg_per_crop=4)
     hard = previous_model_scores(negatives, init)
     extents = crop_extents(crops["train"]) if crop_fill else None
+    pasting = ([nodule_paste.load(s) for s in TRAIN_SCANS if s != holdout] if paste else [], paste)
     net = load_onnx_weights(NoduleNet(), init) if init else NoduleNet()
     for param in net.features[0].parameters():
         param.requires_grad = bool(init is None or train_first_block)
@@ -166,7 +185,7 @@ def train(holdout: str | None, epochs: int, batch: int, lr: float, seed: int, ou
         for group in opt.param_groups:
             group["lr"] = lr * 0.5 * (1 + np.cos(np.pi * epoch / epochs))
         rng = np.random.default_rng(seed * 1000 + epoch)
-        x, y = epoch_data(crops["train"], scans, negatives, hard, rng, extents)
+        x, y = epoch_data(crops["train"], scans, negatives, hard, rng, extents, pasting)
         loss = _epoch(net, opt, x, y, batch, rng, frozen_bn=init is not None)
         if (epoch + 1) % REMINE_EVERY == 0:
             hard = predict(net, negatives)
@@ -218,11 +237,14 @@ def main() -> None:
                         help="train the first convolution block too when starting from --init")
     parser.add_argument("--crop-fill", action="store_true",
                         help="half the scan patches get a random training crop's edge fill (like_a_crop)")
+    parser.add_argument("--paste", type=float, default=0.0,
+                        help="fraction of the training crops' nodules pasted into the training scans per "
+                             "epoch (ai.training.nodule_paste)")
     args = parser.parse_args()
     timer = Timer()
     init = args.init if str(args.init) else None
     info = train(args.holdout, args.epochs, args.batch, args.lr, args.seed, run_dir(args.holdout), init,
-                 args.train_first_block, args.crop_fill)
+                 args.train_first_block, args.crop_fill, args.paste)
     log.info("training done in %.1f min", timer.minutes())
     command = "python -m ai.training.nodule" + (f" --holdout {args.holdout}" if args.holdout else "")
     info.update(command=command, args={k: str(v) for k, v in vars(args).items()},

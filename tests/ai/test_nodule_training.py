@@ -81,3 +81,39 @@ def test_cross_threshold_reports_each_scan_at_the_other_scans_threshold() -> Non
     assert cross["low"]["threshold"] == pytest.approx(threshold_for([high]))
     assert cross["low"]["lesion_sensitivity"] == 0.0 and cross["low"]["fp_per_scan"] == 0
     assert cross["high"]["lesion_sensitivity"] == 1.0 and cross["high"]["fp_per_scan"] == 22
+
+
+def test_pasted_nodule_keeps_its_hu_and_never_darkens_the_scan(shared_data) -> None:
+    """``--paste``: a real crop's nodule pasted at the centre of a lung-like background keeps its own HU
+    inside its mask, leaves every voxel at least as dense as the scan was, and changes nothing far from
+    it; a site where the nodule would sit in soft tissue is redrawn on parenchyma."""
+    from ai.datasets import read_lidc_vois
+    from ai.training.nodule_data import load_crop
+    from ai.training.nodule_paste import PasteScan, nodule_weight, paste, pasted_cube
+    from ai.training.nodule_scans import CUBE
+
+    folder = shared_data / "labelled" / "lidc-nodule-vois"
+    if not folder.is_dir():
+        pytest.skip(f"labelled set not found at {folder}")
+    crop = next(c for c in (load_crop(r) for r in read_lidc_vois(folder)[:20]) if c.radius > 4)
+    rng = np.random.default_rng(0)
+    lung = rng.normal(-850, 20, (CUBE,) * 3).astype(np.float32)
+    lung[:, :, 30:] = 40.0  # chest wall on one side
+    weight = nodule_weight(crop, CUBE)
+    out = paste(lung, crop, weight)
+    assert (out >= lung - 1e-3).all()
+    assert (out[weight == 0] == lung[weight == 0]).all() and (weight == 0).mean() > 0.5
+    from ai.training.nodule_data import extract
+
+    nodule = extract(crop.hu.astype(np.float32), crop.centre, CUBE, fill=-1000.0)
+    core = (weight > 0.999) & (nodule > lung)
+    np.testing.assert_allclose(out[core], nodule[core], atol=1.5)  # weight ≥ 0.999: within 1.5 HU
+    c = CUBE // 2
+    volume = np.full((100, 100, 100), -850, np.int16)
+    volume[:, :, 50:] = 40  # half the scan is soft tissue; the structure sites lie deep inside it
+    scan = PasteScan("synthetic", volume, np.array([[50.0, 50.0, 80.0]] * 5), np.array([[50.0, 50.0, 20.0]]))
+    for _ in range(5):
+        cube = pasted_cube(scan, crop, rng)
+        assert cube[c, c, c] > -850 + 100  # the nodule is visible: it was pasted into lung
+        assert cube[0, 0, 0] < -800
+
