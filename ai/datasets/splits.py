@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -45,13 +46,17 @@ def _fill(keys: list[str], groups: dict[str, list[Record]], fractions: tuple[flo
 
 
 def write_split_csv(path: Path, records: list[Record], splits: dict[str, str]) -> None:
-    """Write ``id,label,group,split_group,split`` rows."""
+    """Write ``id,label,group,split_group,split`` rows — atomically (a temporary file renamed over the old
+    one), so that a training started alongside never reads a half-written split."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with Path(path).open("w", newline="") as fh:
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    with partial.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["id", "label", "group", "split_group", "split"])
         for rec in records:
             writer.writerow([rec.id, rec.label, rec.group, rec.split_group, splits[rec.id]])
+    os.replace(partial, path)
 
 
 def read_split_csv(path: Path) -> dict[str, str]:
