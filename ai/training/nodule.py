@@ -230,7 +230,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=5e-4)
-    parser.add_argument("--init", type=Path, default=MODELS / NAME / "model.onnx",
+    parser.add_argument("--init", default=str(MODELS / NAME / "model.onnx"),
                         help="ONNX NoduleNet to fine-tune from ('' trains from scratch)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--train-first-block", action="store_true",
@@ -242,7 +242,7 @@ def main() -> None:
                              "epoch (ai.training.nodule_paste)")
     args = parser.parse_args()
     timer = Timer()
-    init = args.init if str(args.init) else None
+    init = Path(args.init) if args.init else None
     info = train(args.holdout, args.epochs, args.batch, args.lr, args.seed, run_dir(args.holdout), init,
                  args.train_first_block, args.crop_fill, args.paste)
     log.info("training done in %.1f min", timer.minutes())
