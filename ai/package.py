@@ -101,6 +101,8 @@ class InputSpec:
     (aspect not kept) or ``letterbox`` (longer side to ``size``, antialiased bilinear, centred on a
     square padded with 0 after normalisation). ``invert_monochrome1`` flips MONOCHROME1 images so
     bright means dense. ``fill_value`` (image units, e.g. HU) fills patch parts outside the data.
+    ``slice_thickness_mm``: a volume with thinner slices is first brought to this slice thickness
+    (smoothed and resampled along its slice axis), as the training data was; ``None``: used as it is.
     """
 
     axes: str
@@ -117,6 +119,7 @@ class InputSpec:
     resize: str = "stretch"
     invert_monochrome1: bool = True
     fill_value: float = 0.0
+    slice_thickness_mm: float | None = None
 
     @property
     def spatial_dims(self) -> int:
@@ -273,6 +276,8 @@ def _input_problems(spec: InputSpec, scope: Scope) -> list[str]:
         _check(len(spec.mean) == len(spec.std) == spec.channels, problems,
                "input.mean and input.std need one value per channel for 'mean_std'")
     _check(spec.window is None or spec.window.width > 0, problems, "input.window.width must be > 0")
+    _check(spec.slice_thickness_mm is None or spec.slice_thickness_mm > 0, problems,
+           "input.slice_thickness_mm must be > 0 when given")
     _check(spec.resize in RESIZES, problems, f"input.resize must be one of {RESIZES}, got {spec.resize!r}")
     lo, hi = spec.percentiles
     _check(0 <= lo < hi <= 100, problems, "input.percentiles must be [low, high] within 0..100")
@@ -362,6 +367,7 @@ def _input_from(d: Mapping[str, Any]) -> InputSpec:
         resize=d.get("resize", "stretch"),
         invert_monochrome1=bool(d.get("invert_monochrome1", True)),
         fill_value=float(d.get("fill_value", 0.0)),
+        slice_thickness_mm=None if d.get("slice_thickness_mm") is None else float(d["slice_thickness_mm"]),
     )
 
 

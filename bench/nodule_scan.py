@@ -5,8 +5,8 @@
 Each run: ``pipeline.prepare`` (lung mask, candidates, patches on the model's grid), ``ai.analysis.run_model``
 (onnxruntime, CPUExecutionProvider unless a GPU provider is present) and ``pipeline.interpret`` (marks,
 masks, measurements, own explanation maps) on an already created session; DICOM loading excluded.
-Reports wall seconds **and this process's CPU seconds** per step, and the load average: on a shared
-machine the CPU seconds are the better estimate of the wall time on 2 idle cores.
+Reports wall seconds **and this process's CPU seconds** per step, and the load average before and after
+the runs: on a shared machine the CPU seconds are the better estimate of the wall time on 2 idle cores.
 """
 
 from __future__ import annotations
@@ -74,9 +74,10 @@ def main() -> None:
     session = get_session(package.onnx_path)
     pipeline = get_pipeline(package)
     image = read_ct(args.scan)
+    before = [round(v, 1) for v in os.getloadavg()]  # the 1-minute figure tells an idle machine
     runs = [one_run(package, pipeline, session, image) for _ in range(args.runs)]
     out = {"scan": args.scan, "provider": session.provider, "runs": args.runs,
-           "load_average": [round(v, 1) for v in os.getloadavg()]}
+           "load_average_before": before, "load_average": [round(v, 1) for v in os.getloadavg()]}
     for step in ("prepare", "model", "interpret", "total"):
         out[f"{step}_wall_s"] = round(statistics.median(r[step][0] for r in runs), 2)
         out[f"{step}_cpu_s"] = round(statistics.median(r[step][1] for r in runs), 2)

@@ -1,6 +1,9 @@
 """Chest-CT nodule pipeline: candidates on the whole scan → 3D CNN score per candidate → marks with a
 mask, volume, axes and their own explanation map.
 
+0. A CT with slices thinner than the model's ``input.slice_thickness_mm`` is first brought to that
+   thickness (:func:`~ai.pipelines.nodule_patches.harmonise_thickness`), as its training data was; the
+   findings, masks and maps are placed on the CT's own grid.
 1. Candidates (:mod:`ai.pipelines.nodule_candidates`): a closed lung mask (keeps juxtapleural nodules)
    and dense blobs at several scales (3 mm … 70 mm). Every candidate is scored: no cap.
 2. Each candidate's patch (:mod:`ai.pipelines.nodule_patches`, the code training used; the contract —
@@ -34,6 +37,7 @@ from ai.pipelines.nodule_patches import (
     candidate_patches,
     crop_half_sizes,
     crop_like,
+    harmonise_thickness,
     iso_volume,
     window,
 )
@@ -116,8 +120,9 @@ class NodulePipeline:
     def prepare(self, image: ImageInput, package: ModelPackage) -> Prepared:
         spec = PatchSpec.of(package)
         img = to_sitk(image.voxels, image.spacing, image.index_to_patient((0, 0, 0)), image.direction)
-        cands, _ = candidates_stage.find(img)
-        volume, iso = iso_volume(img, spec)
+        thick = harmonise_thickness(img, spec.slice_mm)  # as trained; findings and maps stay on img's grid
+        cands, _ = candidates_stage.find(thick)
+        volume, iso = iso_volume(thick, spec)
         patches = candidate_patches(volume, iso, [c.centre_mm for c in cands], [c.diameter_mm for c in cands],
                                     spec)
         inputs = patches if len(cands) else np.zeros((1, 1) + (spec.patch,) * 3, np.float32)

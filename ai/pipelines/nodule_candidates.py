@@ -40,8 +40,15 @@ class Candidate:
     scale_mm: float  # opening radius that produced it
 
 
+def samples_within(n: int, spacing: float, new_spacing: float) -> int:
+    """How many samples at ``new_spacing`` fit between the first and last of ``n`` at ``spacing``: a grid
+    that reaches past the data would fill whole slices with the default (air), and one such slice joins
+    the lungs to the outside air — the lung mask is then lost (seen on a 275 × 1 mm scan at 2.5 mm)."""
+    return max(1, int(np.floor((n - 1) * spacing / new_spacing + 1e-6)) + 1)
+
+
 def resample(img: sitk.Image, spacing: float, default: float = -1000.0) -> sitk.Image:
-    size = [max(1, round(n * s / spacing)) for n, s in zip(img.GetSize(), img.GetSpacing(), strict=True)]
+    size = [samples_within(n, s, spacing) for n, s in zip(img.GetSize(), img.GetSpacing(), strict=True)]
     return sitk.Resample(img, size, sitk.Transform(), sitk.sitkLinear, img.GetOrigin(), (spacing,) * 3,
                          img.GetDirection(), default, sitk.sitkFloat32)
 

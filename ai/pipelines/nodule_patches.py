@@ -20,17 +20,20 @@ import SimpleITK as sitk
 
 from ai.package import ModelPackage
 from ai.pipelines import PipelineMissing
+from ai.pipelines.nodule_candidates import samples_within
 
 
 @dataclass(frozen=True)
 class PatchSpec:
-    """The CNN's patch: ``patch`` voxels per side at ``spacing_mm``, HU window, fill outside the data."""
+    """The CNN's patch: ``patch`` voxels per side at ``spacing_mm``, HU window, fill outside the data, and
+    the slice thickness every CT is first brought to (``slice_mm``; ``None``: none)."""
 
     patch: int
     spacing_mm: float
     hu_low: float
     hu_high: float
     fill_hu: float
+    slice_mm: float | None = None
 
     @classmethod
     def of(cls, package: ModelPackage) -> PatchSpec:
@@ -40,16 +43,39 @@ class PatchSpec:
             raise PipelineMissing(f"model '{package.name}': the nodule pipeline needs input.size, "
                                   "input.spacing_mm and input.window in model.json")
         lo = spec.window.center - spec.window.width / 2
-        return cls(int(spec.size[0]), float(spec.spacing_mm[0]), lo, lo + spec.window.width, spec.fill_value)
+        return cls(int(spec.size[0]), float(spec.spacing_mm[0]), lo, lo + spec.window.width, spec.fill_value,
+                   spec.slice_thickness_mm)
 
 
-TRAINING_SPEC = PatchSpec(patch=32, spacing_mm=1.0, hu_low=-1000.0, hu_high=400.0, fill_hu=-850.0)
+SLICE_MM = 2.5  # every CT and crop is brought to this slice thickness first (harmonise_thickness)
+TRAINING_SPEC = PatchSpec(patch=32, spacing_mm=1.0, hu_low=-1000.0, hu_high=400.0, fill_hu=-850.0,
+                          slice_mm=SLICE_MM)
 PATCH, SPACING_MM, FILL_HU = TRAINING_SPEC.patch, TRAINING_SPEC.spacing_mm, TRAINING_SPEC.fill_hu
 
 
 def window(hu: np.ndarray, spec: PatchSpec = TRAINING_SPEC) -> np.ndarray:
     """HU → [0, 1] over the model's window."""
     return np.clip((np.asarray(hu, np.float32) - spec.hu_low) / (spec.hu_high - spec.hu_low), 0.0, 1.0)
+
+
+def harmonise_thickness(img: sitk.Image, slice_mm: float | None = SLICE_MM) -> sitk.Image:
+    """A CT (or crop) with slices thinner than ``slice_mm`` as if reconstructed at ``slice_mm``: smoothed
+    along its third axis by a Gaussian of FWHM √(slice_mm² − spacing²), then resampled to ``slice_mm``
+    spacing on that axis (linear); thicker images are returned as they are.
+
+    The whole-scan negatives come from 2.5 mm scans only while most crops are thinner: without this, a
+    network can learn "sharp along z = nodule" — trained that way, nodule-ct scored 497 false marks on the
+    1 mm LIDC-0314 and 6 once it was brought to 2.5 mm."""
+    spacing = list(img.GetSpacing())
+    if slice_mm is None or spacing[2] >= slice_mm - 1e-3:
+        return img
+    sigma = float(np.sqrt(slice_mm**2 - spacing[2] ** 2) / (2 * np.sqrt(2 * np.log(2))))
+    smooth = sitk.DiscreteGaussian(sitk.Cast(img, sitk.sitkFloat32), [0.0, 0.0, sigma**2], 32, 0.01, True)
+    size = list(img.GetSize())
+    size[2] = samples_within(size[2], spacing[2], slice_mm)
+    spacing[2] = slice_mm
+    return sitk.Resample(smooth, size, sitk.Transform(), sitk.sitkLinear, img.GetOrigin(), spacing,
+                         img.GetDirection(), -1000.0, sitk.sitkFloat32)
 
 
 def iso_volume(img: sitk.Image, spec: PatchSpec = TRAINING_SPEC) -> tuple[np.ndarray, sitk.Image]:

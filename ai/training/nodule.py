@@ -6,8 +6,9 @@ A small 3D CNN on 32³ patches at :data:`~ai.pipelines.nodule_patches.SPACING_MM
 ``git show dbd6f74:resources/models/nodule-ct/model.onnx``; its batch norms frozen as exported, first
 convolution block frozen unless ``--train-first-block``) — on 2 shared cores there was no time to train
 three models from scratch. nodule-ct 2.0.0: the defaults (3 epochs). Tried after it and not shipped (see
-the model card): ``--epochs 7 --train-first-block`` from 1.0.0, the same for 6 epochs with
-``--crop-fill``, and a 48 mm patch at 1.5 mm.
+the model card's two "Tried after 2.0.0" sections): ``--epochs 7 --train-first-block`` from 1.0.0, the
+same with ``--crop-fill`` and/or ``--paste`` (crops' nodules pasted into the training scans,
+:mod:`ai.training.nodule_paste`), from scratch (``--init ''``), another ``--seed``, a 48 mm patch.
 
 - Positives: every training crop of ``lidc-nodule-vois`` (its nodule, ± 2 mm) and the nodules of the
   training scans (LIDC-0001/0003 XML, ≥ 3 mm, any reader count), each cut ± 3 mm from its cube.
@@ -33,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from ai.datasets import assign_splits, read_lidc_vois, read_split_csv, write_split_csv
-from ai.pipelines.nodule_patches import FILL_HU, PATCH, SPACING_MM, window
+from ai.pipelines.nodule_patches import FILL_HU, PATCH, SLICE_MM, SPACING_MM, window
 from ai.training import nodule_paste
 from ai.training.common import LABELLED, MODELS, WORK, Timer, roc_auc, save_json, setup
 from ai.training.nodule_data import augment, cut, extract, load_crop, sample_epoch
@@ -63,7 +64,7 @@ def load_crops(holdout: str | None) -> dict[str, list]:
     scan_patients = {patient_of(s) for s in TRAIN_SCANS}
     splits = {r.id: "train" if r.patient in scan_patients else splits[r.id] for r in records}
     write_split_csv(split_csv, records, splits)
-    cache = WORK / "cache" / f"lidc_crops_{SPACING_MM:g}mm.pkl"
+    cache = WORK / "cache" / f"lidc_crops_{SPACING_MM:g}mm_slice{SLICE_MM:g}.pkl"
     if cache.is_file():
         loaded = pickle.loads(cache.read_bytes())
     else:

@@ -29,7 +29,7 @@ from ai.training.evaluate import fmt, metric_objects
 from ai.training.publish import rows
 
 NAME = "nodule-ct"
-VERSION = "2.0.0"
+VERSION = "3.0.0"
 KEYS = ["lesion_sensitivity", "lesion_sensitivity_lt10mm", "lesion_sensitivity_ge10mm",
         "patch_specificity", "patch_auc"]
 SPLIT = ("crops by patient (434 patients, seeded, 70/15/15; LIDC-0001/0003 crops moved to training with "
@@ -58,7 +58,7 @@ def package(m: dict, scan: dict | None) -> ModelPackage:
         input=InputSpec(axes="NCDHW", channels=1, size=(SPEC.patch,) * 3, spacing_mm=(SPEC.spacing_mm,) * 3,
                         window=Window(center=(SPEC.hu_low + SPEC.hu_high) / 2,
                                       width=SPEC.hu_high - SPEC.hu_low),
-                        normalization="minmax", fill_value=SPEC.fill_hu),
+                        normalization="minmax", fill_value=SPEC.fill_hu, slice_thickness_mm=SPEC.slice_mm),
         outputs=(OutputSpec("logits", "calibrated scores before softmax (logits / validation temperature), "
                                       "(N, 2): background, nodule"),
                  OutputSpec("cam", "class activation maps, (N, 2, 8, 8, 8), last conv map × linear head")),
@@ -75,7 +75,7 @@ def package(m: dict, scan: dict | None) -> ModelPackage:
             name="lidc-nodule-vois (LIDC-IDRI crops) + whole scans LIDC-IDRI-0001/0003", licence="CC BY 3.0",
             source="LIDC-IDRI, TCIA doi:10.7937/K9/TCIA.2015.LO9QL9SX; crops via github PabloLION/ct-slicing "
                    "(commit 07d32abf); scans via github drivendataorg/concept-to-clinic", split=SPLIT,
-            pretrained_from="nodule-ct 1.0.0 (crops only, trained from scratch), fine-tuned"),
+            pretrained_from="none: trained from scratch"),
         metrics=metric_objects(metrics),
         description="Lung nodules on whole chest CT: closed lung mask, multi-scale candidates, calibrated 3D "
                     "CNN score per candidate, marks at a threshold (no cap), mask/volume/axes and an own "
@@ -111,22 +111,74 @@ def _recall(m: dict) -> str:
     return "\n".join(out)
 
 
+IDLE_LOAD = 1.0  # a 1-minute load average below this before the bench: the 2 cores were otherwise idle
+
+
+def _idle(b: dict) -> bool:
+    return b.get("load_average_before", b["load_average"])[0] < IDLE_LOAD
+
+
 def _bench_words(b: dict | None) -> str:
     if not b:
         return "not measured."
-    return (f"{b['total_wall_s']} s wall while the machine was shared (load average {b['load_average'][0]}), "
+    where = ("on 2 otherwise idle cores" if _idle(b) else "while the machine was shared")
+    load = b.get("load_average_before", b["load_average"])[0]
+    return (f"{b['total_wall_s']} s wall {where} (load average {load} before the runs), "
             f"{b['total_cpu_s']} s of this process's CPU time (prepare {b['prepare_cpu_s']} s: lung mask, "
             f"{b['candidates']} candidates, patches; model {b['model_cpu_s']} s; interpret "
-            f"{b['interpret_cpu_s']} s: {b['findings_listed']} findings with masks and maps). CPU seconds "
-            "summed over threads bound the wall time on 2 idle cores from above.")
+            f"{b['interpret_cpu_s']} s: {b['findings_listed']} findings with masks and maps).")
 
 
 def _time_verdict(b: dict | None) -> str:
     if not b:
         return "not measured."
+    if _idle(b):
+        verdict = "**met**" if b["total_wall_s"] <= 15 else "**missed**"
+        return (f"{verdict}: {b['total_wall_s']} s wall on 2 otherwise idle cores (DICOM loading excluded). "
+                "No GPU was lent to this task.")
     verdict = "**met**" if b["total_cpu_s"] <= 15 else "**missed**"
-    return (f"{verdict} by the CPU-time bound ({b['total_cpu_s']} s); the wall time measured under load "
+    return (f"{verdict} by the CPU-time bound ({b['total_cpu_s']} s of CPU summed over threads bounds the "
+            f"wall time on 2 idle cores from above); the wall time measured under load "
             f"({b['total_wall_s']} s) says nothing about an idle machine. No GPU was lent to this task.")
+
+
+def _scan_words(scan_metrics: dict) -> str:
+    """Per held-out scan: its nodules' ranks, which were marked, its false marks."""
+    out = []
+    for sc in scan_metrics["per_scan"]:
+        ranks = ", ".join(str(n["rank"]) for n in sc["nodules"])
+        marked = sum(n["marked"] for n in sc["nodules"])
+        name = sc["scan"].removeprefix("lidc-idri-")
+        out.append(f"{name}: nodule rank {ranks}, {marked}/{len(sc['nodules'])} marked, "
+                   f"{sc['false_marks']} false marks")
+    return "; ".join(out)
+
+
+def _every_scan_met(scan_metrics: dict) -> bool:
+    return all(sc["false_marks"] <= 4 and all(n["marked"] for n in sc["nodules"])
+               for sc in scan_metrics["per_scan"])
+
+
+def _targets(m: dict, s: dict | None) -> str:
+    """The issue-11 target lines, verdicts from the measured numbers."""
+    loso, test = m["loso"]["ge2"], m["test"]["lesion_sensitivity"]["value"]
+    lines = []
+    if s:
+        ok = "met" if s["lesion_sensitivity"] >= 1 and s["fp_per_scan"] <= 4 else "missed"
+        lines.append(f"- Every nodule of ≥ 2 readers marked with ≤ 4 false marks per scan — **LIDC-0314 "
+                     f"(test): {ok}** (sensitivity {s['lesion_sensitivity']:.2f}, {s['fp_per_scan']:.0f} "
+                     "false marks).")
+    pooled_ok = loso["lesion_sensitivity"] >= 1 and loso["fp_per_scan"] <= 4
+    verdict = ("met" if _every_scan_met(loso) else
+               "met on average, not on every scan" if pooled_ok else "missed")
+    lines.append(f"- The same on held-out 0001/0003 (leave-one-scan-out) — **{verdict}**: sensitivity "
+                 f"{loso['lesion_sensitivity']:.2f} at {loso['fp_per_scan']:.1f} false marks per scan "
+                 f"({_scan_words(loso)}).")
+    crop = "met" if test >= 0.85 else "missed"
+    miss = "" if test >= 0.85 else f" (by {0.85 - test:.2f})"
+    lines.append(f"- Crop-level lesion sensitivity ≥ 0.85 — **{crop} at the scan operating point**: "
+                 f"{fmt(m['test']['lesion_sensitivity'])}{miss}.")
+    return "\n".join(lines)
 
 
 def card(m: dict, scan: dict | None, bench: dict | None, info: dict) -> str:
@@ -145,8 +197,7 @@ def card(m: dict, scan: dict | None, bench: dict | None, info: dict) -> str:
         "scan_nodules": _nodules(s) if s else "not measured", "crop_rows": rows(test, KEYS),
         "train_fp": trained["fp_per_scan"], "train_ls": trained["lesion_sensitivity"],
         "bench_words": _bench_words(bench), "time_verdict": _time_verdict(bench),
-        "loso_miss": 1 - loso["lesion_sensitivity"], "crop_ls": fmt(test["lesion_sensitivity"]),
-        "crop_miss": 0.85 - test["lesion_sensitivity"]["value"],
+        "targets": _targets(m, s), "crop_ls": fmt(test["lesion_sensitivity"]),
         "minutes": info.get("wall_minutes", "not recorded"),
     }
     return template.format(**values)

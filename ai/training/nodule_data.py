@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import SimpleITK as sitk
 
-from ai.pipelines.nodule_patches import FILL_HU, PATCH, SPACING_MM, crop_like, window
+from ai.pipelines.nodule_patches import FILL_HU, PATCH, SPACING_MM, crop_like, harmonise_thickness, window
 
 NEG_MIN_GAP_MM = 4.0
 
@@ -39,8 +39,11 @@ def resample_iso(image: sitk.Image, nearest: bool, spacing: float = SPACING_MM) 
 
 
 def load_crop(record) -> Crop:
-    img = resample_iso(sitk.ReadImage(str(record.path)), nearest=False)
-    mask = resample_iso(sitk.ReadImage(str(record.mask_path)), nearest=True)
+    """A crop at the patch spacing, after :func:`~ai.pipelines.nodule_patches.harmonise_thickness`; its mask
+    (not blurred: the nodule's extent does not change) resampled onto the same grid."""
+    img = resample_iso(harmonise_thickness(sitk.ReadImage(str(record.path))), nearest=False)
+    mask = sitk.Resample(sitk.ReadImage(str(record.mask_path)), img, sitk.Transform(),
+                         sitk.sitkNearestNeighbor, 0)
     hu, m = sitk.GetArrayFromImage(img), sitk.GetArrayFromImage(mask) > 0
     if not m.any():
         m = np.zeros_like(m)

@@ -72,13 +72,14 @@ def sites_of(img: sitk.Image, iso: sitk.Image, negatives_mm: np.ndarray, avoid_m
 
 def load(name: str) -> PasteScan:
     """A training scan's paste data, built and cached (``build/nodule-cache``) on first use."""
-    path = CACHE / f"{name}_paste_{nodule_patches.SPACING_MM:g}mm.npz"
+    path = CACHE / f"{name}_paste_{nodule_patches.SPACING_MM:g}mm_slice{nodule_patches.SLICE_MM:g}.npz"
     if path.is_file():
         with np.load(path) as data:
             return PasteScan(name, data["volume"], data["structure_sites"], data["parenchyma_sites"])
     scan = next(s for s in find_lidc_scans(DATA / "dicom") if s.name == name)
-    img = read_series(scan.series)
-    truth = truth_for(scan, geometry_of(img))
+    original = read_series(scan.series)
+    truth = truth_for(scan, geometry_of(original))
+    img = nodule_patches.harmonise_thickness(original)
     volume, iso = nodule_patches.iso_volume(img)
     cands = load_scan(name)
     avoid = np.vstack([np.asarray([n.centre_mm for n in truth.nodules]).reshape(-1, 3), truth.ignore_mm])

@@ -74,8 +74,9 @@ def build(scan: LidcScan) -> ScanData:
     import time
 
     start = time.perf_counter()
-    img = read_series(scan.series)
-    truth = truth_for(scan, geometry_of(img))
+    original = read_series(scan.series)
+    truth = truth_for(scan, geometry_of(original))
+    img = nodule_patches.harmonise_thickness(original)
     cands, _ = nodule_candidates.find(img)
     volume, iso = nodule_patches.iso_volume(img)
     centres = np.array([c.centre_mm for c in cands]).reshape(-1, 3)
@@ -98,7 +99,7 @@ def build(scan: LidcScan) -> ScanData:
 
 def load(name: str, root: Path = DATA / "dicom") -> ScanData:
     """A scan's data from the cache, built (and cached) on first use."""
-    path = CACHE / f"{name}_{nodule_patches.SPACING_MM:g}mm.npz"
+    path = CACHE / f"{name}_{nodule_patches.SPACING_MM:g}mm_slice{nodule_patches.SLICE_MM:g}.npz"
     if path.is_file():
         with np.load(path) as data:
             return ScanData(name=name, **{k: data[k] for k in data.files if k != "name"})

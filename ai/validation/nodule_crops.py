@@ -92,12 +92,15 @@ def crop_scores(spec: Any, session: Any, record: Record) -> tuple[np.ndarray, np
     import SimpleITK as sitk
 
     from ai.pipelines import nodule as pipe
+    from ai.pipelines.nodule_patches import harmonise_thickness
 
-    image = resample_iso(sitk.ReadImage(str(record.path)), spec.spacing_mm, nearest=False)
+    thick = harmonise_thickness(sitk.ReadImage(str(record.path)), spec.slice_mm)
+    image = resample_iso(thick, spec.spacing_mm, nearest=False)
     hu = sitk.GetArrayFromImage(image)
     mask = np.zeros(hu.shape, bool)
     if record.mask_path is not None and record.mask_path.is_file():
-        mask_img = resample_iso(sitk.ReadImage(str(record.mask_path)), spec.spacing_mm, nearest=True)
+        mask_img = sitk.Resample(sitk.ReadImage(str(record.mask_path)), image, sitk.Transform(),
+                                 sitk.sitkNearestNeighbor, 0)
         mask = sitk.GetArrayFromImage(mask_img) > 0
     centre, radius = lesion_centre(mask)
     if radius == 0:
