@@ -107,7 +107,7 @@ def test_analyze_lidc_0314_stays_offline(tmp_path: Path, lidc_dir: Path) -> None
 def check_nodule_findings_json(out: Path) -> None:
     """(The same run, to spare CI a second CT analysis.) Each nodule finding has its own explanation
     files and map peak in mm; words are true: every finding ≥ the threshold passes, and a marking rule
-    (nodule-ct 2.0.0 has none: no per-scan cap) is named in the document and on each finding it hid."""
+    (nodule-ct has none: no per-scan cap) is named in the document and on each finding it hid."""
     document = json.loads((out / "findings.json").read_text())
     findings = document["findings"]
     [run] = document["series"][0]["models"]
