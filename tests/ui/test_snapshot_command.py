@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -87,7 +88,7 @@ def test_snapshot_analyze_brain_mri(shared_data, output_dir, capsys) -> None:
     assert warm.sum() > 500 and cyan.sum() > 100  # heat map and the lead finding's box
 
 
-def test_snapshot_analyze_lidc_centres_the_nodule(lidc_dir, output_dir, capsys) -> None:
+def test_snapshot_analyze_lidc_centres_the_nodule(lidc_dir, output_dir, tmp_path, capsys) -> None:
     _require_model("nodule-ct")
     out = output_dir / "snapshot_lidc_analyze.png"
     assert main(["snapshot", str(lidc_dir), "--out", str(out), "--preset", "lung", "--size", "500x500",
@@ -98,11 +99,18 @@ def test_snapshot_analyze_lidc_centres_the_nodule(lidc_dir, output_dir, capsys) 
     cyan = (pixels[..., 0] < 60) & (pixels[..., 1] > 200) & (pixels[..., 2] > 200)
     rows, cols = np.nonzero(cyan[:, :460])  # (the colour bar is at the right edge)
     assert len(rows) > 50 and abs(rows.mean() - 250) < 40 and abs(cols.mean() - 250) < 40  # box centred
-    every = output_dir / "snapshot_lidc_analyze_all.png"
-    assert main(["snapshot", str(lidc_dir), "--out", str(every), "--preset", "lung", "--size", "500x500",
-                 "--analyze", "--all-findings"]) == 0
-    yellow = [_below_colour(to_array(QImage(str(path)))).sum() for path in (out, every)]
-    assert yellow[1] > 4 * yellow[0]  # boxes below the operating point only with --all-findings
+    # the slice of the highest-scoring finding below the operating point (listed, not marked), with and
+    # without --all-findings: its yellow box only with it
+    assert main(["analyze", str(lidc_dir), "--model", "nodule-ct", "--out", str(tmp_path)]) == 0
+    findings = json.loads((tmp_path / "findings.json").read_text())["findings"]
+    below = max((f for f in findings if not f["passes_operating_point"]), key=lambda f: f["score"])
+    where = ["--slice", str(round(below["center_kji"][0]) + 1)]  # axial "Im: n/N" is k + 1
+    paths = [output_dir / f"snapshot_lidc_below_{name}.png" for name in ("marked_only", "all")]
+    for path, extra in zip(paths, ([], ["--all-findings"]), strict=True):
+        assert main(["snapshot", str(lidc_dir), "--out", str(path), "--preset", "lung", "--size", "500x500",
+                     "--analyze", *where, *extra]) == 0
+    yellow = [_below_colour(to_array(QImage(str(path)))).sum() for path in paths]
+    assert yellow[1] > yellow[0] + 100  # the unmarked finding's box appears only with --all-findings
 
 
 def _below_colour(pixels: np.ndarray) -> np.ndarray:
