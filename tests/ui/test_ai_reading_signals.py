@@ -56,7 +56,9 @@ def test_analyze_through_signals_only(qtbot, lidc_dir: Path, tmp_path: Path) -> 
 
     qtbot.waitUntil(lambda: seen["busy"] == [True, False], timeout=600_000)
     thread, _worker = seen["threads"][0]
-    thread.wait()
+    # the thread's quit is queued to this (GUI) thread behind ``finished``: keep the event loop running
+    # until it ends (a blocking QThread.wait here could wait forever on that queued quit)
+    qtbot.waitUntil(thread.isFinished, timeout=60_000)
     assert seen["progress"] and seen["progress"][-1] == 100
     assert any(text.startswith("Running ") for text in seen["status"]), seen["status"]
     assert len(seen["analysed"]) == 1 and "nodule-ct" in seen["analysed"][0], seen["analysed"]

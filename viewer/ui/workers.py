@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import shiboken6
-from PySide6.QtCore import QObject, Qt, QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal
 
 from viewer.core.dicom_index import DicomIndex, SeriesRecord, index_path
 from viewer.core.problems import DicomLoadError
@@ -117,11 +117,8 @@ def start_worker(worker: QObject, parent: QObject, on_done: Callable[[], None] |
     thread.setObjectName(f"rs-{type(worker).__name__}")  # the OS thread's name (crash dumps, tests)
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
-    # direct: the worker thread ends its own loop. Queued to the GUI thread, quit could still be waiting
-    # there when the GUI thread, having handled ``finished``, blocks in QThread.wait — a deadlock
-    # (seen once in a test: finished handled, quit not yet, wait() forever)
-    worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
-    worker.failed.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+    worker.finished.connect(thread.quit)
+    worker.failed.connect(thread.quit)
     if on_done is not None:
         thread.finished.connect(on_done)
     thread.start()
