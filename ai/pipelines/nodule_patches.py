@@ -5,6 +5,7 @@ contract is a :class:`PatchSpec`: the pipeline reads it from ``model.json`` (:me
 training defines it (:data:`TRAINING_SPEC`, written into ``model.json`` by ``ai.training.nodule_card``).
 
 - :func:`iso_volume` resamples a CT (SimpleITK, linear) once to :data:`SPACING_MM` on its own axes;
+- :func:`crop_on_grid` brings an LIDC crop (and its mask) to the same grid, for training and validation;
 - :func:`cube` takes a (size,)³ cube around a physical point from it (``FILL_HU`` beyond the data);
 - :func:`crop_like` keeps real voxels only inside the box the LIDC training crops would have had around a
   candidate of that diameter (in-plane half-width max(15, d/2 + 8) mm, z half-height d/2 + 1.5 mm);
@@ -14,6 +15,7 @@ training defines it (:data:`TRAINING_SPEC`, written into ``model.json`` by ``ai.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
@@ -85,6 +87,29 @@ def iso_volume(img: sitk.Image, spec: PatchSpec = TRAINING_SPEC) -> tuple[np.nda
     iso = sitk.Resample(img, size, sitk.Transform(), sitk.sitkLinear, img.GetOrigin(), (mm,) * 3,
                         img.GetDirection(), spec.fill_hu, sitk.sitkFloat32)
     return sitk.GetArrayFromImage(iso), iso
+
+
+def resample_iso(image: sitk.Image, spacing: float, nearest: bool) -> sitk.Image:
+    """``image`` on an isotropic grid of ``spacing`` mm (same origin and direction, pixel type kept):
+    linear with −1000 HU beyond the data, or nearest neighbour with 0 (masks)."""
+    size = [max(1, round(n * s / spacing)) for n, s in zip(image.GetSize(), image.GetSpacing(), strict=True)]
+    interp = sitk.sitkNearestNeighbor if nearest else sitk.sitkLinear
+    return sitk.Resample(image, size, sitk.Transform(), interp, image.GetOrigin(), (spacing,) * 3,
+                         image.GetDirection(), 0 if nearest else -1000, image.GetPixelID())
+
+
+def crop_on_grid(image_path: Path, mask_path: Path | None,
+                 spec: PatchSpec = TRAINING_SPEC) -> tuple[np.ndarray, np.ndarray]:
+    """An LIDC crop as the CNN sees it — :func:`harmonise_thickness`, then :func:`resample_iso` to the patch
+    spacing — and its mask (not blurred: the nodule's extent does not change) resampled onto that grid
+    (nearest; all false without a mask file). Arrays [k, j, i]: HU, bool."""
+    image = resample_iso(harmonise_thickness(sitk.ReadImage(str(image_path)), spec.slice_mm),
+                         spec.spacing_mm, nearest=False)
+    hu = sitk.GetArrayFromImage(image)
+    if mask_path is None or not Path(mask_path).is_file():
+        return hu, np.zeros(hu.shape, bool)
+    mask = sitk.Resample(sitk.ReadImage(str(mask_path)), image, sitk.Transform(), sitk.sitkNearestNeighbor, 0)
+    return hu, sitk.GetArrayFromImage(mask) > 0
 
 
 def index_of(iso: sitk.Image, centre_mm: np.ndarray) -> np.ndarray:

@@ -109,14 +109,18 @@ def scan_negative_batch(negatives: np.ndarray, hard: np.ndarray, rng: np.random.
     return [negatives[i, 0] * 1400.0 - 1000.0 for i in idx]
 
 
+def centre_patch(cube: np.ndarray, rng: np.random.Generator, jitter: int) -> np.ndarray:
+    """The PATCH³ patch at the centre of a CUBE³ cube, moved by up to ± ``jitter`` voxels per axis."""
+    lo = (CUBE - PATCH) // 2 + rng.integers(-jitter, jitter + 1, 3)
+    return cube[lo[0] : lo[0] + PATCH, lo[1] : lo[1] + PATCH, lo[2] : lo[2] + PATCH]
+
+
 def scan_positive_batch(scans: list[ScanData], rng: np.random.Generator) -> list:
     out = []
     for scan in scans:
         for cube, diameter in zip(scan.nodule_cubes, scan.nodule_diameters, strict=True):
             for _ in range(SCAN_POSITIVE_COPIES):
-                lo = (CUBE - PATCH) // 2 + rng.integers(-3, 4, 3)
-                patch = cube[lo[0] : lo[0] + PATCH, lo[1] : lo[1] + PATCH, lo[2] : lo[2] + PATCH]
-                out.append(cut(patch, float(diameter), rng))
+                out.append(cut(centre_patch(cube, rng, 3), float(diameter), rng))
     return out
 
 
@@ -128,9 +132,7 @@ def pasted_positive_batch(crops: list, scans: list, fraction: float, rng: np.ran
         return out
     for i in rng.choice(len(crops), size=round(fraction * len(crops)), replace=False):
         cube = nodule_paste.pasted_cube(scans[rng.integers(len(scans))], crops[i], rng)
-        lo = (CUBE - PATCH) // 2 + rng.integers(-2, 3, 3)
-        patch = cube[lo[0] : lo[0] + PATCH, lo[1] : lo[1] + PATCH, lo[2] : lo[2] + PATCH]
-        out.append(cut(patch, 2 * crops[i].radius, rng))
+        out.append(cut(centre_patch(cube, rng, 2), 2 * crops[i].radius, rng))
     return out
 
 

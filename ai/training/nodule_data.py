@@ -1,11 +1,11 @@
 """Training patches for the nodule candidate classifier, from the LIDC crops.
 
-Every crop is resampled to the patch spacing, isotropic (SimpleITK, linear; mask nearest). Positives:
-patches centred on the nodule's mask centroid (± jitter). Negatives: patches centred on structures (HU >
-−500: vessels, pleura, chest wall, airway walls) or parenchyma at least ``r + 4`` mm from the nodule mask.
-The crops are tight (≈ 30 mm in-plane, often < 10 mm in z), so what a patch needs beyond the crop is filled
-with lung-like −850 HU; positives get the same fill on random sides so that the fill does not give the class
-away.
+Every crop is brought to the patch grid as the pipeline defines it (``nodule_patches.crop_on_grid``).
+Positives: patches centred on the nodule's mask centroid (± jitter). Negatives: patches centred on
+structures (HU > −500: vessels, pleura, chest wall, airway walls) or parenchyma at least ``r + 4`` mm from
+the nodule mask. The crops are tight (≈ 30 mm in-plane, often < 10 mm in z), so what a patch needs beyond
+the crop is filled with lung-like −850 HU; positives get the same fill on random sides so that the fill
+does not give the class away.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import SimpleITK as sitk
 
-from ai.pipelines.nodule_patches import FILL_HU, PATCH, SPACING_MM, crop_like, harmonise_thickness, window
+from ai.pipelines.nodule_patches import FILL_HU, PATCH, SPACING_MM, crop_like, crop_on_grid, window
 
 NEG_MIN_GAP_MM = 4.0
 
@@ -31,20 +31,10 @@ class Crop:
     pools: tuple[np.ndarray, np.ndarray] | None = None
 
 
-def resample_iso(image: sitk.Image, nearest: bool, spacing: float = SPACING_MM) -> sitk.Image:
-    size = [max(1, round(n * s / spacing)) for n, s in zip(image.GetSize(), image.GetSpacing(), strict=True)]
-    interp = sitk.sitkNearestNeighbor if nearest else sitk.sitkLinear
-    return sitk.Resample(image, size, sitk.Transform(), interp, image.GetOrigin(), (spacing,) * 3,
-                         image.GetDirection(), -1000 if not nearest else 0, image.GetPixelID())
-
-
 def load_crop(record) -> Crop:
-    """A crop at the patch spacing, after :func:`~ai.pipelines.nodule_patches.harmonise_thickness`; its mask
-    (not blurred: the nodule's extent does not change) resampled onto the same grid."""
-    img = resample_iso(harmonise_thickness(sitk.ReadImage(str(record.path))), nearest=False)
-    mask = sitk.Resample(sitk.ReadImage(str(record.mask_path)), img, sitk.Transform(),
-                         sitk.sitkNearestNeighbor, 0)
-    hu, m = sitk.GetArrayFromImage(img), sitk.GetArrayFromImage(mask) > 0
+    """A crop on the patch grid (:func:`~ai.pipelines.nodule_patches.crop_on_grid`); an empty mask becomes
+    the crop's centre voxel."""
+    hu, m = crop_on_grid(record.path, record.mask_path)
     if not m.any():
         m = np.zeros_like(m)
         m[tuple(s // 2 for s in m.shape)] = True

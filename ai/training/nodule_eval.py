@@ -25,14 +25,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from ai.datasets.lidc_scans import find_lidc_scans, truth_for
+from ai.datasets.lidc_scans import truth_for
 from ai.pipelines.nodule_patches import PATCH, crop_like, window
-from ai.training.common import DATA, WORK, bootstrap_ci, export_onnx, roc_auc, save_json, setup
+from ai.training.common import WORK, bootstrap_ci, export_onnx, roc_auc, save_json, setup
 from ai.training.evaluate import cpu_session
 from ai.training.nodule import NAME, TRAIN_SCANS, load_crops, run_dir
 from ai.training.nodule_data import extract, negative_centres
 from ai.training.nodule_model import NoduleNet
-from ai.training.nodule_scans import geometry_of, read_series
+from ai.training.nodule_scans import find_scan, geometry_of, read_series
 from ai.training.nodule_scans import load as load_scan
 from ai.validation.metrics import centre_hits
 from ai.validation.nodule_scans import ScanMarks, scan_metrics
@@ -97,7 +97,7 @@ def probabilities(session, x: np.ndarray) -> np.ndarray:
 
 def scan_marks(name: str, session) -> ScanMarks:
     data = load_scan(name)
-    scan = next(s for s in find_lidc_scans(DATA / "dicom") if s.name == name)
+    scan = find_scan(name)
     truth = truth_for(scan, geometry_of(read_series(scan.series)))
     return ScanMarks(name, data.centres_mm, probabilities(session, data.patches), truth)
 

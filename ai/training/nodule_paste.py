@@ -22,11 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 import SimpleITK as sitk
 
-from ai.datasets.lidc_scans import find_lidc_scans, truth_for
 from ai.pipelines import nodule_candidates, nodule_patches
-from ai.training.common import DATA
 from ai.training.nodule_data import Crop, extract
-from ai.training.nodule_scans import CACHE, CUBE, geometry_of, read_series
+from ai.training.nodule_scans import CACHE, CUBE, find_scan, read_scan
 from ai.training.nodule_scans import load as load_scan
 
 CLEAR_MM = 15.0
@@ -76,10 +74,7 @@ def load(name: str) -> PasteScan:
     if path.is_file():
         with np.load(path) as data:
             return PasteScan(name, data["volume"], data["structure_sites"], data["parenchyma_sites"])
-    scan = next(s for s in find_lidc_scans(DATA / "dicom") if s.name == name)
-    original = read_series(scan.series)
-    truth = truth_for(scan, geometry_of(original))
-    img = nodule_patches.harmonise_thickness(original)
+    img, truth = read_scan(find_scan(name))
     volume, iso = nodule_patches.iso_volume(img)
     cands = load_scan(name)
     avoid = np.vstack([np.asarray([n.centre_mm for n in truth.nodules]).reshape(-1, 3), truth.ignore_mm])
@@ -90,13 +85,6 @@ def load(name: str) -> PasteScan:
     CACHE.mkdir(parents=True, exist_ok=True)
     np.savez(path, volume=out.volume, structure_sites=structure, parenchyma_sites=parenchyma)
     return out
-
-
-def _smooth(mask: np.ndarray) -> np.ndarray:
-    img = sitk.BinaryDilate(sitk.GetImageFromArray(mask.astype(np.uint8)), [1] * 3)
-    img = sitk.SmoothingRecursiveGaussian(sitk.Cast(img, sitk.sitkFloat32), 0.7)
-    weight = np.clip(sitk.GetArrayFromImage(img), 0.0, 1.0)
-    return np.where(weight < 1e-3, np.float32(0.0), weight)  # the recursive Gaussian's far tail
 
 
 def nodule_weight(crop: Crop, size: int) -> np.ndarray:

@@ -58,6 +58,17 @@ def geometry_of(img: sitk.Image) -> SliceGeometry:
     return SliceGeometry(tuple(img.GetOrigin()[:2]), tuple(img.GetSpacing()[:2]))
 
 
+def find_scan(name: str, root: Path = DATA / "dicom") -> LidcScan:
+    return next(s for s in find_lidc_scans(root) if s.name == name)
+
+
+def read_scan(scan: LidcScan) -> tuple[sitk.Image, ScanTruth]:
+    """The series brought to the model's slice thickness (``nodule_patches.harmonise_thickness``) and the
+    readers' annotations (their geometry from the series as stored)."""
+    original = read_series(scan.series)
+    return nodule_patches.harmonise_thickness(original), truth_for(scan, geometry_of(original))
+
+
 def label_candidates(centres: np.ndarray, truth: ScanTruth) -> np.ndarray:
     labels = np.zeros(len(centres), int)
     for nodule in truth.nodules:
@@ -74,9 +85,7 @@ def build(scan: LidcScan) -> ScanData:
     import time
 
     start = time.perf_counter()
-    original = read_series(scan.series)
-    truth = truth_for(scan, geometry_of(original))
-    img = nodule_patches.harmonise_thickness(original)
+    img, truth = read_scan(scan)
     cands, _ = nodule_candidates.find(img)
     volume, iso = nodule_patches.iso_volume(img)
     centres = np.array([c.centre_mm for c in cands]).reshape(-1, 3)
@@ -103,8 +112,7 @@ def load(name: str, root: Path = DATA / "dicom") -> ScanData:
     if path.is_file():
         with np.load(path) as data:
             return ScanData(name=name, **{k: data[k] for k in data.files if k != "name"})
-    scan = next(s for s in find_lidc_scans(root) if s.name == name)
-    data = build(scan)
+    data = build(find_scan(name, root))
     CACHE.mkdir(parents=True, exist_ok=True)
     fields = {k: v for k, v in vars(data).items() if k != "name"}
     np.savez(path, **fields)

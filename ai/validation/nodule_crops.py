@@ -5,7 +5,8 @@ here, deterministically, and scored with the nodule pipeline's own patch cut and
 (``ai.pipelines.nodule``: ``crop_like``, ``window``, ``score``, with the patch contract read from
 ``model.json`` by ``PatchSpec.of``), the way the model card measures it:
 
-- the crop is resampled to the pipeline's patch grid (``input.spacing_mm``; linear, mask nearest);
+- the crop is brought to the pipeline's patch grid (``nodule_patches.crop_on_grid``: slice thickness,
+  then ``input.spacing_mm``; linear, mask nearest);
 - the lesion: the patch centred (to the nearest voxel) on the mask centroid, cut by ``crop_like`` for
   the mask's equivalent-sphere diameter (the crop's centre when the mask is empty);
 - up to :data:`NEGATIVES_PER_CROP` structure points (HU > :data:`STRUCTURE_HU`) between radius +
@@ -37,16 +38,6 @@ STRUCTURE_HU = -500.0
 GAP_MM = 4.0
 NEGATIVE_DIAMETER_MM = 5.0
 RING_MM = 8.0
-
-
-def resample_iso(image: Any, spacing: float, nearest: bool) -> Any:
-    """A SimpleITK image on an isotropic grid of ``spacing`` mm (same origin and direction)."""
-    import SimpleITK as sitk
-
-    size = [max(1, round(n * s / spacing)) for n, s in zip(image.GetSize(), image.GetSpacing(), strict=True)]
-    interp = sitk.sitkNearestNeighbor if nearest else sitk.sitkLinear
-    return sitk.Resample(image, size, sitk.Transform(), interp, image.GetOrigin(), (spacing,) * 3,
-                         image.GetDirection(), 0 if nearest else -1000, image.GetPixelID())
 
 
 def extract(hu: np.ndarray, centre: np.ndarray, size: int, fill: float) -> np.ndarray:
@@ -89,19 +80,10 @@ def structure_points(hu: np.ndarray, centre: np.ndarray, min_distance: float,
 
 def crop_scores(spec: Any, session: Any, record: Record) -> tuple[np.ndarray, np.ndarray, float]:
     """Candidate centres (voxels of the patch grid, lesion first), their scores, and the lesion radius."""
-    import SimpleITK as sitk
-
     from ai.pipelines import nodule as pipe
-    from ai.pipelines.nodule_patches import harmonise_thickness
+    from ai.pipelines.nodule_patches import crop_on_grid
 
-    thick = harmonise_thickness(sitk.ReadImage(str(record.path)), spec.slice_mm)
-    image = resample_iso(thick, spec.spacing_mm, nearest=False)
-    hu = sitk.GetArrayFromImage(image)
-    mask = np.zeros(hu.shape, bool)
-    if record.mask_path is not None and record.mask_path.is_file():
-        mask_img = sitk.Resample(sitk.ReadImage(str(record.mask_path)), image, sitk.Transform(),
-                                 sitk.sitkNearestNeighbor, 0)
-        mask = sitk.GetArrayFromImage(mask_img) > 0
+    hu, mask = crop_on_grid(record.path, record.mask_path, spec)
     centre, radius = lesion_centre(mask)
     if radius == 0:
         radius = float(record.extra.get("diameter_mm", "10") or 10) / 2 / spec.spacing_mm
