@@ -2,20 +2,19 @@
 ``python -m ai.training.nodule [--holdout lidc-idri-0001] [--epochs N]``.
 
 A small 3D CNN on 32³ patches at :data:`~ai.pipelines.nodule_patches.SPACING_MM` (1 mm;
-:mod:`ai.training.nodule_model`), **fine-tuned** from a crop-trained model (``--init``, nodule-ct 1.0.0:
-``git show dbd6f74:resources/models/nodule-ct/model.onnx``; its batch norms frozen as exported, first
-convolution block frozen unless ``--train-first-block``) — on 2 shared cores there was no time to train
-three models from scratch. nodule-ct 2.0.0: the defaults (3 epochs). Tried after it and not shipped (see
-the model card's two "Tried after 2.0.0" sections): ``--epochs 7 --train-first-block`` from 1.0.0, the
-same with ``--crop-fill`` and/or ``--paste`` (crops' nodules pasted into the training scans,
-:mod:`ai.training.nodule_paste`), from scratch (``--init ''``), another ``--seed``, a 48 mm patch.
+:mod:`ai.training.nodule_model`), **trained from scratch** by default. nodule-ct 3.0.0 and later:
+``--epochs 30 --lr 1e-3 --paste 0.5 --crop-fill`` (several ``--seed`` values, each in its own
+``RADSIGHT_TRAIN_DIR``, for an ensemble: ``ai.training.nodule_eval --members``). ``--init MODEL.onnx``
+fine-tunes a one-net export instead (2.0.0: from 1.0.0, ``git show dbd6f74:resources/models/nodule-ct/
+model.onnx``, 3 epochs, lr 5e-4, its batch norms frozen as exported, first block frozen unless
+``--train-first-block``). What was tried and not shipped is on the model card's History.
 
 - Positives: every training crop of ``lidc-nodule-vois`` (its nodule, ± 2 mm) and the nodules of the
   training scans (LIDC-0001/0003 XML, ≥ 3 mm, any reader count), each cut ± 3 mm from its cube.
 - Negatives: structures inside the crops, and the **whole-scan candidates** of the training scans away
   from any annotation (:mod:`ai.training.nodule_scans`) — half drawn uniformly, half from the quarter
-  that the current model scores highest (hard-negative mining: first with the previously shipped model,
-  then re-mined with the model being trained every :data:`REMINE_EVERY` epochs).
+  that the current model scores highest (hard-negative mining: re-mined with the model being trained
+  every :data:`REMINE_EVERY` epochs; before that uniform, or ranked by the ``--init`` model).
 - Augmentation: flips, in-plane right-angle rotations/mirrors, HU offset/gain/noise, jittered cut sizes.
 - Split by patient: the crops' ``split.csv``; LIDC-0001 and 0003 (scans and their crops) are training
   data, except the one named by ``--holdout`` (leave-one-scan-out: its crops and scan are left out);
@@ -233,8 +232,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=5e-4)
-    parser.add_argument("--init", default=str(MODELS / NAME / "model.onnx"),
-                        help="ONNX NoduleNet to fine-tune from ('' trains from scratch)")
+    parser.add_argument("--init", default="",
+                        help="one-net ONNX NoduleNet to fine-tune from (default: train from scratch)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--train-first-block", action="store_true",
                         help="train the first convolution block too when starting from --init")

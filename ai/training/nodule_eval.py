@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -43,14 +44,18 @@ SCANS = ("lidc-idri-0001", "lidc-idri-0003", "lidc-idri-0314")
 
 
 class Calibrated(nn.Module):
-    """The trained net with its logits divided by the validation temperature (CAM unchanged)."""
+    """The trained net — or several nets of one recipe trained with different seeds (an ensemble) — with
+    the mean of their logits divided by the validation temperature; the CAM is the mean of their CAMs
+    (uncalibrated, as for one net)."""
 
-    def __init__(self, net: NoduleNet, temperature: float) -> None:
+    def __init__(self, nets: list[NoduleNet], temperature: float) -> None:
         super().__init__()
-        self.net, self.temperature = net, float(temperature)
+        self.nets, self.temperature = nn.ModuleList(nets), float(temperature)
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logits, cam = self.net(image)
+        outputs = [net(image) for net in self.nets]
+        logits = torch.stack([o[0] for o in outputs]).mean(0)
+        cam = torch.stack([o[1] for o in outputs]).mean(0)
         return logits / self.temperature, cam
 
 
@@ -77,13 +82,18 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     return float(grid[int(np.argmin(nll))])
 
 
-def export(run: str, crops_val: list) -> tuple[object, float]:
-    net = NoduleNet()
-    net.load_state_dict(torch.load(WORK / NAME / run / "last.pt"))
+def export(run: str, crops_val: list, members: list[Path]) -> tuple[object, float]:
+    """Calibrate and export ``run`` (``all`` or ``holdout-…``): its net in :data:`WORK`, plus the same run
+    of each further training root in ``members`` (other seeds), averaged (:class:`Calibrated`)."""
+    nets = []
+    for root in [WORK, *members]:
+        net = NoduleNet()
+        net.load_state_dict(torch.load(root / NAME / run / "last.pt"))
+        nets.append(net.eval())
     x, y, _ = val_patches(crops_val, seed=1)
-    t = fit_temperature(logits_of(net, x), y)
+    t = fit_temperature(logits_of(Calibrated(nets, 1.0), x), y)
     path = WORK / NAME / run / "model.onnx"
-    export_onnx(Calibrated(net, t), torch.rand(1, 1, PATCH, PATCH, PATCH), path, ["logits", "cam"])
+    export_onnx(Calibrated(nets, t), torch.rand(1, 1, PATCH, PATCH, PATCH), path, ["logits", "cam"])
     return cpu_session(path), t
 
 
@@ -149,14 +159,24 @@ def crop_metrics(session, crops: list, threshold: float) -> dict:
             "patch_auc": bootstrap_ci(roc_auc, y, p)}
 
 
-def loso_phase() -> dict:
+def member_seeds(members: list[Path]) -> list[dict]:
+    """Where each ensemble member was trained and with which seed (from its ``train_info.json``)."""
+    out = []
+    for root in [WORK, *members]:
+        info = root / NAME / "all" / "train_info.json"
+        seed = json.loads(info.read_text())["args"]["seed"] if info.is_file() else None
+        out.append({"root": str(root), "seed": seed})
+    return out
+
+
+def loso_phase(members: list[Path]) -> dict:
     """Calibrate and export the two leave-one-scan-out models, score their held-out scans, pick the
     threshold (saved as ``loso.json`` so that it can run while the shipped model still trains)."""
-    report: dict = {"temperature": {}}
+    report: dict = {"temperature": {}, "members": [str(r) for r in [WORK, *members]]}
     held_out = []
     for scan in TRAIN_SCANS:
         run = run_dir(scan).name
-        session, t = export(run, load_crops(scan)["val"])
+        session, t = export(run, load_crops(scan)["val"], members)
         report["temperature"][run] = t
         held_out.append(scan_marks(scan, session))
     threshold = threshold_for(held_out)
@@ -171,17 +191,21 @@ def loso_phase() -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--phase", choices=("loso", "all", "both"), default="both")
+    parser.add_argument("--members", type=Path, nargs="*", default=[],
+                        help="further training roots (RADSIGHT_TRAIN_DIR of this recipe with other seeds) "
+                             "whose runs join this one's in an averaged ensemble")
     args = parser.parse_args()
     setup(NAME)
     if args.phase in ("loso", "both"):
-        loso_phase()
+        loso_phase(args.members)
     if args.phase == "loso":
         return
     report = json.loads((WORK / NAME / "loso.json").read_text())
     threshold = report["threshold"]
     crops = load_crops(None)
-    session, t = export("all", crops["val"])
+    session, t = export("all", crops["val"], args.members)
     report["temperature"]["all"] = t
+    report["ensemble"] = member_seeds(args.members)
     report["val"] = crop_metrics(session, crops["val"], threshold)
     report["test"] = crop_metrics(session, crops["test"], threshold)
     report["candidate_recall"] = candidate_recall()

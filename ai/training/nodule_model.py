@@ -40,11 +40,16 @@ def load_onnx_weights(net: NoduleNet, path) -> NoduleNet:
 
     initialisers = onnx.load(str(path)).graph.initializer
     weights = [numpy_helper.to_array(i) for i in initialisers]
-    # a calibrated export wraps the net ("net.fc.weight"); a plain one does not ("fc.weight")
-    named = {i.name.removeprefix("net."): w for i, w in zip(initialisers, weights, strict=True)}
+    # a calibrated export wraps the net ("nets.0.fc.weight", before 3.1.0 "net.fc.weight"); a plain one
+    # does not ("fc.weight")
+    named = {i.name.removeprefix("nets.0.").removeprefix("net."): w
+             for i, w in zip(initialisers, weights, strict=True)}
     convs = [w for w in weights if w.ndim == 5]
     biases = _conv_biases(weights)
     layers = [m for m in net.features if isinstance(m, nn.Sequential)]
+    if len(convs) != len(layers) or "nets.1.fc.weight" in {i.name for i in initialisers}:
+        raise ValueError(f"{path}: not one NoduleNet ({len(convs)} convolutions for {len(layers)} blocks; an "
+                         "ensemble export cannot initialise one net — start from a member's weights)")
     with torch.no_grad():
         for block, w, b in zip(layers, convs, biases, strict=True):
             conv, bn = block[0], block[1]

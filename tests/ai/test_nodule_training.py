@@ -34,6 +34,37 @@ def test_shipped_onnx_loads_back_into_the_training_net(package) -> None:
     assert np.allclose(temperature, temperature.flat[0], rtol=1e-3) and temperature.flat[0] > 0
 
 
+def test_ensemble_export_is_the_mean_of_its_seeds_and_cannot_seed_one_net(tmp_path) -> None:
+    """``nodule_eval.Calibrated`` over two nets: the ONNX graph's logits are their mean logits ÷ the
+    temperature, its CAM their mean CAM; such a file is refused as a start for one net (clear error), while
+    a one-net export loads back exactly."""
+    from ai.training.common import export_onnx
+    from ai.training.evaluate import cpu_session as session_of
+    from ai.training.nodule_eval import Calibrated
+
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    nets = [NoduleNet().eval() for _ in range(2)]
+    for net in nets:  # batch norms with statistics of their own, as after training
+        for bn in (m for m in net.modules() if isinstance(m, torch.nn.BatchNorm3d)):
+            bn.running_mean.uniform_(-0.1, 0.1)
+            bn.running_var.uniform_(0.5, 2.0)
+    x = np.random.default_rng(1).uniform(0, 1, (3, 1) + (TRAINING_SPEC.patch,) * 3).astype(np.float32)
+    with torch.no_grad():
+        outs = [net(torch.from_numpy(x)) for net in nets]
+    example = torch.rand(1, 1, *(TRAINING_SPEC.patch,) * 3)
+    export_onnx(Calibrated(nets, 2.0), example, tmp_path / "two.onnx", ["logits", "cam"])
+    logits, cam = session_of(tmp_path / "two.onnx").run(["logits", "cam"], {"image": x})
+    np.testing.assert_allclose(logits, (outs[0][0] + outs[1][0]).numpy() / 2 / 2.0, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(cam, (outs[0][1] + outs[1][1]).numpy() / 2, rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="ensemble"):
+        load_onnx_weights(NoduleNet(), tmp_path / "two.onnx")
+    export_onnx(Calibrated(nets[:1], 2.0), example, tmp_path / "one.onnx", ["logits", "cam"])
+    with torch.no_grad():
+        back = load_onnx_weights(NoduleNet(), tmp_path / "one.onnx").eval()(torch.from_numpy(x))
+    np.testing.assert_allclose(back[0].numpy(), outs[0][0].numpy(), rtol=1e-4, atol=1e-5)
+
+
 def test_scan_patches_get_real_crop_edges_on_about_half(shared_data) -> None:
     """``--crop-fill``: a scan patch is either untouched or filled exactly beyond a real training crop's
     extent (the crop's nodule always inside), about half of each."""
