@@ -29,7 +29,7 @@ from ai.training.evaluate import fmt, metric_objects
 from ai.training.publish import rows
 
 NAME = "nodule-ct"
-VERSION = "3.0.0"
+VERSION = "3.1.0"
 KEYS = ["lesion_sensitivity", "lesion_sensitivity_lt10mm", "lesion_sensitivity_ge10mm",
         "patch_specificity", "patch_auc"]
 SPLIT = ("crops by patient (434 patients, seeded, 70/15/15; LIDC-0001/0003 crops moved to training with "
@@ -59,9 +59,10 @@ def package(m: dict, scan: dict | None) -> ModelPackage:
                         window=Window(center=(SPEC.hu_low + SPEC.hu_high) / 2,
                                       width=SPEC.hu_high - SPEC.hu_low),
                         normalization="minmax", fill_value=SPEC.fill_hu, slice_thickness_mm=SPEC.slice_mm),
-        outputs=(OutputSpec("logits", "calibrated scores before softmax (logits / validation temperature), "
-                                      "(N, 2): background, nodule"),
-                 OutputSpec("cam", "class activation maps, (N, 2, 8, 8, 8), last conv map × linear head")),
+        outputs=(OutputSpec("logits", "calibrated scores before softmax (the ensemble's mean logits / "
+                                      "validation temperature), (N, 2): background, nodule"),
+                 OutputSpec("cam", "class activation maps, (N, 2, 8, 8, 8), last conv map × linear head, "
+                                   "mean over the ensemble's networks")),
         labels=("background", "nodule"),
         operating_points=(OperatingPoint(
             label="nodule", threshold=round(m["threshold"], 6),
@@ -142,6 +143,10 @@ def _time_verdict(b: dict | None) -> str:
             f"({b['total_wall_s']} s) says nothing about an idle machine. No GPU was lent to this task.")
 
 
+def _false_marks(n: int) -> str:
+    return f"{n} false mark" + ("" if n == 1 else "s")
+
+
 def _scan_words(scan_metrics: dict) -> str:
     """Per held-out scan: its nodules' ranks, which were marked, its false marks."""
     out = []
@@ -150,7 +155,7 @@ def _scan_words(scan_metrics: dict) -> str:
         marked = sum(n["marked"] for n in sc["nodules"])
         name = sc["scan"].removeprefix("lidc-idri-")
         out.append(f"{name}: nodule rank {ranks}, {marked}/{len(sc['nodules'])} marked, "
-                   f"{sc['false_marks']} false marks")
+                   f"{_false_marks(sc['false_marks'])}")
     return "; ".join(out)
 
 
@@ -181,7 +186,37 @@ def _targets(m: dict, s: dict | None) -> str:
     return "\n".join(lines)
 
 
-def card(m: dict, scan: dict | None, bench: dict | None, info: dict) -> str:
+def _ensemble_rows() -> str:
+    """The third round's table: every combination of the seeds, from the experiments file."""
+    rounds = json.loads((MODELS / NAME / "experiments_after_2.0.0.json").read_text())
+    lines = []
+    for name, r in rounds["round_3"]["results"].items():
+        crop = " / ".join(f"{v[0]:.2f}" for v in r["valcrop"])
+        seeds = name.replace("Hs", "seed ").replace("H", "seed 0")
+        later = ", ".join(map(str, r["ranks"][1:]))
+        fps = f"{r['fp'][0]} / {r['fp'][1]}"
+        lines.append(f"| {seeds} | {r['cpm']:.3f} | {r['ranks'][0]} | {later} | {fps} | {crop} |")
+    return "\n".join(lines)
+
+
+def _scan_sentence(s: dict | None) -> str:
+    if not s:
+        return "not measured"
+    return "; ".join(f"nodule rank {', '.join(str(n['rank']) for n in sc['nodules'])}, "
+                     f"{sum(n['marked'] for n in sc['nodules'])}/{len(sc['nodules'])} marked, "
+                     f"{_false_marks(sc['false_marks'])}" for sc in s["per_scan"])
+
+
+def _minutes(m: dict) -> str:
+    """Each member's all-data training wall time (seeds in order)."""
+    out = []
+    for member in m.get("ensemble", [{"root": str(WORK), "seed": 0}]):
+        info = Path(member["root"]) / NAME / "all" / "train_info.json"
+        out.append(str(json.loads(info.read_text())["wall_minutes"]) if info.is_file() else "not recorded")
+    return ", ".join(out)
+
+
+def card(m: dict, scan: dict | None, bench: dict | None) -> str:
     template = (Path(__file__).with_name("nodule_card.md")).read_text()
     loso, test, trained = m["loso"]["ge2"], m["test"], m["train_scans_shipped_model"]
     s = scan["metrics"] if scan else None
@@ -198,7 +233,9 @@ def card(m: dict, scan: dict | None, bench: dict | None, info: dict) -> str:
         "train_fp": trained["fp_per_scan"], "train_ls": trained["lesion_sensitivity"],
         "bench_words": _bench_words(bench), "time_verdict": _time_verdict(bench),
         "targets": _targets(m, s), "crop_ls": fmt(test["lesion_sensitivity"]),
-        "minutes": info.get("wall_minutes", "not recorded"),
+        "minutes": _minutes(m),
+        "seeds": ", ".join(str(e["seed"]) for e in m.get("ensemble", [])) or "0",
+        "ensemble_rows": _ensemble_rows(), "scan_words": _scan_sentence(s),
     }
     return template.format(**values)
 
@@ -211,14 +248,16 @@ def main() -> None:
     m = json.loads((RUN / "metrics.json").read_text())
     scan = json.loads(args.scan_report.read_text()) if args.scan_report else None
     bench = json.loads(args.bench.read_text()) if args.bench else None
-    info = json.loads((RUN / "train_info.json").read_text()) if (RUN / "train_info.json").is_file() else {}
     directory = MODELS / NAME
-    write_package(directory, RUN / "model.onnx", package(m, scan), model_card=card(m, scan, bench, info))
+    write_package(directory, RUN / "model.onnx", package(m, scan), model_card=card(m, scan, bench))
     (directory / "metrics.json").write_text(json.dumps({**m, "lidc_0314_scan_mode": scan}, indent=2) + "\n")
-    for run in ("all", "holdout-lidc-idri-0001", "holdout-lidc-idri-0003"):
-        source = WORK / NAME / run / "train_info.json"
-        if source.is_file():
-            shutil.copyfile(source, directory / f"train_info_{run}.json")
+    for old in directory.glob("train_info_*.json"):
+        old.unlink()
+    for member in m.get("ensemble", [{"root": str(WORK), "seed": 0}]):
+        for run in ("all", "holdout-lidc-idri-0001", "holdout-lidc-idri-0003"):
+            source = Path(member["root"]) / NAME / run / "train_info.json"
+            if source.is_file():
+                shutil.copyfile(source, directory / f"train_info_{run}_seed{member['seed']}.json")
 
 
 if __name__ == "__main__":

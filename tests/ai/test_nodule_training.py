@@ -1,13 +1,13 @@
 """Nodule training ↔ shipped package: the patch contract training cuts is the one the shipped model.json
-declares, and an exported (calibrated) nodule-ct ONNX loads back into the training network — the start of
-every retraining (``python -m ai.training.nodule --init``)."""
+declares; the exported graph is the calibrated mean of its seeds' networks (``nodule_eval.Calibrated``),
+and a one-net export loads back into the training network (``python -m ai.training.nodule --init``)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-from shipped import MODELS, cpu_session, verified_package
+from shipped import MODELS, verified_package
 
 from ai.pipelines.nodule_patches import TRAINING_SPEC, PatchSpec
 from ai.training.nodule_model import NoduleNet, load_onnx_weights
@@ -22,16 +22,20 @@ def test_shipped_patch_contract_is_the_one_training_cuts(package) -> None:
     assert PatchSpec.of(package) == TRAINING_SPEC
 
 
-def test_shipped_onnx_loads_back_into_the_training_net(package) -> None:
-    torch.set_num_threads(1)
-    net = load_onnx_weights(NoduleNet(), MODELS / "nodule-ct" / "model.onnx").eval()
-    x = np.random.default_rng(0).uniform(0, 1, (4, 1) + (TRAINING_SPEC.patch,) * 3).astype(np.float32)
-    logits_ort, cam_ort = cpu_session(package).run(["logits", "cam"], {"image": x})
-    with torch.no_grad():
-        logits, cam = (t.numpy() for t in net(torch.from_numpy(x)))
-    np.testing.assert_allclose(cam, cam_ort, rtol=1e-3, atol=1e-5)  # CAM: not divided by the temperature
-    temperature = logits / logits_ort  # the export divides the logits by one validation temperature
-    assert np.allclose(temperature, temperature.flat[0], rtol=1e-3) and temperature.flat[0] > 0
+def test_shipped_onnx_holds_the_ensemble_its_metrics_name(package) -> None:
+    """The shipped graph holds one NoduleNet per seed listed in its metrics.json (five convolutions each),
+    and is refused, with a clear error, as the start of a one-net fine-tuning."""
+    import json
+
+    import onnx
+
+    members = json.loads((MODELS / "nodule-ct" / "metrics.json").read_text())["ensemble"]
+    graph = onnx.load(str(package.onnx_path)).graph
+    convs = [i for i in graph.initializer if len(i.dims) == 5]
+    blocks = sum(isinstance(m, torch.nn.Sequential) for m in NoduleNet().features)
+    assert len(members) >= 2 and len(convs) == blocks * len(members)
+    with pytest.raises(ValueError, match="ensemble"):
+        load_onnx_weights(NoduleNet(), package.onnx_path)
 
 
 def test_ensemble_export_is_the_mean_of_its_seeds_and_cannot_seed_one_net(tmp_path) -> None:
@@ -39,7 +43,7 @@ def test_ensemble_export_is_the_mean_of_its_seeds_and_cannot_seed_one_net(tmp_pa
     temperature, its CAM their mean CAM; such a file is refused as a start for one net (clear error), while
     a one-net export loads back exactly."""
     from ai.training.common import export_onnx
-    from ai.training.evaluate import cpu_session as session_of
+    from ai.training.evaluate import cpu_session
     from ai.training.nodule_eval import Calibrated
 
     torch.manual_seed(0)
@@ -54,7 +58,7 @@ def test_ensemble_export_is_the_mean_of_its_seeds_and_cannot_seed_one_net(tmp_pa
         outs = [net(torch.from_numpy(x)) for net in nets]
     example = torch.rand(1, 1, *(TRAINING_SPEC.patch,) * 3)
     export_onnx(Calibrated(nets, 2.0), example, tmp_path / "two.onnx", ["logits", "cam"])
-    logits, cam = session_of(tmp_path / "two.onnx").run(["logits", "cam"], {"image": x})
+    logits, cam = cpu_session(tmp_path / "two.onnx").run(["logits", "cam"], {"image": x})
     np.testing.assert_allclose(logits, (outs[0][0] + outs[1][0]).numpy() / 2 / 2.0, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(cam, (outs[0][1] + outs[1][1]).numpy() / 2, rtol=1e-4, atol=1e-6)
     with pytest.raises(ValueError, match="ensemble"):

@@ -189,7 +189,7 @@ def test_lidc_analyze_jump_heat_and_feedback_survive_restart(qtbot, tmp_path: Pa
     window = reopen(qtbot, tmp_path, lidc_dir, window)
     check_verdicts_kept(window, verdicts)
     assert {f.id for f in window.ai_overlay.findings} == marked  # their boxes again
-    assert "nodule-ct 3.0.0 on CPU" in window.ai.run_label.text() or "on CUDA" in window.ai.run_label.text()
+    assert "nodule-ct 3.1.0 on CPU" in window.ai.run_label.text() or "on CUDA" in window.ai.run_label.text()
     save(grab_screen(window), output_dir, "ai_workflow_lidc_reopened.png")
 
 
