@@ -66,8 +66,15 @@ def _require_model(name: str) -> None:
 
 
 def _heat_and_box(plain: np.ndarray, analysed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pixels the analysis made redder than the plain image, and pixels in the selected-box cyan."""
+    """Pixels the analysis made redder than the plain image (outside the dark-red "not for diagnostic use"
+    stamp, which only an analysed picture carries), and pixels in the selected-box cyan."""
+    from viewer.ui.disclaimer_stamp import STAMP_BACKGROUND
+
     warm = (analysed[..., 0].astype(int) - analysed[..., 2]) - (plain[..., 0].astype(int) - plain[..., 2])
+    stamp = np.all(analysed[..., :3] == STAMP_BACKGROUND.getRgb()[:3], axis=-1)
+    if stamp.any():
+        rows, cols = np.nonzero(stamp)
+        warm[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1] = 0
     cyan = (analysed[..., 0] < 60) & (analysed[..., 1] > 200) & (analysed[..., 2] > 200)
     return warm > 60, cyan
 
@@ -86,6 +93,28 @@ def test_snapshot_analyze_brain_mri(shared_data, output_dir, capsys) -> None:
     assert "not for diagnostic use" in out
     warm, cyan = _heat_and_box(to_array(QImage(str(plain))), to_array(QImage(str(analysed))))
     assert warm.sum() > 500 and cyan.sum() > 100  # heat map and the lead finding's box
+
+
+def test_snapshot_analyze_tumour_free_br35h_slice_shows_no_finding(shared_data, output_dir, capsys) -> None:
+    """The first tumour-free Br35H slice of tumour-mri's test split: analysed as MR, no finding, so no box
+    and no heat map over the plain picture (screenshot ``snapshot_br35h_no_tumour.png``)."""
+    import csv
+
+    _require_model("tumour-mri")
+    split = Path(__file__).resolve().parents[2] / "resources" / "models" / "tumour-mri" / "split_br35h.csv"
+    rows = csv.DictReader(split.open())
+    first = next(r["id"] for r in rows if r["split"] == "test" and r["label"] == "no tumour")
+    image = shared_data / "labelled" / "br35h" / "no" / f"{first}.jpg"
+    if not image.is_file():
+        pytest.skip(f"{image} not found")
+    plain, analysed = output_dir / "snapshot_br35h_plain.png", output_dir / "snapshot_br35h_no_tumour.png"
+    assert main(["snapshot", str(image), "--out", str(plain), "--size", "400x400"]) == 0
+    assert main(["snapshot", str(image), "--out", str(analysed), "--size", "400x400", "--analyze",
+                 "--modality", "MR"]) == 0
+    out = capsys.readouterr().out
+    assert "0 marked" in out and "tumour-mri 5.0.0 on" in out, out
+    warm, cyan = _heat_and_box(to_array(QImage(str(plain))), to_array(QImage(str(analysed))))
+    assert warm.sum() < 50 and cyan.sum() < 20  # neither a heat map nor a finding's box
 
 
 def test_snapshot_analyze_lidc_centres_the_nodule(lidc_dir, output_dir, tmp_path, capsys) -> None:
