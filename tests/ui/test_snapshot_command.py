@@ -79,25 +79,31 @@ def _heat_and_box(plain: np.ndarray, analysed: np.ndarray) -> tuple[np.ndarray, 
     return warm > 60, cyan
 
 
+def _mr_snapshots(image: Path, out_dir: Path, name: str, capsys) -> tuple[str, np.ndarray, np.ndarray]:
+    """Snapshot a plain MR image as it is and with ``--analyze --modality MR`` (``snapshot_<name>_plain``
+    and ``snapshot_<name>_analyze.png``): the analysis text and the heat/box pixels of the second."""
+    plain, analysed = out_dir / f"snapshot_{name}_plain.png", out_dir / f"snapshot_{name}_analyze.png"
+    assert main(["snapshot", str(image), "--out", str(plain), "--size", "400x400"]) == 0
+    assert main(["snapshot", str(image), "--out", str(analysed), "--size", "400x400", "--analyze",
+                 "--modality", "MR"]) == 0
+    warm, cyan = _heat_and_box(to_array(QImage(str(plain))), to_array(QImage(str(analysed))))
+    return capsys.readouterr().out, warm, cyan
+
+
 def test_snapshot_analyze_brain_mri(shared_data, output_dir, capsys) -> None:
     _require_model("tumour-mri")
     image = shared_data / "labelled" / "brain-tumor-mri" / "glioma" / "1841.jpg"
     if not image.is_file():
         pytest.skip(f"{image} not found")
-    plain, analysed = output_dir / "snapshot_brain_plain.png", output_dir / "snapshot_brain_analyze.png"
-    assert main(["snapshot", str(image), "--out", str(plain), "--size", "400x400"]) == 0
-    assert main(["snapshot", str(image), "--out", str(analysed), "--size", "400x400", "--analyze",
-                 "--modality", "MR"]) == 0
-    out = capsys.readouterr().out
+    out, warm, cyan = _mr_snapshots(image, output_dir, "brain", capsys)
     assert "tumour-mri 5.0.0 on CPU in" in out or "tumour-mri 5.0.0 on CUDA in" in out, out
     assert "not for diagnostic use" in out
-    warm, cyan = _heat_and_box(to_array(QImage(str(plain))), to_array(QImage(str(analysed))))
     assert warm.sum() > 500 and cyan.sum() > 100  # heat map and the lead finding's box
 
 
 def test_snapshot_analyze_tumour_free_br35h_slice_shows_no_finding(shared_data, output_dir, capsys) -> None:
     """The first tumour-free Br35H slice of tumour-mri's test split: analysed as MR, no finding, so no box
-    and no heat map over the plain picture (screenshot ``snapshot_br35h_no_tumour.png``)."""
+    and no heat map over the plain picture (screenshot ``snapshot_br35h_no_tumour_analyze.png``)."""
     import csv
 
     _require_model("tumour-mri")
@@ -107,13 +113,8 @@ def test_snapshot_analyze_tumour_free_br35h_slice_shows_no_finding(shared_data, 
     image = shared_data / "labelled" / "br35h" / "no" / f"{first}.jpg"
     if not image.is_file():
         pytest.skip(f"{image} not found")
-    plain, analysed = output_dir / "snapshot_br35h_plain.png", output_dir / "snapshot_br35h_no_tumour.png"
-    assert main(["snapshot", str(image), "--out", str(plain), "--size", "400x400"]) == 0
-    assert main(["snapshot", str(image), "--out", str(analysed), "--size", "400x400", "--analyze",
-                 "--modality", "MR"]) == 0
-    out = capsys.readouterr().out
+    out, warm, cyan = _mr_snapshots(image, output_dir, "br35h_no_tumour", capsys)
     assert "0 marked" in out and "tumour-mri 5.0.0 on" in out, out
-    warm, cyan = _heat_and_box(to_array(QImage(str(plain))), to_array(QImage(str(analysed))))
     assert warm.sum() < 50 and cyan.sum() < 20  # neither a heat map nor a finding's box
 
 
