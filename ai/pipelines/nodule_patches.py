@@ -82,20 +82,20 @@ def harmonise_thickness(img: sitk.Image, slice_mm: float | None = SLICE_MM) -> s
 
 def iso_volume(img: sitk.Image, spec: PatchSpec = TRAINING_SPEC) -> tuple[np.ndarray, sitk.Image]:
     """The CT on the patch grid (array [k, j, i] float32 HU, and its SimpleITK image for index lookups)."""
-    mm = spec.spacing_mm
-    size = [max(1, round(n * s / mm)) for n, s in zip(img.GetSize(), img.GetSpacing(), strict=True)]
-    iso = sitk.Resample(img, size, sitk.Transform(), sitk.sitkLinear, img.GetOrigin(), (mm,) * 3,
-                        img.GetDirection(), spec.fill_hu, sitk.sitkFloat32)
+    iso = resample_iso(img, spec.spacing_mm, nearest=False, fill=spec.fill_hu, pixel_id=sitk.sitkFloat32)
     return sitk.GetArrayFromImage(iso), iso
 
 
-def resample_iso(image: sitk.Image, spacing: float, nearest: bool) -> sitk.Image:
-    """``image`` on an isotropic grid of ``spacing`` mm (same origin and direction, pixel type kept):
-    linear with −1000 HU beyond the data, or nearest neighbour with 0 (masks)."""
+def resample_iso(image: sitk.Image, spacing: float, nearest: bool, fill: float | None = None,
+                 pixel_id: int | None = None) -> sitk.Image:
+    """``image`` on an isotropic grid of ``spacing`` mm (same origin and direction): linear, or nearest
+    neighbour (masks); ``fill`` beyond the data (default −1000 HU, 0 for masks); pixel type kept unless
+    ``pixel_id`` is given."""
     size = [max(1, round(n * s / spacing)) for n, s in zip(image.GetSize(), image.GetSpacing(), strict=True)]
     interp = sitk.sitkNearestNeighbor if nearest else sitk.sitkLinear
+    default = fill if fill is not None else (0 if nearest else -1000)
     return sitk.Resample(image, size, sitk.Transform(), interp, image.GetOrigin(), (spacing,) * 3,
-                         image.GetDirection(), 0 if nearest else -1000, image.GetPixelID())
+                         image.GetDirection(), default, image.GetPixelID() if pixel_id is None else pixel_id)
 
 
 def crop_on_grid(image_path: Path, mask_path: Path | None,

@@ -147,8 +147,10 @@ def _false_marks(n: int) -> str:
     return f"{n} false mark" + ("" if n == 1 else "s")
 
 
-def _scan_words(scan_metrics: dict) -> str:
-    """Per held-out scan: its nodules' ranks, which were marked, its false marks."""
+def _scan_words(scan_metrics: dict | None) -> str:
+    """Per scan: its nodules' ranks, how many were marked, its false marks."""
+    if not scan_metrics:
+        return "not measured"
     out = []
     for sc in scan_metrics["per_scan"]:
         ranks = ", ".join(str(n["rank"]) for n in sc["nodules"])
@@ -199,18 +201,15 @@ def _ensemble_rows() -> str:
     return "\n".join(lines)
 
 
-def _scan_sentence(s: dict | None) -> str:
-    if not s:
-        return "not measured"
-    return "; ".join(f"nodule rank {', '.join(str(n['rank']) for n in sc['nodules'])}, "
-                     f"{sum(n['marked'] for n in sc['nodules'])}/{len(sc['nodules'])} marked, "
-                     f"{_false_marks(sc['false_marks'])}" for sc in s["per_scan"])
+def _members(m: dict) -> list[dict]:
+    """The ensemble's members (training root, seed); before 3.1.0 one net in :data:`WORK`."""
+    return m.get("ensemble") or [{"root": str(WORK), "seed": 0}]
 
 
 def _minutes(m: dict) -> str:
     """Each member's all-data training wall time (seeds in order)."""
     out = []
-    for member in m.get("ensemble", [{"root": str(WORK), "seed": 0}]):
+    for member in _members(m):
         info = Path(member["root"]) / NAME / "all" / "train_info.json"
         out.append(str(json.loads(info.read_text())["wall_minutes"]) if info.is_file() else "not recorded")
     return ", ".join(out)
@@ -234,8 +233,8 @@ def card(m: dict, scan: dict | None, bench: dict | None) -> str:
         "bench_words": _bench_words(bench), "time_verdict": _time_verdict(bench),
         "targets": _targets(m, s), "crop_ls": fmt(test["lesion_sensitivity"]),
         "minutes": _minutes(m),
-        "seeds": ", ".join(str(e["seed"]) for e in m.get("ensemble", [])) or "0",
-        "ensemble_rows": _ensemble_rows(), "scan_words": _scan_sentence(s),
+        "seeds": ", ".join(str(e["seed"]) for e in _members(m)),
+        "ensemble_rows": _ensemble_rows(), "scan_words": _scan_words(s),
     }
     return template.format(**values)
 
@@ -253,7 +252,7 @@ def main() -> None:
     (directory / "metrics.json").write_text(json.dumps({**m, "lidc_0314_scan_mode": scan}, indent=2) + "\n")
     for old in directory.glob("train_info_*.json"):
         old.unlink()
-    for member in m.get("ensemble", [{"root": str(WORK), "seed": 0}]):
+    for member in _members(m):
         for run in ("all", "holdout-lidc-idri-0001", "holdout-lidc-idri-0003"):
             source = Path(member["root"]) / NAME / run / "train_info.json"
             if source.is_file():
